@@ -1,0 +1,1 @@
+"""The Constant Contact V3 client (no Qt): OAuth2, pacing, retries, typed results."""

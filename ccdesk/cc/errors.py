@@ -1,0 +1,193 @@
+"""Errors of the Constant Contact client, each with a title and advice for people.
+
+:func:`error_from_response` is the one place that turns an HTTP answer into one of these; it
+reads both error-body shapes of the V3 API (an array of ``{error_key, error_message}`` or a
+single such object) and the OAuth shape ``{error, error_description}``.
+
+No error message ever contains a token, a secret or a request body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ccdesk.errors import CcdeskError
+
+
+class ApiError(CcdeskError):
+    """Constant Contact answered with an error.
+
+    Attributes:
+        status: the HTTP status (0 when there was no answer).
+        error_key: the API's ``error_key`` (or OAuth ``error``), if any.
+        server_message: the API's own message, kept for the results log.
+        method, path: what was asked (the path only: queries can hold addresses).
+    """
+
+    title = "Constant Contact refused the request"
+    what_to_do = "Try again later. If it keeps happening, send the log file to whoever supports ccdesk."
+
+    def __init__(
+        self,
+        title: str | None = None,
+        what_to_do: str | None = None,
+        *,
+        status: int = 0,
+        error_key: str = "",
+        server_message: str = "",
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.error_key = error_key
+        self.server_message = server_message
+        self.method = method
+        self.path = path
+        details = f"{method} {path} → {status} {error_key}: {server_message}".strip()
+        super().__init__(title, what_to_do, details=details)
+
+
+class BadRequest(ApiError):
+    title = "Constant Contact did not accept the request"
+    what_to_do = "This is a problem in ccdesk. Send the log file to whoever supports ccdesk."
+
+
+class NotFound(ApiError):
+    title = "Not found in Constant Contact"
+    what_to_do = "It may have been deleted. Refresh and try again."
+
+
+class Conflict(ApiError):
+    title = "Someone else changed this contact at the same time"
+    what_to_do = "Wait a moment and try again."
+
+
+class PermissionDenied(ApiError):
+    title = "Your Constant Contact user is not allowed to do this"
+    what_to_do = (
+        "Ask the account owner to give your user the Account Manager role (Campaign Creators "
+        "cannot change contacts), or connect with another user."
+    )
+
+
+class AuthError(ApiError):
+    """The access token was refused even after a refresh."""
+
+    title = "Constant Contact did not accept ccdesk's sign-in"
+    what_to_do = "Connect your Constant Contact account again (Account → Connect)."
+
+
+class ReconnectNeeded(AuthError):
+    """The refresh token is no longer valid (``invalid_grant``): only a new sign-in helps."""
+
+    title = "Your Constant Contact connection has expired"
+    what_to_do = (
+        "This happens when the connection was not used for six months, was revoked, or was used "
+        "by another copy of ccdesk. Connect your account again (Account → Connect)."
+    )
+
+
+class AppConfigError(ApiError):
+    """``invalid_client`` and friends: the application key or secret is wrong."""
+
+    title = "The application key is not accepted"
+    what_to_do = (
+        "Check the API key (client id) and, for a confidential application, its secret in "
+        "Account → Application key. They come from your Constant Contact developer account."
+    )
+
+
+class RateLimited(ApiError):
+    title = "Constant Contact asked ccdesk to slow down"
+    what_to_do = "Nothing to do: ccdesk waits and carries on. If this persists, try again in a minute."
+
+
+class QuotaExceeded(ApiError):
+    """The application's requests for today are used up (resets 00:00 UTC)."""
+
+    title = "Today's Constant Contact allowance is used up"
+    what_to_do = (
+        "Constant Contact allows 10,000 requests a day for each application. The run is paused "
+        "and can be resumed after midnight UTC."
+    )
+
+
+class ServerError(ApiError):
+    title = "Constant Contact is having trouble"
+    what_to_do = "Nothing is lost. Try again in a few minutes."
+
+
+class ConnectionFailed(ApiError):
+    title = "Cannot reach Constant Contact"
+    what_to_do = "Check the internet connection, then try again. Nothing is lost."
+
+
+class OutcomeUnknown(ApiError):
+    """A request that changes things was sent, and its answer was lost.
+
+    It may or may not have been carried out; it must not be re-sent blindly. The caller
+    checks (e.g. ``GET /activities``) what happened.
+    """
+
+    title = "Constant Contact did not answer in time"
+    what_to_do = "ccdesk will check what was done before going on. Nothing is sent twice."
+
+
+class OAuthFlowError(CcdeskError):
+    """Connecting an account did not finish (denied, timed out, expired, cancelled)."""
+
+    title = "Connecting to Constant Contact did not finish"
+    what_to_do = "Try connecting again."
+
+
+class Cancelled(CcdeskError):
+    """The person pressed Cancel while ccdesk was waiting."""
+
+    title = "Stopped"
+    what_to_do = "Nothing more was sent. You can carry on later."
+
+
+def _parse_body(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def error_details(body: Any) -> tuple[str, str]:
+    """(error_key, message) from any of the API's error-body shapes."""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
+    if isinstance(body, dict):
+        if "error_key" in body or "error_message" in body:
+            return str(body.get("error_key") or ""), str(body.get("error_message") or "")
+        if "error" in body:
+            return str(body.get("error") or ""), str(body.get("error_description") or "")
+    return "", ""
+
+
+def error_from_response(status: int, text: str, *, method: str = "", path: str = "") -> ApiError:
+    """The typed error for an HTTP error answer (``status`` ≥ 400)."""
+    key, message = error_details(_parse_body(text))
+    kwargs = {"status": status, "error_key": key, "server_message": message[:500],
+              "method": method, "path": path}
+    if status == 429:
+        if key == "quota_exceeded":
+            return QuotaExceeded(**kwargs)
+        return RateLimited(**kwargs)
+    if key == "invalid_grant":
+        return ReconnectNeeded(**kwargs)
+    if key in ("invalid_client", "unauthorized_client"):
+        return AppConfigError(**kwargs)
+    if status == 401:
+        return AuthError(**kwargs)
+    if status == 403:
+        return PermissionDenied(**kwargs)
+    if status == 404:
+        return NotFound(**kwargs)
+    if status == 409:
+        return Conflict(**kwargs)
+    if status >= 500:
+        return ServerError(**kwargs)
+    return BadRequest(**kwargs)

@@ -1,0 +1,373 @@
+"""The HTTP layer: one session, pacing, the day's request count, retries, error mapping.
+
+Rules (``../shared/cc-v3-api.md`` §5–6):
+
+- Constant Contact allows 4 requests a second per application key; :class:`Pacer` keeps
+  ccdesk under that with margin (3.7/s by default), across every thread of the process.
+- It allows 10,000 requests a day per key, reset at 00:00 UTC; :class:`DailyUsage` counts what
+  this computer sent (persisted), so the app can say what is left and refuse a job that cannot
+  fit.
+- ``throttled`` → wait a second and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
+  500/502/503/504, lost connections and timeouts → capped, jittered exponential back-off,
+  bounded; other 4xx → no retry; 401 → one token refresh, one retry.
+- A request that changes things and is not idempotent (the bulk-activity POSTs) is never
+  re-sent once it may have reached the server: the caller gets :class:`OutcomeUnknown`.
+
+Logging: method, path, status and time at INFO; never headers, bodies or query strings (they
+hold tokens and addresses) above DEBUG, and never tokens at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from ccdesk.cc.errors import (
+    ApiError,
+    ConnectionFailed,
+    OutcomeUnknown,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    error_from_response,
+)
+
+log = logging.getLogger("ccdesk.cc")
+
+DAILY_LIMIT = 10_000
+DEFAULT_RATE = 3.7  # requests per second: under the 4/s limit with margin for network jitter
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+USER_AGENT = "ccdesk"
+
+
+class TokenSource(Protocol):
+    """Where the transport gets access tokens (see :class:`ccdesk.cc.auth.TokenManager`)."""
+
+    def access_token(self) -> str: ...
+
+    def refresh(self, stale: str) -> str: ...
+
+
+# =============================================================================================
+# Pacing
+
+
+class Pacer:
+    """Spaces requests at least ``1/rate`` seconds apart; shared by threads.
+
+    Args:
+        rate: requests per second to stay under.
+        clock: a monotonic clock (injectable for tests).
+        sleep: how to wait (injectable for tests).
+    """
+
+    _shared: ClassVar[dict[str, Pacer]] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(
+        self,
+        rate: float = DEFAULT_RATE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    @classmethod
+    def for_client(cls, client_id: str) -> Pacer:
+        """The process-wide pacer of one application key (the limit is per key)."""
+        with cls._shared_lock:
+            if client_id not in cls._shared:
+                cls._shared[client_id] = cls()
+            return cls._shared[client_id]
+
+    def wait(self) -> float:
+        """Block until the next request may go; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def hold(self, seconds: float) -> None:
+        """Let no request go for ``seconds`` (after Constant Contact said "throttled")."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+# =============================================================================================
+# The day's request count
+
+
+class DailyUsage:
+    """Requests sent today (UTC) per application key, remembered across runs.
+
+    The count lives in a small JSON file in the per-user data folder; Constant Contact's own
+    count may be higher when other copies of ccdesk share the key, so this is a floor, and a
+    ``quota_exceeded`` answer marks the day as used up.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        limit: int = DAILY_LIMIT,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.limit = limit
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, Any]] = {}
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    self._counts = loaded
+
+    def _day(self) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(self._wall()))
+
+    def count(self, client_id: str, n: int = 1) -> None:
+        """Add ``n`` requests to today's count."""
+        with self._lock:
+            day = self._day()
+            entry = self._counts.get(client_id)
+            if not entry or entry.get("day") != day:
+                entry = {"day": day, "used": 0}
+            entry["used"] = int(entry["used"]) + n
+            self._counts[client_id] = entry
+            self._save()
+
+    def used(self, client_id: str) -> int:
+        """Requests counted today."""
+        with self._lock:
+            entry = self._counts.get(client_id)
+            return int(entry["used"]) if entry and entry.get("day") == self._day() else 0
+
+    def remaining(self, client_id: str) -> int:
+        """Requests left today (never negative)."""
+        return max(0, self.limit - self.used(client_id))
+
+    def mark_exhausted(self, client_id: str) -> None:
+        """Constant Contact said the quota is used up: believe it until midnight UTC."""
+        with self._lock:
+            self._counts[client_id] = {"day": self._day(), "used": self.limit}
+            self._save()
+
+    def seconds_until_reset(self) -> float:
+        """Seconds until 00:00 UTC, when the quota starts again."""
+        return 86400.0 - (self._wall() % 86400.0)
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".usage-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._counts, handle)
+            Path(tmp).replace(self.path)
+        except OSError:
+            log.warning("could not save the API usage count to %s", self.path, exc_info=True)
+
+
+# =============================================================================================
+# Retries
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Back-off for attempt n (1-based) is ``base * 2**(n-1)`` capped at ``cap``, jittered into
+    ``[half, full]``; ``throttle_wait`` is the pause after a ``throttled`` answer.
+    """
+
+    max_attempts: int = 5
+    base: float = 0.5
+    cap: float = 8.0
+    max_throttled: int = 20
+    throttle_wait: float = 1.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, attempt: int) -> float:
+        full = min(self.cap, self.base * 2 ** (attempt - 1))
+        return self.rng.uniform(full / 2, full)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed request certainly did not reach the server."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+# =============================================================================================
+# The transport
+
+
+class Transport:
+    """Sends API requests: paced, counted, retried, errors typed.
+
+    Args:
+        api_base: e.g. ``https://api.cc.email/v3`` (or a sandbox's ``…/v3``).
+        tokens: the access-token source.
+        client_id: the application key (the limits are per key).
+        pacer, usage, retry: injectable; defaults are the process-wide pacer of the key, a
+            non-persistent usage count, and the default retry policy.
+        session: a ``requests.Session`` to reuse.
+        timeout: (connect, read) seconds.
+        sleep: how to wait between retries (tests inject a fake).
+    """
+
+    def __init__(
+        self,
+        api_base: str,
+        *,
+        tokens: TokenSource,
+        client_id: str,
+        pacer: Pacer | None = None,
+        usage: DailyUsage | None = None,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_base = api_base.rstrip("/")
+        parts = urlsplit(self.api_base)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.tokens = tokens
+        self.client_id = client_id
+        self.pacer = pacer or Pacer.for_client(client_id)
+        self.usage = usage or DailyUsage()
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self.timeout = timeout
+        self._sleep = sleep
+        self.calls = 0  # requests sent by this transport (retries included)
+
+    def url(self, path: str) -> str:
+        """An absolute URL for an API path (``/contacts``) or a ``_links`` href (``/v3/…``)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if path.startswith("/v3/"):
+            return self.origin + path
+        return self.api_base + "/" + path.lstrip("/")
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request and return its parsed JSON (None for an empty answer).
+
+        Raises:
+            ApiError: a subclass saying what went wrong; see :mod:`ccdesk.cc.errors`.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method != "POST"
+        url = self.url(path)
+        shown = urlsplit(url).path  # never the query: it can hold addresses
+        attempt = throttled = 0
+        refreshed = False
+        while True:
+            token = self.tokens.access_token()
+            self.pacer.wait()
+            self.usage.count(self.client_id)
+            self.calls += 1
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json_body, timeout=self.timeout,
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                )
+            except requests.RequestException as exc:
+                kind = type(exc).__name__
+                log.info("%s %s → no answer (%s)", method, shown, kind)
+                if not idempotent and not _never_sent(exc):
+                    raise OutcomeUnknown(method=method, path=shown, server_message=kind) from exc
+                attempt += 1
+                if attempt >= self.retry.max_attempts:
+                    raise ConnectionFailed(method=method, path=shown, server_message=kind) from exc
+                self._sleep(self.retry.backoff(attempt))
+                continue
+            elapsed = (time.monotonic() - started) * 1000
+            log.info("%s %s → %s in %.0f ms", method, shown, response.status_code, elapsed)
+            if response.status_code < 400:
+                if not response.content:
+                    return None
+                try:
+                    return response.json()
+                except ValueError as exc:
+                    raise ServerError(status=response.status_code, method=method, path=shown,
+                                      server_message="the answer was not JSON") from exc
+            error = error_from_response(response.status_code, response.text, method=method,
+                                        path=shown)
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
+                self.tokens.refresh(token)
+                continue
+            if isinstance(error, QuotaExceeded):
+                self.usage.mark_exhausted(self.client_id)
+                raise error
+            if isinstance(error, RateLimited):
+                throttled += 1
+                if throttled > self.retry.max_throttled:
+                    raise error
+                wait = self.retry.throttle_wait * (1 + self.retry.rng.random() * 0.25)
+                if error.error_key != "throttled":  # e.g. the 1,000-queued-activities limit
+                    wait = max(wait, self.retry.backoff(min(throttled, 6)))
+                self.pacer.hold(wait)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                if not idempotent and response.status_code != 503:
+                    # 500/502/504 on a POST: it may have been done. 503 means "not served".
+                    raise OutcomeUnknown(status=error.status, error_key=error.error_key,
+                                         server_message=error.server_message, method=method,
+                                         path=shown) from error
+                attempt += 1
+                if attempt >= self.retry.max_attempts:
+                    raise error
+                self._sleep(self.retry.backoff(attempt))
+                continue
+            raise error
+
+    def quota_left(self) -> int:
+        """Requests left today for this application key, as far as this computer knows."""
+        return self.usage.remaining(self.client_id)
+
+
+__all__ = ["ApiError", "DailyUsage", "Pacer", "RetryPolicy", "TokenSource", "Transport"]

@@ -1,0 +1,142 @@
+"""The ``ccdesk`` command: the window by default, and sub-commands for every step.
+
+Each sub-command is a thin shell over a core function; anything printed with ``--json`` is a
+stable shape documented in the README. Heavy modules (Qt, the sandbox, spreadsheet readers)
+are imported only by the sub-command that needs them, so ``ccdesk --help`` stays fast and the
+headless commands never load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ccdesk import __version__
+from ccdesk.errors import CcdeskError
+
+log = logging.getLogger("ccdesk.cli")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_import_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how to read a spreadsheet (shared by inspect, preview and run)."""
+    group = parser.add_argument_group("reading the spreadsheet")
+    group.add_argument(
+        "--sheet", metavar="NAME", help="the sheet to read (default: the one with an email column)"
+    )
+    group.add_argument(
+        "--header-row", metavar="N", type=int,
+        help="the row number of the column headings (default: found automatically)",
+    )
+    group.add_argument(
+        "--column", metavar="NAME",
+        help="the heading of the email column (default: found automatically)",
+    )
+    group.add_argument(
+        "--filter",
+        metavar="COL=V1,V2",
+        help="only rows whose column COL holds one of these values, e.g. Membership=Sustainer",
+    )
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON on standard output."""
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# sub-commands
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from ccdesk.sandbox.cli import run_sandbox_command
+
+    return run_sandbox_command(args)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from ccdesk.core.inspect import run_inspect_command
+
+    return run_inspect_command(args)
+
+
+def _cmd_window(args: argparse.Namespace) -> int:
+    from ccdesk.gui.app import run_app
+
+    return run_app(demo=args.demo, demo_state=args.demo_state)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, for ``main`` and for the help-consistency tests."""
+    parser = argparse.ArgumentParser(
+        prog="ccdesk",
+        description=(
+            "Take members who upgraded off a Constant Contact list: open the spreadsheet, "
+            "preview exactly what would change, run it, keep a log. "
+            "With no sub-command, ccdesk opens its window."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"ccdesk {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="use the built-in demo account (nothing real is touched)"
+    )
+    parser.add_argument(
+        "--demo-state", metavar="FILE", help="with --demo: load this sandbox state file instead"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to standard error")
+    parser.set_defaults(handler=_cmd_window)
+    sub = parser.add_subparsers(title="sub-commands", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sandbox",
+        help="run a local stand-in for the Constant Contact API",
+        description=(
+            "Serve a local Constant Contact V3 stand-in on 127.0.0.1. The first line printed is "
+            "its base URL; it serves until interrupted (Ctrl+C)."
+        ),
+    )
+    from ccdesk.sandbox.cli import add_sandbox_arguments
+
+    add_sandbox_arguments(p)
+    p.set_defaults(handler=_cmd_sandbox)
+
+    p = sub.add_parser(
+        "inspect",
+        help="read a spreadsheet and report every row's address or problem",
+        description="Read a spreadsheet of members and report what ccdesk finds in it.",
+    )
+    p.add_argument("file", metavar="FILE", help="the spreadsheet (xlsx, xlsm, xls, xlsb, ods, csv, tsv, txt)")
+    add_import_options(p)
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(handler=_cmd_inspect)
+
+    from ccdesk.commands import add_job_commands
+
+    add_job_commands(sub, add_import_options)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ccdesk`` command and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except CcdeskError as exc:
+        print(f"ccdesk: {exc.one_line()}", file=sys.stderr)
+        if exc.details:
+            log.debug("details: %s", exc.details)
+        return 2
+    except KeyboardInterrupt:
+        print("ccdesk: interrupted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,384 @@
+"""The job sub-commands: preview, run, runs, resume, export, undo, connect, disconnect, status.
+
+Each is a thin shell over :mod:`ccdesk.core`; ``--json`` prints the shapes documented in the
+README. Progress goes to standard error, so standard output stays parseable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ccdesk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ccdesk.core.plan import Plan
+    from ccdesk.core.runner import RunProgress, RunResult
+    from ccdesk.core.session import Session
+
+ACTIONS = ("remove", "remove-all", "unsubscribe")
+DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_PORT (a test checks)
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Which account to act on."""
+    group = parser.add_argument_group("which account")
+    group.add_argument("--demo", action="store_true",
+                       help="the built-in demo account (nothing real is touched)")
+    group.add_argument("--demo-state", metavar="FILE",
+                       help="with --demo: this sandbox state file instead of the demo account")
+    group.add_argument("--sandbox-url", metavar="URL",
+                       help="a sandbox already serving at URL (from `ccdesk sandbox --auto-approve`)")
+    group.add_argument("--profile", default="default",
+                       help="the connected account profile to use (default: default)")
+    group.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+@contextmanager
+def open_session(args: argparse.Namespace) -> Iterator[Session]:
+    """The session the options ask for; a demo sandbox is stopped at the end."""
+    from ccdesk.core.session import Session
+
+    if getattr(args, "sandbox_url", None):
+        session = Session.for_sandbox(args.sandbox_url)
+    elif getattr(args, "demo", False) or getattr(args, "demo_state", None):
+        data = None
+        if args.demo_state:
+            try:
+                with open(args.demo_state, encoding="utf-8") as handle:
+                    data = json.load(handle)
+            except (OSError, ValueError) as exc:
+                raise ConfigError("The demo state file cannot be read",
+                                  "Check the path and that it is a sandbox state file (JSON).",
+                                  details=str(exc)) from exc
+        session = Session.demo_session(data)
+    else:
+        session = Session.for_profile(args.profile)
+        if not session.connected():
+            raise ConfigError("No Constant Contact account is connected",
+                              "Run `ccdesk connect --client-id YOUR_API_KEY` first, or try "
+                              "the demo with --demo.")
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _progress_printer(quiet: bool) -> Any:
+    last = [0.0]
+
+    def show(event: RunProgress) -> None:
+        now = time.monotonic()
+        if quiet or (now - last[0] < 1.0 and event.done != event.total):
+            return
+        last[0] = now
+        eta = f", about {int(event.eta_seconds)} s left" if event.eta_seconds else ""
+        count = f" {event.done:,}/{event.total:,}" if event.total else ""
+        _say(f"  {event.phase}{count}{eta}")
+
+    return show
+
+
+def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
+    from ccdesk.core.inspect import options_from_args
+    from ccdesk.core.lookup import Action
+    from ccdesk.core.plan import preview
+    from ccdesk.core.sheet import read_sheet
+
+    sheet = read_sheet(args.file, options_from_args(args))
+    action = Action(args.action)
+
+    def say(phase: str, done: int, total: int) -> None:
+        if not args.json and total and done in (1, total):
+            _say(f"  {phase} {done:,}/{total:,}")
+
+    return preview(session.client(), sheet, action, args.list or [], progress=say)
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        plan = _make_plan(args, session)
+        if args.json:
+            _print_json(plan.to_dict())
+        else:
+            _print_plan(plan)
+    return 0
+
+
+def _print_plan(plan: Plan) -> None:
+    print(f"Account:  {plan.account.organization_name}")
+    print(f"Sheet:    {plan.sheet.path} ({len(plan.items):,} rows)")
+    print(f"Action:   {plan.action}" + (f" from {plan.list_names}" if plan.lists else ""))
+    print(f"Summary:  {plan.summary()}.")
+    cost = plan.cost
+    print(f"Cost:     {cost.lookup_spent:,} requests spent on the look-up "
+          f"({cost.lookup.explanation}); the run needs about {cost.run_total:,}; "
+          f"{cost.quota_left:,} left today.")
+    for item in plan.items:
+        if item.outcome not in ("remove", "unsubscribe"):
+            print(f"  row {item.row:>6}  {item.outcome:<18} {item.email or item.value}  {item.reason}")
+
+
+def _confirm(args: argparse.Namespace, plan: Plan) -> None:
+    from ccdesk.core.lookup import Action
+
+    changes = len(plan.changes)
+    if plan.action is Action.UNSUBSCRIBE and args.confirm_unsubscribe != changes:
+        raise ConfigError(
+            "Unsubscribing needs a typed confirmation",
+            f"Unsubscribing is permanent. The preview shows {changes:,} to unsubscribe: add "
+            f"--confirm-unsubscribe {changes} to go ahead.",
+        )
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError("The run needs a confirmation",
+                          "Add --yes to run without asking (for scheduled jobs).")
+    _print_plan(plan)
+    answer = input(f"Go ahead and change {changes:,} contacts in "
+                   f"{plan.account.organization_name}? Type yes: ")
+    if answer.strip().lower() != "yes":
+        raise ConfigError("Nothing was done", "The run was not confirmed.")
+
+
+def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> int:
+    from ccdesk.core.export import default_log_path, export_log
+
+    journal = session.journal()
+    try:
+        fmt = getattr(args, "log_format", None) or "xlsx"
+        log_path = export_log(journal, result.run_id, getattr(args, "log", None)
+                              or default_log_path(result.run_id, fmt), fmt)
+        api_calls = journal.run(result.run_id).api_calls
+    finally:
+        journal.close()
+    out = {"run_id": result.run_id, "counts": result.counts, "verified": result.verified,
+           "api_calls": api_calls, "log": str(log_path), "state": result.state}
+    if args.json:
+        _print_json(out)
+    else:
+        done = ", ".join(f"{n:,} {k}" for k, n in sorted(result.counts.items()))
+        print(f"Run {result.run_id}: {result.state}. {done}. {result.verified:,} verified in "
+              f"Constant Contact; {api_calls:,} requests. Log: {log_path}")
+    return 0
+
+
+def _run_with_session(args: argparse.Namespace, session: Session, work: Any) -> int:
+    cancel = threading.Event()
+    journal = session.journal()
+    try:
+        result = work(session.client(), journal, _progress_printer(args.json), cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    finally:
+        journal.close()
+    return _finish(args, session, result)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from ccdesk.core.runner import start_run
+
+    with open_session(args) as session:
+        plan = _make_plan(args, session)
+        _confirm(args, plan)
+        return _run_with_session(args, session, lambda client, journal, progress, cancel:
+                                 start_run(plan, client, journal, progress=progress, cancel=cancel))
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    from ccdesk.core.runner import resume_run
+
+    with open_session(args) as session:
+        return _run_with_session(args, session, lambda client, journal, progress, cancel:
+                                 resume_run(args.run_id, client, journal, progress=progress,
+                                            cancel=cancel))
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    from ccdesk.core.runner import undo_run
+
+    with open_session(args) as session:
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Put back the contacts run {args.run_id} removed? Type yes: ")
+            if answer.strip().lower() != "yes":
+                raise ConfigError("Nothing was done", "The undo was not confirmed.")
+        return _run_with_session(args, session, lambda client, journal, progress, cancel:
+                                 undo_run(args.run_id, client, journal, progress=progress,
+                                          cancel=cancel))
+
+
+def _journal_for(args: argparse.Namespace) -> Any:
+    from ccdesk.core.journal import Journal
+    from ccdesk.paths import data_dir
+
+    if getattr(args, "sandbox_url", None):
+        return Journal(data_dir() / "sandbox" / "journal.sqlite3")
+    if getattr(args, "demo", False):
+        return Journal(data_dir() / "demo" / "journal.sqlite3")
+    return Journal()
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    journal = _journal_for(args)
+    try:
+        runs = journal.runs()
+        rows = []
+        for run in runs:
+            rows.append({"run_id": run.run_id, "created": time.strftime(
+                "%Y-%m-%d %H:%M", time.localtime(run.created_at)), "action": run.action,
+                "lists": run.list_names, "file": run.file_path, "state": run.state,
+                "counts": journal.result_counts(run.run_id), "api_calls": run.api_calls,
+                "undo_of": run.undo_of, "message": run.message})
+    finally:
+        journal.close()
+    if args.json:
+        _print_json({"runs": rows})
+    elif not rows:
+        print("No runs yet.")
+    else:
+        for r in rows:
+            counts = ", ".join(f"{n} {k}" for k, n in sorted(r["counts"].items()))
+            print(f"{r['run_id']}  {r['created']}  {r['action']:<11} {r['state']:<9} "
+                  f"{', '.join(r['lists'])}: {counts}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ccdesk.core.export import export_log
+
+    journal = _journal_for(args)
+    try:
+        try:
+            journal.run(args.run_id)
+        except KeyError:
+            raise ConfigError(f"There is no run {args.run_id}",
+                              "See `ccdesk runs` for the runs kept on this computer.") from None
+        path = export_log(journal, args.run_id, args.output, args.format)
+    finally:
+        journal.close()
+    if args.json:
+        _print_json({"run_id": args.run_id, "log": str(path)})
+    else:
+        print(path)
+    return 0
+
+
+def run_connect(args: argparse.Namespace) -> int:
+    from ccdesk.cc.auth import AppKey
+    from ccdesk.core.session import Session
+
+    session = Session.for_profile(args.profile)
+    secret = getpass.getpass("Client secret: ") if args.secret else None
+    app = AppKey(args.client_id, secret or None)
+    if args.device:
+        device = session.start_device(app)
+        _say(f"Open {device.verification_uri} and enter the code {device.user_code}")
+        account = session.finish_device(app, device)
+    else:
+        _say("Your browser opens Constant Contact's sign-in page; allow ccdesk there.")
+        account = session.connect_browser(app, port=args.port)
+    print(f"Connected to {account.organization_name} ({account.contact_email}).")
+    return 0
+
+
+def run_disconnect(args: argparse.Namespace) -> int:
+    from ccdesk.core.session import Session
+
+    Session.for_profile(args.profile).disconnect()
+    print("Disconnected: nothing is stored for this account any more.")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        account = session.account()
+        out = {"organization_name": account.organization_name,
+               "contact_email": account.contact_email, "quota_left": session.quota_left(),
+               "demo": session.demo}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"{out['organization_name']} ({out['contact_email']}); {out['quota_left']:,} API "
+              "requests left today." + (" (demo account)" if out["demo"] else ""))
+    return 0
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def add_job_commands(sub: Any, add_import_options: Any) -> None:
+    """Register the job sub-commands on the ``ccdesk`` parser."""
+    actions = list(ACTIONS)
+
+    def job(name: str, help_text: str, handler: Any, *, sheet: bool) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        if sheet:
+            p.add_argument("file", metavar="FILE", help="the spreadsheet of upgraded members")
+            p.add_argument("--list", action="append", metavar="NAME",
+                           help="the list to take them off (repeat for several)")
+            p.add_argument("--action", choices=actions, default="remove",
+                           help="remove (default): off the chosen list(s); remove-all: off every "
+                           "list; unsubscribe: opt out, permanently")
+            add_import_options(p)
+        add_connection_options(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    job("preview", "show what a run would change, row by row (changes nothing)", run_preview,
+        sheet=True)
+    p = job("run", "preview, confirm, then make the changes and save a log", run_run, sheet=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--confirm-unsubscribe", metavar="N", type=int,
+                   help="for --action unsubscribe: the number of contacts the preview shows")
+    p.add_argument("--log", metavar="FILE", help="where to save the results log")
+    p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    p = job("runs", "list past runs", run_runs, sheet=False)
+    p = job("resume", "carry on with an unfinished run", run_resume, sheet=False)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--log", metavar="FILE", help="where to save the results log")
+    p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    p = job("export", "save the results log of a run", run_export, sheet=False)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    p.add_argument("-o", "--output", metavar="FILE", required=True)
+    p = job("undo", "put back the contacts a removal run took off", run_undo, sheet=False)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--log", metavar="FILE", help="where to save the results log")
+    p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    job("status", "show the connected account and today's remaining API requests", run_status,
+        sheet=False)
+
+    p = sub.add_parser("connect", help="connect a Constant Contact account (stored in the OS keyring)",
+                       description="Connect a Constant Contact account. The browser opens the "
+                       "sign-in page; the connection is kept in the system's password store.")
+    p.add_argument("--client-id", required=True, help="your application's API key")
+    p.add_argument("--secret", action="store_true",
+                   help="a confidential application: ask for its client secret")
+    p.add_argument("--device", action="store_true",
+                   help="use the device flow (a code to enter on another device)")
+    p.add_argument("--port", type=int, default=DEFAULT_REDIRECT_PORT,
+                   help="the redirect port registered with Constant Contact "
+                   f"(default {DEFAULT_REDIRECT_PORT})")
+    p.add_argument("--profile", default="default")
+    p.set_defaults(handler=run_connect)
+    p = sub.add_parser("disconnect", help="forget the stored connection",
+                       description="Remove everything ccdesk stored for this account.")
+    p.add_argument("--profile", default="default")
+    p.set_defaults(handler=run_disconnect)
+
+
+__all__ = ["add_job_commands"]

@@ -1,0 +1,111 @@
+"""The results log (and the preview) as CSV or XLSX.
+
+One row per sheet row: sheet row, email, contact id, action, outcome, reason, Constant
+Contact's message, time. Every text cell that a spreadsheet would read as a formula (starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is neutralised with a leading
+apostrophe, so opening the log can never run anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ccdesk.core.journal import Journal
+from ccdesk.errors import CcdeskError
+
+FORMATS = ("csv", "xlsx")
+LOG_COLUMNS = ("Sheet row", "Email", "Contact id", "Action", "Outcome", "Reason",
+               "Constant Contact's message", "Time")
+PREVIEW_COLUMNS = ("Sheet row", "Email", "Outcome", "Reason", "Note")
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(CcdeskError):
+    title = "The log could not be saved"
+    what_to_do = "Choose another folder (one you can write to) and try again."
+
+
+def neutralise(value: Any) -> Any:
+    """A cell value that no spreadsheet will run as a formula."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def _local_time(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def log_rows(journal: Journal, run_id: str) -> list[list[Any]]:
+    """The results log of a run, one list per sheet row (without the heading)."""
+    run = journal.run(run_id)
+    rows = []
+    for item in journal.items(run_id):
+        outcome = item.result or item.state
+        if item.state == "planned":
+            outcome = "not done yet"
+        elif item.state == "sent":
+            outcome = "sent, not yet confirmed"
+        rows.append([item.row, item.email or item.value, item.contact_id or "", run.action,
+                     outcome, item.reason, item.cc_message, _local_time(item.updated_at)])
+    return rows
+
+
+def write_table(path: Path | str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                fmt: str | None = None, *, sheet_title: str = "ccdesk") -> Path:
+    """Write rows as CSV (UTF-8 with BOM, so Excel reads it right) or XLSX."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if fmt not in FORMATS:
+        raise ExportError("That file type is not offered", "Save the log as .xlsx or .csv.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow([neutralise(v) for v in row])
+        else:
+            from openpyxl import Workbook
+            from openpyxl.styles import Font
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet(sheet_title[:31])
+            sheet.freeze_panes = "A2"
+            heading = []
+            for name in columns:
+                from openpyxl.cell import WriteOnlyCell
+
+                cell = WriteOnlyCell(sheet, value=name)
+                cell.font = Font(bold=True)
+                heading.append(cell)
+            sheet.append(heading)
+            for row in rows:
+                sheet.append([neutralise(v) for v in row])
+            book.save(path)
+    except OSError as exc:
+        raise ExportError(details=str(exc)) from exc
+    return path
+
+
+def export_log(journal: Journal, run_id: str, path: Path | str, fmt: str | None = None) -> Path:
+    """Save the results log of a run."""
+    return write_table(path, LOG_COLUMNS, log_rows(journal, run_id), fmt, sheet_title="Results")
+
+
+def export_preview(plan: Any, path: Path | str, fmt: str | None = None) -> Path:
+    """Save a preview (a :class:`ccdesk.core.plan.Plan`)."""
+    rows = ([i.row, i.email or i.value, str(i.outcome), i.reason, i.warning] for i in plan.items)
+    return write_table(path, PREVIEW_COLUMNS, rows, fmt, sheet_title="Preview")
+
+
+def default_log_path(run_id: str, fmt: str = "xlsx") -> Path:
+    """Where a run's log goes unless the person chooses: the data folder's ``logs``."""
+    from ccdesk.paths import data_dir
+
+    return data_dir() / "logs" / f"ccdesk-run-{run_id}.{fmt}"

@@ -1,0 +1,1071 @@
+"""Open a spreadsheet file safely and hand back its cells.
+
+Three jobs, in this order, before any parser sees the file:
+
+1. **What is it really?** The format comes from the content, never the extension: a zip that
+   holds ``xl/workbook.xml`` is xlsx (xlsm when it carries macros), ``xl/workbook.bin`` is
+   xlsb, an OpenDocument ``mimetype`` is ods, an OLE2 compound file with a ``Workbook``
+   stream is a legacy xls, and text is CSV. An OLE2 file holding ``EncryptionInfo`` /
+   ``EncryptedPackage`` is a password-protected Office file. PDFs, Word files, web pages
+   saved as ".xls" and the like get a message that says what they are.
+2. **Is it safe to parse?** The file size is capped; a zip's entries are counted and every
+   entry is decompressed once, in a stream, against a byte budget and a compression-ratio cap
+   (so a zip bomb, including one that lies about its sizes, is refused within a second or
+   so); and the extent of every sheet (the rectangle of cells the reader will have to hold) is
+   measured from the raw data *before* the spreadsheet library builds it, so a 5 KB file that
+   names cell XFD1048576 cannot exhaust the memory.
+3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
+   through the standard library (encoding and delimiter detected).
+
+The result is a :class:`Workbook` whose :meth:`Workbook.grid` gives a sheet's cells with the
+Excel number of its first row and the index of its first column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import struct
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ccdesk.errors import SheetError
+
+__all__ = [
+    "MAX_CELLS",
+    "MAX_COMPRESSION_RATIO",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MAX_UNCOMPRESSED_BYTES",
+    "MAX_ZIP_ENTRIES",
+    "CorruptFileError",
+    "FileTooBigError",
+    "Format",
+    "Grid",
+    "NotASpreadsheetError",
+    "PasswordProtectedError",
+    "SheetTooBigError",
+    "UnsafeFileError",
+    "Workbook",
+    "column_letter",
+    "open_workbook",
+]
+
+# -- limits (documented in the README, "Spreadsheets") --------------------------------------
+#: The largest file ccdesk opens. A 100,000-row member export is 3 to 10 MB.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: The most data a zipped workbook (xlsx, xlsm, xlsb, ods) may unpack to, all entries together.
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+#: The highest compression ratio accepted for an entry bigger than 1 MB. Real sheets compress
+#: 5 to 20 times; zip bombs a thousand times or more.
+MAX_COMPRESSION_RATIO = 200
+#: The most entries a zipped workbook may hold.
+MAX_ZIP_ENTRIES = 10_000
+#: The most rows a sheet may have (Excel's own limit is 1,048,576).
+MAX_ROWS = 1_000_000
+#: The most cells in the rectangle a sheet spans (e.g. 1,000,000 rows x 20 columns). The
+#: reader holds every cell of that rectangle in memory, so this is the memory cap.
+MAX_CELLS = 20_000_000
+
+_MB = 1024 * 1024
+
+
+class Format(StrEnum):
+    """The real format of a file, whatever its name says."""
+
+    XLSX = "xlsx"
+    XLSM = "xlsm"
+    XLSB = "xlsb"
+    XLS = "xls"
+    ODS = "ods"
+    CSV = "csv"
+
+
+# -- errors: every refusal says what to do --------------------------------------------------
+_RESAVE = "Open it in Excel, save it again as an Excel Workbook (.xlsx), and open that file."
+
+
+class FileTooBigError(SheetError):
+    """The file, or the data inside it, is over a limit."""
+
+    title = "The file is too big"
+
+
+class SheetTooBigError(SheetError):
+    """A sheet has more rows or cells than ccdesk reads."""
+
+    title = "The sheet is too big"
+
+
+class PasswordProtectedError(SheetError):
+    """An encrypted or password-protected workbook."""
+
+    title = "The spreadsheet is password-protected"
+    what_to_do = (
+        "Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
+        "Password, then clear the password), save it, and open it again in ccdesk."
+    )
+
+
+class CorruptFileError(SheetError):
+    """A file that cannot be parsed."""
+
+    title = "The file is damaged or incomplete"
+    what_to_do = (
+        "Open it in Excel: if it opens, save it again as .xlsx and try again; if it does not, "
+        "export the list again from where it came from."
+    )
+
+
+class NotASpreadsheetError(SheetError):
+    """A file that is something other than a spreadsheet."""
+
+    title = "This file is not a spreadsheet"
+    what_to_do = "Export the list of members as Excel (.xlsx) or CSV and open that file."
+
+
+class UnsafeFileError(SheetError):
+    """A file built to exhaust memory or time (zip bomb, far-away cells)."""
+
+    title = "The file looks unsafe to open"
+    what_to_do = (
+        "It unpacks to far more data than a list of members could need, so ccdesk did not "
+        "open it. " + _RESAVE
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / _MB:,.0f} MB" if n >= _MB else f"{n / 1024:,.0f} KB"
+
+
+def column_letter(index: int) -> str:
+    """Excel's letters for a 0-based column index: 0 → A, 26 → AA."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# -- the result ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class Grid:
+    """A sheet's cells: ``rows[i][j]`` is Excel row ``first_row + i``, column ``first_col + j``.
+
+    Empty cells are ``""`` (or ``None``); numbers may be int or float, dates datetime.
+    """
+
+    rows: list[list[Any]]
+    first_row: int = 1
+    first_col: int = 0
+
+
+class Workbook:
+    """An opened file: its real format, its sheets, and their cells."""
+
+    format: Format
+    sheet_names: list[str]
+    hidden_sheets: set[str]
+
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:  # pragma: no cover
+        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+# -- opening -------------------------------------------------------------------------------
+Progress = Callable[[str, float], None]
+
+
+def open_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
+    """Check ``path`` (or its already-read bytes ``data``) and open it for reading.
+
+    Raises a :class:`~ccdesk.errors.SheetError` subclass for anything ccdesk will not read.
+    """
+    path = Path(path)
+    if data is None:
+        data = read_file_bytes(path)
+    if not data:
+        raise NotASpreadsheetError(
+            "The file is empty", "Export the list again; the file has nothing in it."
+        )
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        fmt = _check_zip(data)
+        return _CalamineBook(data, fmt)
+    if head == _OLE_MAGIC:
+        names = _Cfb(data).names()
+        lowered = {n.lower() for n in names}
+        if {"encryptioninfo", "encryptedpackage"} & lowered:
+            raise PasswordProtectedError(details="OLE2 container with EncryptionInfo")
+        if "workbook" in lowered or "book" in lowered:
+            _check_xls(data)
+            return _CalamineBook(data, Format.XLS)
+        if "worddocument" in lowered:
+            raise NotASpreadsheetError("This file is a Word document, not a spreadsheet")
+        if "powerpoint document" in lowered:
+            raise NotASpreadsheetError("This file is a PowerPoint file, not a spreadsheet")
+        raise NotASpreadsheetError(details=f"OLE2 streams: {sorted(names)[:10]}")
+    _refuse_known_binary(data)
+    return _CsvBook(path, data)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The whole file, refusing a missing, unreadable or oversized one."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileTooBigError(
+                f"The file is too big ({_size(size)})",
+                f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
+                "need (the email column is enough), or split the list into several files.",
+            )
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise SheetError(
+            "The file was not found", f"Check the name and the folder: {path}", str(exc)
+        ) from exc
+    except IsADirectoryError as exc:
+        raise SheetError("That is a folder, not a file", "Choose the spreadsheet file itself.") from exc
+    except PermissionError as exc:
+        raise SheetError(
+            "ccdesk is not allowed to read the file",
+            "Close it in Excel if it is open there, or copy it to your Documents folder and try again.",
+            str(exc),
+        ) from exc
+    except OSError as exc:
+        raise SheetError("The file cannot be read", "Copy it to your computer and try again.", str(exc)) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooBigError(
+            "The file is too big",
+            f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Split the list into several files.",
+        )
+    return data
+
+
+_BINARY_MAGIC = {
+    b"%PDF": "This file is a PDF, not a spreadsheet",
+    b"\x89PNG": "This file is a picture, not a spreadsheet",
+    b"\xff\xd8\xff": "This file is a picture, not a spreadsheet",
+    b"GIF8": "This file is a picture, not a spreadsheet",
+    b"{\\rtf": "This file is a Word (RTF) document, not a spreadsheet",
+    b"Rar!": "This file is a RAR archive, not a spreadsheet",
+    b"7z\xbc\xaf": "This file is a 7-Zip archive, not a spreadsheet",
+    b"\x1f\x8b": "This file is a compressed archive, not a spreadsheet",
+}
+
+
+def _refuse_known_binary(data: bytes) -> None:
+    for magic, title in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise NotASpreadsheetError(title)
+    # Old BIFF2-4 worksheets (Excel 2.x-4.x) are bare records, not in a compound file.
+    if data[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04") and data[2:3] in (b"\x04", b"\x06"):
+        raise NotASpreadsheetError(
+            "This is a very old Excel file (Excel 4 or earlier)", _RESAVE
+        )
+
+
+# -- zip containers: xlsx, xlsm, xlsb, ods ---------------------------------------------------
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+_SHEET_XML = re.compile(r"^xl/(?:worksheets|dialogsheets|macrosheets)/[^/]+\.xml$", re.IGNORECASE)
+
+
+def _check_zip(data: bytes) -> Format:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
+        raise CorruptFileError(details=f"zip: {exc}") from exc
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise UnsafeFileError(details=f"{len(infos)} zip entries")
+    names = {i.filename for i in infos}
+    lower = {n.lower(): n for n in names}
+    declared = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise PasswordProtectedError(details=f"encrypted zip entry {info.filename}")
+        declared += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _MB and ratio > MAX_COMPRESSION_RATIO:
+            raise UnsafeFileError(details=f"{info.filename}: ratio {ratio:.0f}")
+    if declared > MAX_UNCOMPRESSED_BYTES:
+        raise UnsafeFileError(details=f"declared uncompressed size {declared}")
+
+    if "mimetype" in names:
+        mime = _read_member(zf, lower["mimetype"], 200).strip()
+        if mime == _ODS_MIME or mime.startswith(_ODS_MIME + b"-template"):
+            fmt = Format.ODS
+        elif mime.startswith(b"application/vnd.oasis.opendocument.text"):
+            raise NotASpreadsheetError("This file is a text document (ODT), not a spreadsheet")
+        else:
+            raise NotASpreadsheetError(details=f"OpenDocument type {mime[:80]!r}")
+    elif "xl/workbook.bin" in lower:
+        fmt = Format.XLSB
+    elif "xl/workbook.xml" in lower or "[content_types].xml" in lower and any(
+        n.startswith("xl/") for n in lower
+    ):
+        macro = "xl/vbaproject.bin" in lower or b"macroEnabled" in _read_member(
+            zf, lower.get("[content_types].xml", ""), 1 * _MB
+        )
+        fmt = Format.XLSM if macro else Format.XLSX
+    elif "word/document.xml" in lower:
+        raise NotASpreadsheetError("This file is a Word document, not a spreadsheet")
+    elif any(n.startswith("ppt/") for n in lower):
+        raise NotASpreadsheetError("This file is a PowerPoint file, not a spreadsheet")
+    elif any(n.startswith("index/") for n in lower):
+        raise NotASpreadsheetError(
+            "This is an Apple Numbers file",
+            "In Numbers choose File > Export To > Excel, and open the exported file.",
+        )
+    else:
+        raise NotASpreadsheetError(
+            "This file is a zip archive, not a spreadsheet",
+            "Unzip it and open the spreadsheet inside it.",
+        )
+
+    # Decompress every entry once, for real: sizes can lie, and the sheets are measured.
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = info.filename
+        scanner: _Scanner | None = None
+        low = name.lower()
+        if fmt in (Format.XLSX, Format.XLSM) and (
+            _SHEET_XML.match(name) or (low.startswith("xl/") and low.endswith(".xml") and
+                                       info.file_size > 4 * _MB and "sharedstrings" not in low)
+        ):
+            scanner = _XlsxSheetScan(name)
+        elif fmt is Format.ODS and low == "content.xml":
+            scanner = _OdsScan()
+        elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
+            "xl/workbook.bin", "xl/styles.bin", "xl/sharedstrings.bin", "xl/vbaproject.bin"
+        ):
+            scanner = _XlsbSheetScan(name)
+        total = _stream_member(zf, info, total, scanner)
+    return fmt
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    if not name:
+        return b""
+    try:
+        with zf.open(name) as fh:
+            return fh.read(limit)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise CorruptFileError(details=f"{name}: {exc}") from exc
+
+
+class _Scanner:
+    def feed(self, chunk: bytes) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_CHUNK = 4 * _MB
+
+
+def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None) -> int:
+    """Decompress one entry against the budget, feeding a scanner; returns the new total."""
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > MAX_UNCOMPRESSED_BYTES:
+                    raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
+                if scanner is not None:
+                    scanner.feed(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise CorruptFileError(details=f"{info.filename}: {exc}") from exc
+    if scanner is not None:
+        scanner.close()
+    return total
+
+
+def _check_area(rows: int, cols: int, where: str) -> None:
+    if rows > MAX_ROWS:
+        raise SheetTooBigError(
+            f"The sheet has too many rows ({rows:,})",
+            f"ccdesk reads up to {MAX_ROWS:,} rows. Split the list into smaller files.",
+            where,
+        )
+    if rows * cols > MAX_CELLS:
+        raise UnsafeFileError(
+            "The sheet is too big to open",
+            f"Its cells span {rows:,} rows and {cols:,} columns; ccdesk reads up to "
+            f"{MAX_CELLS:,} cells. Delete the columns you do not need, or save only the email "
+            "column, and try again.",
+            where,
+        )
+
+
+# xlsx: the extent of a sheet is measured from the cell references. The fast path covers what
+# Excel, LibreOffice, openpyxl and most tools write (every <c> carries r="A1" first, no
+# namespace prefixes) with a few C-speed regex passes; anything else takes the exact path,
+# which follows the XML the way the reader does.
+_X_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+_X_C_WITHOUT_R = re.compile(rb'<c(?:[>/\t\n\r]| (?!r="[A-Z]))')
+_X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_X_TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(c|row)(?=[\s/>])([^>]*?)(/?)>")
+_X_R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([^"']*)["']""")
+_X_REF = re.compile(rb"([A-Za-z]{0,3})(\d{0,8})")
+
+
+def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
+    """A regex matching the strings of ``low``-``high`` characters that sort after ``value``
+    as numbers or column letters do: longer is greater, then character by character."""
+    cls = b"[%s-%s]" % (low, high)
+    alternatives = [cls + b"{%d,}" % (len(value) + 1)]
+    for i, ch in enumerate(value):
+        if ch < high[0]:
+            nxt = bytes([ch + 1])
+            rest = len(value) - i - 1
+            alternatives.append(
+                re.escape(value[:i]) + b"[%s-%s]" % (nxt, high) + (cls + b"{%d}" % rest if rest else b"")
+            )
+    return b"|".join(alternatives)
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+class _XlsxSheetScan(_Scanner):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tail = b""
+        self.exact = False
+        self.max_row = 0  # 1-based
+        self.max_col = 0  # 0-based
+        self.big_pattern: re.Pattern[bytes] | None = None
+        self.digits = 0
+        # exact-path state (0-based like the reader)
+        self.row_index = 0
+        self.col_index = 0
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.tail + chunk
+        cut = data.rfind(b"<")
+        if cut < 0:
+            self.tail = b""
+        else:
+            data, self.tail = data[:cut], data[cut:]
+            if len(self.tail) > 65536:  # a tag that long is not a cell; measure it anyway
+                data, self.tail = data + self.tail, b""
+        self._scan(data)
+
+    def close(self) -> None:
+        if self.tail:
+            self._scan(self.tail)
+            self.tail = b""
+        _check_area(self.max_row, self.max_col + 1, self.name)
+
+    def _scan(self, data: bytes) -> None:
+        if not self.exact and _X_PREFIXED.search(data):
+            self._go_exact()
+        if not self.exact and not self._scan_fast(data):
+            self._go_exact()
+        if self.exact:
+            self._scan_exact(data)
+
+    def _go_exact(self) -> None:
+        self.exact = True  # from here on, follow the XML exactly
+        self.row_index = max(self.max_row - 1, 0)
+        self.col_index = 0
+
+    def _scan_fast(self, data: bytes) -> bool:
+        """Measure a chunk in which every <c> has r="A1" first; False if one does not."""
+        # The last reference of the chunk is, in an ordinary sheet, its furthest cell. Then one
+        # regex pass finds every <c> without a reference, and every reference beyond the
+        # furthest so far (a later column or a later row); in an ordinary sheet, none.
+        for letters, digits in _X_TAIL_REFS.findall(data, max(0, len(data) - 4096)):
+            self._ref(letters, digits)
+        pattern = re.compile(
+            rb'<c(?:[>/\t\n\r]| (?!r="[A-Z])| r="((?:%s)[0-9]+|[A-Z]{1,3}(?:%s))")'
+            % (_greater(column_letter(self.max_col).encode(), b"A", b"Z"),
+               _greater(str(self.max_row).encode(), b"0", b"9"))
+        )
+        for m in pattern.finditer(data):
+            ref = m.group(1)
+            if ref is None:
+                return False
+            r = _X_REF.match(ref)
+            if r:
+                self._ref(r.group(1), r.group(2))
+        return True
+
+    def _ref(self, letters: bytes, digits: bytes) -> None:
+        if len(letters) > 3 or len(digits) > 7:
+            _check_area(10**7, 1, self.name)
+        if letters:
+            col = _col_index(letters)
+            if col > self.max_col:
+                self.max_col = col
+        if digits:
+            row = int(digits)
+            if row > self.max_row:
+                self.max_row = row
+
+    def _scan_exact(self, data: bytes) -> None:
+        for m in _X_TOKEN.finditer(data):
+            closing, tag, attrs, empty = m.groups()
+            if tag == b"row":
+                if closing:
+                    self.row_index += 1
+                    self.col_index = 0
+                    continue
+                r = _X_R_ATTR.search(attrs)
+                if r and r.group(1).isdigit():
+                    self.row_index = int(r.group(1)) - 1
+                    if self.row_index + 1 > self.max_row:
+                        self.max_row = self.row_index + 1
+                if empty:
+                    self.row_index += 1
+                    self.col_index = 0
+                continue
+            if closing:
+                continue
+            r = _X_R_ATTR.search(attrs)
+            if r:
+                ref = _X_REF.fullmatch(r.group(1))
+                if ref is None:
+                    continue  # the reader refuses it
+                row = int(ref.group(2)) if ref.group(2) else self.row_index + 1
+                col = _col_index(ref.group(1)) if ref.group(1) else self.col_index
+                self.col_index = col
+            else:
+                row, col = self.row_index + 1, self.col_index
+            self.col_index += 1
+            if row > self.max_row:
+                self.max_row = row
+            if col > self.max_col:
+                self.max_col = col
+            if row > MAX_ROWS or col > 16_384:
+                _check_area(max(row, 10**7), col + 1, self.name)
+
+
+# ods: rows and cells may be "repeated" N times; the reader expands every repeat except the
+# empty ones at the end of a row or a table (which LibreOffice writes by the million).
+_O_TOKEN = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+)
+_O_ROWS_REP = re.compile(rb'table:number-rows-repeated\s*=\s*"(\d+)"')
+_O_COLS_REP = re.compile(rb'table:number-columns-repeated\s*=\s*"(\d+)"')
+_O_VALUE = re.compile(rb"office:(?:value-type|value|string-value|date-value|time-value|boolean-value)\s*=|table:formula\s*=")
+
+
+class _OdsScan(_Scanner):
+    def __init__(self) -> None:
+        self.tail = b""
+        self._new_table()
+        self.cell_open = False
+
+    def _new_table(self) -> None:
+        self.rows_total = 0  # rows up to and including the last row with a value
+        self.rows_pending = 0  # rows since then
+        self.width = 0
+        self.row_rep = 1
+        self.row_cols = 0
+        self.row_width = 0  # up to the last cell with a value
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.tail + chunk
+        cut = data.rfind(b"<")
+        if cut < 0:
+            data, self.tail = data, b""
+        else:
+            data, self.tail = data[:cut], data[cut:]
+            if len(self.tail) > 1 * _MB:
+                data, self.tail = data + self.tail, b""
+        self._scan(data)
+
+    def close(self) -> None:
+        if self.tail:
+            self._scan(self.tail)
+        self._end_table()
+
+    def _end_table(self) -> None:
+        _check_area(self.rows_total, max(self.width, 1), "content.xml")
+
+    def _scan(self, data: bytes) -> None:
+        for m in _O_TOKEN.finditer(data):
+            closing, tag, attrs, empty = m.groups()
+            if tag == b"table":
+                if closing or empty:
+                    self._end_table()
+                    self._new_table()
+                else:
+                    self._end_table()
+                    self._new_table()
+            elif tag == b"table-row":
+                if closing:
+                    self._end_row()
+                else:
+                    rep = _O_ROWS_REP.search(attrs)
+                    self.row_rep = int(rep.group(1)) if rep else 1
+                    self.row_cols = 0
+                    self.row_width = 0
+                    if empty:
+                        self._end_row()
+            elif not closing:  # a cell
+                rep = _O_COLS_REP.search(attrs)
+                n = int(rep.group(1)) if rep else 1
+                self.row_cols += n
+                if _O_VALUE.search(attrs):
+                    self.row_width = self.row_cols
+
+    def _end_row(self) -> None:
+        if self.row_width:
+            self.rows_total += self.rows_pending + self.row_rep
+            self.rows_pending = 0
+            self.width = max(self.width, self.row_width)
+            _check_area(self.rows_total, max(self.width, 1), "content.xml")
+        else:
+            self.rows_pending += self.row_rep
+        self.row_rep = 1
+        self.row_cols = 0
+        self.row_width = 0
+
+
+# xlsb: binary records; rows come from BrtRowHdr, columns from each cell record.
+class _XlsbSheetScan(_Scanner):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.buf = b""
+        self.in_data = False
+        self.done = False
+        self.row = 0
+        self.max_row = 0
+        self.max_col = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.done:
+            return
+        data = self.buf + chunk
+        pos = self._records(data)
+        self.buf = data[pos:]
+        if len(self.buf) > 64 * _MB:
+            raise CorruptFileError(details=f"{self.name}: record too long")
+
+    def close(self) -> None:
+        _check_area(self.max_row + 1, self.max_col + 1, self.name)
+
+    def _records(self, data: bytes) -> int:
+        pos, n = 0, len(data)
+        unpack = struct.unpack_from
+        while pos < n and not self.done:
+            start = pos
+            # record type: 1 or 2 bytes of 7 bits; size: 1 to 4 bytes of 7 bits
+            typ = data[pos]
+            pos += 1
+            if typ & 0x80:
+                if pos >= n:
+                    return start
+                typ = (typ & 0x7F) | ((data[pos] & 0x7F) << 7)
+                pos += 1
+            size = 0
+            for shift in (0, 7, 14, 21):
+                if pos >= n:
+                    return start
+                b = data[pos]
+                pos += 1
+                size |= (b & 0x7F) << shift
+                if not b & 0x80:
+                    break
+            if pos + size > n:
+                return start
+            if typ == 0x0091:
+                self.in_data = True
+            elif typ == 0x0092:
+                self.done = True
+            elif typ == 0x0094 and size >= 16:
+                r1, r2, c1, c2 = unpack("<IIII", data, pos)
+                if r2 >= r1 and c2 >= c1:
+                    _check_area(r2 - r1 + 1, c2 - c1 + 1, self.name)
+            elif self.in_data:
+                if typ == 0x0000 and size >= 4:
+                    self.row = unpack("<I", data, pos)[0]
+                    if self.row > 0x100000:
+                        self.done = True
+                    elif self.row > self.max_row:
+                        self.max_row = self.row
+                elif 0x0002 <= typ <= 0x000B and size >= 4:
+                    col = unpack("<I", data, pos)[0]
+                    if col > self.max_col:
+                        self.max_col = col
+                        if col > 16_384:
+                            _check_area(self.max_row + 1, col + 1, self.name)
+            pos += size
+        return pos
+
+
+# -- OLE2 compound files: legacy xls, and encrypted Office files ------------------------------
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENDOFCHAIN = 0xFFFFFFFE
+_FREESECT = 0xFFFFFFFF
+
+
+class _Cfb:
+    """A minimal, bounded reader of the OLE2 compound file format (MS-CFB)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        if len(data) < 512:
+            raise CorruptFileError(details="OLE2 header too short")
+        try:
+            (self.major, _, shift, mini_shift) = struct.unpack_from("<HHHH", data, 26)
+            self.ssz = 1 << shift
+            self.mini_ssz = 1 << mini_shift
+            if shift not in (9, 12) or mini_shift != 6:
+                raise CorruptFileError(details=f"OLE2 sector shift {shift}/{mini_shift}")
+            (n_fat, first_dir, _, self.cutoff, first_minifat, n_minifat, first_difat, n_difat) = (
+                struct.unpack_from("<IIIIIIII", data, 44)
+            )
+            self.n_sectors = max(0, (len(data) - self.ssz) // self.ssz)
+            fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _FREESECT - 1]
+            difat = first_difat
+            per = self.ssz // 4 - 1
+            for _ in range(min(n_difat, self.n_sectors + 1)):
+                if difat >= self.n_sectors:
+                    break
+                entries = struct.unpack_from(f"<{per + 1}I", data, self._off(difat))
+                fat_sectors.extend(s for s in entries[:per] if s < _FREESECT - 1)
+                difat = entries[per]
+            fat: list[int] = []
+            for s in fat_sectors[: n_fat or len(fat_sectors)]:
+                if s >= self.n_sectors:
+                    raise CorruptFileError(details="OLE2 FAT sector out of range")
+                fat.extend(struct.unpack_from(f"<{self.ssz // 4}I", data, self._off(s)))
+            self.fat = fat
+            self.dir_data = self._chain_bytes(first_dir, self.fat, self.ssz, self._off)
+            self.entries = []
+            for i in range(len(self.dir_data) // 128):
+                raw = self.dir_data[i * 128 : (i + 1) * 128]
+                name_len = struct.unpack_from("<H", raw, 64)[0]
+                kind = raw[66]
+                start = struct.unpack_from("<I", raw, 116)[0]
+                size = struct.unpack_from("<Q", raw, 120)[0]
+                if self.major == 3:
+                    size &= 0xFFFFFFFF
+                name = raw[: max(0, min(name_len, 64) - 2)].decode("utf-16-le", "replace")
+                self.entries.append((name, kind, start, size))
+            self.first_minifat, self.n_minifat = first_minifat, n_minifat
+        except struct.error as exc:
+            raise CorruptFileError(details=f"OLE2: {exc}") from exc
+
+    def _off(self, sector: int) -> int:
+        return (sector + 1) * self.ssz
+
+    def _chain(self, start: int, fat: list[int], limit: int) -> list[int]:
+        chain = []
+        s = start
+        while s != _ENDOFCHAIN:
+            if s >= len(fat) or s >= limit or len(chain) > limit:
+                raise CorruptFileError(details="OLE2 sector chain broken")
+            chain.append(s)
+            s = fat[s]
+        return chain
+
+    def _chain_bytes(self, start: int, fat: list[int], size: int, off: Callable[[int], int]) -> bytes:
+        if start in (_ENDOFCHAIN, _FREESECT):
+            return b""
+        limit = len(fat)
+        parts = [self.data[off(s) : off(s) + size] for s in self._chain(start, fat, limit)]
+        return b"".join(parts)
+
+    def names(self) -> list[str]:
+        return [e[0] for e in self.entries if e[1] in (1, 2)]
+
+    def stream(self, wanted: set[str]) -> bytes | None:
+        for name, kind, start, size in self.entries:
+            if kind == 2 and name.lower() in wanted:
+                if size > len(self.data) * 2:
+                    raise CorruptFileError(details="OLE2 stream size")
+                if size < self.cutoff:
+                    return self._mini_stream_bytes(start, size)
+                return self._chain_bytes(start, self.fat, self.ssz, self._off)[:size]
+        return None
+
+    def _mini_stream_bytes(self, start: int, size: int) -> bytes:
+        root = self.entries[0] if self.entries else None
+        if root is None:
+            raise CorruptFileError(details="OLE2 without root")
+        container = self._chain_bytes(root[2], self.fat, self.ssz, self._off)
+        minifat_bytes = self._chain_bytes(self.first_minifat, self.fat, self.ssz, self._off)
+        minifat = list(struct.unpack_from(f"<{len(minifat_bytes) // 4}I", minifat_bytes))
+        chain = self._chain(start, minifat, len(minifat))
+        out = b"".join(container[s * self.mini_ssz : (s + 1) * self.mini_ssz] for s in chain)
+        return out[:size]
+
+
+_XLS_CELL_RECORDS = frozenset({0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006, 0x00D6, 0x0201})
+
+
+def _check_xls(data: bytes) -> None:
+    """Refuse a password-protected xls, and one whose sheets would not fit in memory."""
+    stream = _Cfb(data).stream({"workbook", "book"})
+    if not stream:
+        raise CorruptFileError(details="xls without a Workbook stream")
+    n = len(stream)
+    unpack = struct.unpack_from
+    sheets: list[int] = []
+    pos = 0
+    try:
+        while pos + 4 <= n:
+            typ, size = unpack("<HH", stream, pos)
+            body = pos + 4
+            if typ == 0x002F and size >= 2 and unpack("<H", stream, body)[0] != 0:
+                raise PasswordProtectedError(details="xls FILEPASS record")
+            if typ == 0x0085 and size >= 4:
+                sheets.append(unpack("<I", stream, body)[0])
+            elif typ == 0x00FC and size >= 8:
+                unique = unpack("<i", stream, body + 4)[0]
+                if unique < 0 or unique > n:
+                    raise CorruptFileError(details=f"xls SST count {unique}")
+            elif typ == 0x000A:
+                break
+            pos = body + size
+        for start in sheets:
+            if start >= n:
+                raise CorruptFileError(details="xls sheet offset out of range")
+            _check_xls_sheet(stream, start)
+    except struct.error as exc:
+        raise CorruptFileError(details=f"xls: {exc}") from exc
+
+
+def _check_xls_sheet(stream: bytes, pos: int) -> None:
+    n = len(stream)
+    unpack = struct.unpack_from
+    min_row = min_col = 1 << 20
+    max_row = max_col = -1
+    while pos + 4 <= n:
+        typ, size = unpack("<HH", stream, pos)
+        body = pos + 4
+        if typ == 0x000A:
+            break
+        if typ in _XLS_CELL_RECORDS and size >= 4:
+            row, col = unpack("<HH", stream, body)
+            min_row, max_row = min(min_row, row), max(max_row, row)
+            min_col, max_col = min(min_col, col), max(max_col, col)
+        elif typ in (0x00BD, 0x00BE) and size >= 6:
+            row, first = unpack("<HH", stream, body)
+            last = unpack("<H", stream, body + size - 2)[0]
+            min_row, max_row = min(min_row, row), max(max_row, row)
+            min_col, max_col = min(min_col, first), max(max_col, last, first)
+        elif typ == 0x0200 and size in (10, 14):
+            if size == 10:
+                r1, r2, c1, c2 = unpack("<HHHH", stream, body)
+            else:
+                r1, r2, c1, c2 = unpack("<IIHH", stream, body)
+            if r2 >= 1 and c2 >= 1:
+                if r2 - 1 < r1 or c2 - 1 < c1:
+                    raise CorruptFileError(details="xls DIMENSIONS upside down")
+                _check_area(r2 - r1, c2 - c1, "xls DIMENSIONS")
+        pos = body + size
+    if max_row >= 0:
+        _check_area(max_row - min_row + 1, max_col - min_col + 1, "xls sheet")
+
+
+# -- calamine -----------------------------------------------------------------------------
+class _CalamineBook(Workbook):
+    def __init__(self, data: bytes, fmt: Format) -> None:
+        import python_calamine as pc
+
+        self.format = fmt
+        self._pc = pc
+        self._sheets: dict[str, Any] = {}
+        try:
+            self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            meta = self._wb.sheets_metadata
+        except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            raise self._map_error(exc) from exc
+        self.sheet_names = []
+        self.hidden_sheets = set()
+        for m in meta:
+            if str(m.typ).endswith("ChartSheet"):
+                continue
+            self.sheet_names.append(m.name)
+            if not str(m.visible).endswith(".Visible"):
+                self.hidden_sheets.add(m.name)
+
+    def _map_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError | SheetError):
+            return exc
+        pc = self._pc
+        text = str(exc)
+        if isinstance(exc, pc.PasswordError) or "password" in text.lower():
+            return PasswordProtectedError(details=text)
+        return CorruptFileError(details=f"{type(exc).__name__}: {text}"[:500])
+
+    def _sheet(self, name: str) -> Any:
+        sheet = self._sheets.get(name)
+        if sheet is None:
+            try:
+                sheet = self._wb.get_sheet_by_name(name)
+            except BaseException as exc:  # noqa: BLE001
+                raise self._map_error(exc) from exc
+            self._sheets[name] = sheet
+        return sheet
+
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
+        sheet = self._sheet(name)
+        try:
+            start = sheet.start
+            if start is None:
+                return Grid([], 1, 0)
+            if max_rows is None:
+                if sheet.height > MAX_ROWS:
+                    _check_area(sheet.height, 1, name)
+                rows = sheet.to_python(skip_empty_area=True)
+            else:
+                rows = sheet.to_python(skip_empty_area=True, nrows=max_rows)
+        except SheetError:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise self._map_error(exc) from exc
+        return Grid(rows, start[0] + 1, start[1])
+
+    def close(self) -> None:
+        self._sheets.clear()
+        try:
+            self._wb.close()
+        except Exception:  # noqa: BLE001,S110 - closing twice is harmless
+            pass
+
+
+# -- CSV and other text ---------------------------------------------------------------------
+_DELIMITERS = (",", ";", "\t", "|")
+_SEP_LINE = re.compile(r"\A\"?sep=(.)\"?\r?\n", re.IGNORECASE)
+_HTML = re.compile(rb"\A\s*<(?:!doctype\s+html|html|table|head|body|meta)\b", re.IGNORECASE)
+_XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Text of a CSV file and the encoding used: UTF-8 (BOM or not), UTF-16 (BOM), else
+    Windows-1252. Refuses binary content."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        enc, body = "utf-8-sig", data
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc, body = "utf-16", data
+    elif len(data) >= 4 and data[1:4:2] == b"\0\0" and data[0] and data[2]:
+        enc, body = "utf-16-le", data  # UTF-16 without a byte-order mark
+    elif len(data) >= 4 and data[0:4:2] == b"\0\0" and data[1] and data[3]:
+        enc, body = "utf-16-be", data
+    else:
+        enc, body = "utf-8", data
+    try:
+        text = body.decode(enc)
+    except UnicodeDecodeError:
+        if enc.startswith("utf-16"):
+            raise CorruptFileError(details="bad UTF-16") from None
+        try:
+            text, enc = body.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, enc = body.decode("latin-1"), "cp1252"
+    sample = text[:65536]
+    if "\0" in sample or sum(ch < " " and ch not in "\t\r\n\f\v" for ch in sample[:4096]) > 64:
+        raise NotASpreadsheetError(details="binary content")
+    return text, enc
+
+
+def sniff_delimiter(text: str, hint: str = "") -> str:
+    """The delimiter among , ; tab | that splits the first lines most consistently."""
+    sample = text[:65536]
+    if len(text) > len(sample):
+        cut = sample.rfind("\n")
+        if cut > 0:
+            sample = sample[:cut]
+    best, best_score = ",", (0, 0, 0)
+    order = ("\t",) + _DELIMITERS if hint == "\t" else _DELIMITERS
+    for i, delim in enumerate(order):
+        counts: dict[int, int] = {}
+        try:
+            for n, row in enumerate(csv.reader(io.StringIO(sample, newline=""), delimiter=delim)):
+                if n >= 200:
+                    break
+                if row:
+                    counts[len(row)] = counts.get(len(row), 0) + 1
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        width, agree = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if width < 2:
+            continue
+        score = (agree, width, -i)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+class _CsvBook(Workbook):
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.format = Format.CSV
+        if _HTML.match(data[:1024]):
+            raise NotASpreadsheetError(
+                "This file is a web page saved with a spreadsheet name", _RESAVE
+            )
+        if data.lstrip()[:5] == b"<?xml":
+            if _XML_SPREADSHEET in data[:65536]:
+                raise NotASpreadsheetError("This is an old Excel 2003 XML spreadsheet", _RESAVE)
+            raise NotASpreadsheetError("This file is XML, not a spreadsheet")
+        self.text, self.encoding = decode_text(data)
+        stem = path.stem or "Sheet1"
+        self.sheet_names = [stem]
+        self.hidden_sheets = set()
+        hint = "\t" if path.suffix.lower() == ".tsv" else ""
+        text = self.text
+        m = _SEP_LINE.match(text)
+        if m:  # Excel's "sep=;" first line chooses the delimiter and is not shown
+            self.delimiter = m.group(1)
+            text = text[m.end() :]
+        else:
+            self.delimiter = sniff_delimiter(text, hint)
+        self._body = text
+        self._rows: list[list[str]] | None = None
+
+    def _parse(self, max_rows: int | None) -> list[list[str]]:
+        rows: list[list[str]] = []
+        limit = MAX_ROWS + 1 if max_rows is None else max_rows  # one more, to notice
+        reader = csv.reader(io.StringIO(self._body, newline=""), delimiter=self.delimiter)
+        try:
+            for row in reader:
+                rows.append(row)
+                if len(rows) >= limit:
+                    break
+        except csv.Error as exc:
+            raise CorruptFileError(
+                "The CSV file cannot be read",
+                "A quotation mark may be left open, or a cell is far too long. Open it in Excel, "
+                "save it again as CSV or .xlsx, and try again.",
+                str(exc),
+            ) from exc
+        if max_rows is None and len(rows) > MAX_ROWS:
+            _check_area(len(rows), 1, "csv")
+        return rows
+
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
+        if self._rows is None:
+            if max_rows is not None:
+                return Grid(self._parse(max_rows), 1, 0)
+            self._rows = self._parse(None)
+        rows = self._rows if max_rows is None else self._rows[:max_rows]
+        return Grid(rows, 1, 0)

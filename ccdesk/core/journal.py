@@ -1,0 +1,407 @@
+"""The run journal: every run and every sheet row's fate, in SQLite (WAL) in the data folder.
+
+Written before each batch is sent and after it returns, so a crash, a closed laptop or a
+cancelled run loses nothing: the next start finds the unfinished run and resumes it, checking
+the activities it had already started instead of sending them again.
+
+Tables:
+    runs     one row per run: when, which file (path and sha256), action, lists, account,
+             state (running → paused / cancelled / finished), counts of API calls.
+    items    one row per sheet row: the planned outcome and reason, the contact, the lists to
+             change, and its state (planned → sent → done / failed / skipped) with
+             Constant Contact's message and whether the change was verified.
+    batches  one row per request that changes things (a bulk activity or a PUT): its items, its
+             state (planned → sent → started → finished / failed / unknown) and activity id.
+
+No secret is ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ccdesk.paths import data_dir
+
+SCHEMA_VERSION = 1
+JOURNAL_NAME = "journal.sqlite3"
+
+RUN_STATES = ("running", "paused", "cancelled", "finished")
+ITEM_STATES = ("planned", "sent", "done", "failed", "skipped")
+BATCH_STATES = ("planned", "sent", "started", "finished", "failed", "unknown")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    file_path TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    sheet TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    lists TEXT NOT NULL,            -- JSON [{"list_id", "name"}]
+    account TEXT NOT NULL,          -- JSON {"organization_name", "contact_email", ...}
+    state TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    api_calls INTEGER NOT NULL DEFAULT 0,
+    predicted_calls INTEGER NOT NULL DEFAULT 0,
+    undo_of TEXT,
+    options TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    row INTEGER NOT NULL,
+    email TEXT,
+    value TEXT NOT NULL DEFAULT '',
+    contact_id TEXT,
+    outcome TEXT NOT NULL,          -- the plan's outcome: remove, skip_not_on_list, invalid, ...
+    reason TEXT NOT NULL DEFAULT '',
+    list_ids TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL,            -- planned, sent, done, failed, skipped
+    result TEXT NOT NULL DEFAULT '',-- removed, unsubscribed, failed, skipped outcome ...
+    verified INTEGER NOT NULL DEFAULT 0,
+    cc_message TEXT NOT NULL DEFAULT '',
+    batch INTEGER,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (run_id, row)
+);
+CREATE TABLE IF NOT EXISTS batches (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    batch INTEGER NOT NULL,
+    kind TEXT NOT NULL,             -- remove_list_memberships, add_list_memberships, put
+    list_ids TEXT NOT NULL DEFAULT '[]',
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    activity_id TEXT,
+    server_created_at TEXT,         -- the activity's created_at, in Constant Contact's clock
+    sent_at REAL,
+    finished_at REAL,
+    message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, batch)
+);
+CREATE INDEX IF NOT EXISTS items_by_state ON items (run_id, state);
+CREATE INDEX IF NOT EXISTS items_by_batch ON items (run_id, batch);
+"""
+
+
+@dataclass
+class RunRecord:
+    """One run, as the journal has it."""
+
+    run_id: str
+    created_at: float
+    updated_at: float
+    file_path: str
+    file_sha256: str
+    sheet: str
+    action: str
+    lists: list[dict[str, str]]
+    account: dict[str, Any]
+    state: str
+    message: str = ""
+    api_calls: int = 0
+    predicted_calls: int = 0
+    undo_of: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def list_names(self) -> list[str]:
+        return [x["name"] for x in self.lists]
+
+    @property
+    def unfinished(self) -> bool:
+        return self.state in ("running", "paused")
+
+
+@dataclass
+class ItemRecord:
+    """One sheet row of a run."""
+
+    row: int
+    email: str | None
+    value: str
+    contact_id: str | None
+    outcome: str
+    reason: str
+    list_ids: list[str]
+    state: str
+    result: str
+    verified: bool
+    cc_message: str
+    batch: int | None
+    updated_at: float
+
+
+@dataclass
+class BatchRecord:
+    """One request that changes things."""
+
+    batch: int
+    kind: str
+    list_ids: list[str]
+    size: int
+    state: str
+    activity_id: str | None
+    server_created_at: str | None
+    sent_at: float | None
+    finished_at: float | None
+    message: str
+
+
+def default_path() -> Path:
+    """The journal's file in the per-user data folder."""
+    return data_dir() / JOURNAL_NAME
+
+
+class Journal:
+    """The run journal (thread-safe; one connection, serialised).
+
+    Args:
+        path: the SQLite file; the per-user default when None. ``":memory:"`` for tests.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = str(path or default_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        self._db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ---- runs ------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        file_path: str,
+        file_sha256: str,
+        sheet: str,
+        action: str,
+        lists: Sequence[dict[str, str]],
+        account: dict[str, Any],
+        items: Iterable[dict[str, Any]],
+        predicted_calls: int = 0,
+        undo_of: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """Record a new run and all its items (state ``planned`` or ``skipped``) at once."""
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, created_at, updated_at, file_path, file_sha256, sheet,"
+                " action, lists, account, state, predicted_calls, undo_of, options)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, now, now, file_path, file_sha256, sheet, action, json.dumps(list(lists)),
+                 json.dumps(account), "running", predicted_calls, undo_of,
+                 json.dumps(options or {})),
+            )
+            db.executemany(
+                "INSERT INTO items (run_id, row, email, value, contact_id, outcome, reason,"
+                " list_ids, state, result, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    (run_id, it["row"], it.get("email"), it.get("value", ""), it.get("contact_id"),
+                     it["outcome"], it.get("reason", ""), json.dumps(it.get("list_ids", [])),
+                     it["state"], it.get("result", ""), now)
+                    for it in items
+                ),
+            )
+        return run_id
+
+    def run(self, run_id: str) -> RunRecord:
+        """One run; KeyError if unknown."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        return _run_record(row)
+
+    def runs(self, limit: int = 200) -> list[RunRecord]:
+        """Past runs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        return [_run_record(r) for r in rows]
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Runs that stopped before the end (crashed, paused or interrupted), newest first."""
+        return [r for r in self.runs() if r.unfinished]
+
+    def set_run_state(self, run_id: str, state: str, message: str = "") -> None:
+        if state not in RUN_STATES:
+            raise ValueError(state)
+        with self._tx() as db:
+            db.execute("UPDATE runs SET state = ?, message = ?, updated_at = ? WHERE run_id = ?",
+                       (state, message, time.time(), run_id))
+
+    def add_api_calls(self, run_id: str, n: int) -> None:
+        if n:
+            with self._tx() as db:
+                db.execute("UPDATE runs SET api_calls = api_calls + ?, updated_at = ? WHERE run_id = ?",
+                           (n, time.time(), run_id))
+
+    # ---- items -----------------------------------------------------------------------------
+
+    def items(self, run_id: str, *, state: str | None = None, batch: int | None = None,
+              outcome: str | None = None) -> list[ItemRecord]:
+        """The items of a run in sheet order, optionally only those in one state or batch."""
+        sql, args = "SELECT * FROM items WHERE run_id = ?", [run_id]
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        if batch is not None:
+            sql += " AND batch = ?"
+            args.append(batch)
+        if outcome is not None:
+            sql += " AND outcome = ?"
+            args.append(outcome)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY row", args).fetchall()
+        return [_item_record(r) for r in rows]
+
+    def item_counts(self, run_id: str) -> dict[str, int]:
+        """How many items are in each state."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, COUNT(*) AS n FROM items WHERE run_id = ? GROUP BY state", (run_id,)
+            ).fetchall()
+        return {r["state"]: r["n"] for r in rows}
+
+    def result_counts(self, run_id: str) -> dict[str, int]:
+        """How many items ended with each result (removed, failed, skip_…)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT CASE WHEN result = '' THEN outcome ELSE result END AS r, COUNT(*) AS n"
+                " FROM items WHERE run_id = ? GROUP BY r", (run_id,)
+            ).fetchall()
+        return {r["r"]: r["n"] for r in rows}
+
+    def finish_items(self, run_id: str, rows: Sequence[int], *, state: str, result: str,
+                     verified: bool = False, message: str = "") -> None:
+        """Set the final state of some items."""
+        if state not in ITEM_STATES:
+            raise ValueError(state)
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE items SET state = ?, result = ?, verified = ?, cc_message = ?,"
+                " updated_at = ? WHERE run_id = ? AND row = ?",
+                ((state, result, int(verified), message, now, run_id, row) for row in rows),
+            )
+
+    def reset_items(self, run_id: str, rows: Sequence[int]) -> None:
+        """Put items back to ``planned`` (a batch that certainly never reached the server)."""
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE items SET state = 'planned', batch = NULL, updated_at = ?"
+                " WHERE run_id = ? AND row = ?", ((now, run_id, row) for row in rows))
+
+    # ---- batches ---------------------------------------------------------------------------
+
+    def open_batch(self, run_id: str, kind: str, rows: Sequence[int], list_ids: Sequence[str]) -> int:
+        """Record a batch about to be sent and mark its items ``sent`` — before sending."""
+        now = time.time()
+        with self._tx() as db:
+            number = db.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM batches WHERE run_id = ?",
+                                (run_id,)).fetchone()[0]
+            db.execute(
+                "INSERT INTO batches (run_id, batch, kind, list_ids, size, state, sent_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run_id, number, kind, json.dumps(list(list_ids)), len(rows), "sent", now),
+            )
+            db.executemany(
+                "UPDATE items SET state = 'sent', batch = ?, updated_at = ? WHERE run_id = ? AND row = ?",
+                ((number, now, run_id, row) for row in rows),
+            )
+        return int(number)
+
+    def update_batch(self, run_id: str, batch: int, *, state: str, activity_id: str | None = None,
+                     server_created_at: str | None = None, message: str = "") -> None:
+        if state not in BATCH_STATES:
+            raise ValueError(state)
+        finished = time.time() if state in ("finished", "failed") else None
+        with self._tx() as db:
+            db.execute(
+                "UPDATE batches SET state = ?, activity_id = COALESCE(?, activity_id),"
+                " server_created_at = COALESCE(?, server_created_at), message = ?,"
+                " finished_at = COALESCE(?, finished_at) WHERE run_id = ? AND batch = ?",
+                (state, activity_id, server_created_at, message, finished, run_id, batch),
+            )
+
+    def claimed_activities(self) -> set[str]:
+        """Every activity id any run of this journal has recorded."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT activity_id FROM batches WHERE activity_id IS NOT NULL").fetchall()
+        return {r[0] for r in rows}
+
+    def batches(self, run_id: str, *, state: str | None = None) -> list[BatchRecord]:
+        sql, args = "SELECT * FROM batches WHERE run_id = ?", [run_id]
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY batch", args).fetchall()
+        return [
+            BatchRecord(r["batch"], r["kind"], json.loads(r["list_ids"]), r["size"], r["state"],
+                        r["activity_id"], r["server_created_at"], r["sent_at"], r["finished_at"],
+                        r["message"])
+            for r in rows
+        ]
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+        file_path=row["file_path"], file_sha256=row["file_sha256"], sheet=row["sheet"],
+        action=row["action"], lists=json.loads(row["lists"]), account=json.loads(row["account"]),
+        state=row["state"], message=row["message"], api_calls=row["api_calls"],
+        predicted_calls=row["predicted_calls"], undo_of=row["undo_of"],
+        options=json.loads(row["options"]),
+    )
+
+
+def _item_record(row: sqlite3.Row) -> ItemRecord:
+    return ItemRecord(
+        row=row["row"], email=row["email"], value=row["value"], contact_id=row["contact_id"],
+        outcome=row["outcome"], reason=row["reason"], list_ids=json.loads(row["list_ids"]),
+        state=row["state"], result=row["result"], verified=bool(row["verified"]),
+        cc_message=row["cc_message"], batch=row["batch"], updated_at=row["updated_at"],
+    )

@@ -1,0 +1,346 @@
+"""The preview: for every sheet row, what will happen and why, and what it will cost.
+
+``make_plan`` is a plain function of the sheet, the snapshot and the action. ``preview`` is the
+whole step (look up + plan) the CLI and the window call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ccdesk.cc.client import MAX_CONTACTS_PER_ACTIVITY, MAX_LISTS_PER_ACTIVITY, ConstantContact
+from ccdesk.cc.models import Account, Contact, ContactList
+from ccdesk.core.addresses import Outcome as SheetOutcome
+from ccdesk.core.lookup import (
+    Action,
+    LookupCost,
+    Snapshot,
+    Strategy,
+    choose_strategy,
+    count_contacts,
+    look_up,
+    pages,
+)
+from ccdesk.core.sheet import MemberSheet
+from ccdesk.errors import CcdeskError
+
+#: A preview older than this is looked up again before a run.
+STALE_AFTER = 15 * 60.0
+#: Polls expected per round of activities (they are checked together, 50 a request).
+POLLS_PER_ROUND = 2
+
+
+class Outcome(StrEnum):
+    """What the preview says will happen to a sheet row."""
+
+    REMOVE = "remove"
+    UNSUBSCRIBE = "unsubscribe"
+    SKIP_NOT_ON_LIST = "skip_not_on_list"
+    SKIP_NOT_FOUND = "skip_not_found"
+    SKIP_UNSUBSCRIBED = "skip_unsubscribed"
+    SKIP_DELETED = "skip_deleted"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    BLANK = "blank"
+    FILTERED_OUT = "filtered_out"
+
+
+CHANGES = frozenset({Outcome.REMOVE, Outcome.UNSUBSCRIBE})
+OUTCOME_ORDER = list(Outcome)
+
+
+class PlanError(CcdeskError):
+    title = "Cannot prepare this run"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One sheet row in the preview."""
+
+    row: int
+    value: str
+    email: str | None
+    outcome: Outcome
+    reason: str
+    contact_id: str | None = None
+    list_ids: tuple[str, ...] = ()  # the lists it will be taken off (removals)
+    warning: str = ""  # e.g. "stays on Newsletter"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"row": self.row, "email": self.email or self.value, "outcome": str(self.outcome),
+               "reason": self.reason}
+        if self.warning:
+            out["warning"] = self.warning
+        return out
+
+
+@dataclass
+class Cost:
+    """API calls: spent on the look-up, and predicted for the run."""
+
+    lookup: LookupCost
+    lookup_spent: int
+    run_changes: int  # activities or PUTs
+    run_polls: int
+    run_verify: int
+    quota_left: int
+
+    @property
+    def run_total(self) -> int:
+        return self.run_changes + self.run_polls + self.run_verify
+
+    @property
+    def fits(self) -> bool:
+        return self.run_total <= self.quota_left
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lookup": self.lookup_spent, "lookup_strategy": str(self.lookup.strategy),
+                "lookup_explanation": self.lookup.explanation, "run": self.run_total,
+                "run_changes": self.run_changes, "run_polls": self.run_polls,
+                "run_verify": self.run_verify, "quota_left": self.quota_left}
+
+
+@dataclass
+class Plan:
+    """The preview of a run: every row's fate, the cost, and what it was made from."""
+
+    sheet: MemberSheet
+    action: Action
+    lists: list[ContactList]
+    account: Account
+    items: list[PlanItem]
+    cost: Cost
+    snapshot: Snapshot = field(repr=False)
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(item.outcome for item in self.items)
+        return {str(o): counted[o] for o in OUTCOME_ORDER if counted[o]}
+
+    @property
+    def changes(self) -> list[PlanItem]:
+        return [item for item in self.items if item.outcome in CHANGES]
+
+    @property
+    def list_names(self) -> str:
+        return ", ".join(x.name for x in self.lists)
+
+    def is_stale(self, now: float | None = None) -> bool:
+        """Too old to run, or the sheet changed on disk since."""
+        if (now or time.time()) - self.created_at > STALE_AFTER:
+            return True
+        try:
+            return file_sha256(self.sheet.path) != self.sheet.sha256
+        except OSError:
+            return True
+
+    def summary(self) -> str:
+        """One sentence for people, e.g. "1,204 will be removed from Free Members, …"."""
+        c = Counter(item.outcome for item in self.items)
+        parts = []
+        if self.action is Action.UNSUBSCRIBE:
+            parts.append(f"{c[Outcome.UNSUBSCRIBE]:,} will be unsubscribed (permanently)")
+        elif self.action is Action.REMOVE_ALL:
+            parts.append(f"{c[Outcome.REMOVE]:,} will be removed from every list they are on")
+        else:
+            parts.append(f"{c[Outcome.REMOVE]:,} will be removed from {self.list_names}")
+        words = {  # (one, several)
+            Outcome.SKIP_NOT_ON_LIST: ("is not on {}", "are not on {}"),
+            Outcome.SKIP_NOT_FOUND: ("is not in Constant Contact", "are not in Constant Contact"),
+            Outcome.SKIP_UNSUBSCRIBED: ("is already unsubscribed", "are already unsubscribed"),
+            Outcome.SKIP_DELETED: ("is deleted in Constant Contact", "are deleted in Constant Contact"),
+            Outcome.INVALID: ("address is invalid", "addresses are invalid"),
+            Outcome.DUPLICATE: ("address is repeated", "addresses are repeated"),
+            Outcome.BLANK: ("row is blank", "rows are blank"),
+            Outcome.FILTERED_OUT: ("row is left out by the filter", "rows are left out by the filter"),
+        }
+        where = self.list_names if self.action is Action.REMOVE else "any list"
+        for outcome, (one, several) in words.items():
+            if c[outcome]:
+                parts.append(f"{c[outcome]:,} " + (one if c[outcome] == 1 else several).format(where))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ccdesk preview --json`` shape (documented in the README)."""
+        return {
+            "rows": len(self.items),
+            "counts": self.counts,
+            "api_calls": self.cost.lookup_spent + self.cost.run_total,
+            "items": [item.to_dict() for item in self.items],
+            "action": str(self.action),
+            "lists": [x.name for x in self.lists],
+            "account": self.account.organization_name,
+            "summary": self.summary(),
+            "cost": self.cost.to_dict(),
+            "file": self.sheet.path,
+            "sheet": self.sheet.sheet,
+        }
+
+
+# =============================================================================================
+# Planning
+
+
+_SHEET_OUTCOMES = {
+    SheetOutcome.INVALID: Outcome.INVALID,
+    SheetOutcome.DUPLICATE: Outcome.DUPLICATE,
+    SheetOutcome.BLANK: Outcome.BLANK,
+    SheetOutcome.FILTERED_OUT: Outcome.FILTERED_OUT,
+}
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes (to notice that a sheet changed since its preview)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _names(ids: Sequence[str], names: dict[str, str]) -> str:
+    return ", ".join(names.get(i, "a list") for i in ids)
+
+
+def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequence[ContactList],
+              snapshot: Snapshot, names: dict[str, str]) -> PlanItem:
+    """The fate of one valid sheet row."""
+    base = {"row": row.row, "value": row.value, "email": row.email}
+    chosen_ids = [x.list_id for x in chosen]
+    chosen_names = ", ".join(x.name for x in chosen)
+    if contact is None:
+        if snapshot.strategy is Strategy.BY_LIST:
+            return PlanItem(**base, outcome=Outcome.SKIP_NOT_ON_LIST,
+                            reason=f"Not on {chosen_names}")
+        return PlanItem(**base, outcome=Outcome.SKIP_NOT_FOUND,
+                        reason="No contact with this address in Constant Contact")
+    cid = contact.contact_id
+    if contact.deleted:
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_DELETED,
+                        reason="Deleted in Constant Contact: gets no email already")
+    if contact.unsubscribed:
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_UNSUBSCRIBED,
+                        reason="Already unsubscribed: gets no email already")
+    on = list(contact.list_ids or ())
+    if action is Action.UNSUBSCRIBE:
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.UNSUBSCRIBE,
+                        reason="Will be unsubscribed: no more email from this account")
+    if action is Action.REMOVE_ALL:
+        if not on:
+            return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_NOT_ON_LIST,
+                            reason="On no list already")
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE, list_ids=tuple(on),
+                        reason=f"Off {_names(on, names)}")
+    targets = [i for i in chosen_ids if i in on]
+    if not targets:
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_NOT_ON_LIST,
+                        reason=f"Not on {chosen_names}")
+    stays = [i for i in on if i not in targets]
+    warning = f"Stays on {_names(stays, names)}" if stays else ""
+    return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE, list_ids=tuple(targets),
+                    reason=f"Off {_names(targets, names)}", warning=warning)
+
+
+def make_plan(
+    sheet: MemberSheet,
+    snapshot: Snapshot,
+    action: Action,
+    chosen: Sequence[ContactList],
+    all_lists: Sequence[ContactList],
+    account: Account,
+    lookup: LookupCost,
+    quota_left: int,
+) -> Plan:
+    """Every sheet row's fate, and the predicted cost of running it."""
+    names = {x.list_id: x.name for x in all_lists}
+    items: list[PlanItem] = []
+    for row in sheet.rows:
+        if row.outcome in _SHEET_OUTCOMES:
+            items.append(PlanItem(row=row.row, value=row.value, email=row.email,
+                                  outcome=_SHEET_OUTCOMES[row.outcome], reason=row.reason))
+            continue
+        contact = snapshot.found.get((row.email or "").lower())
+        items.append(plan_item(row, contact, action, chosen, snapshot, names))
+    cost = predict_cost(items, action, chosen, all_lists, lookup, snapshot.calls, quota_left)
+    return Plan(sheet=sheet, action=action, lists=list(chosen), account=account, items=items,
+                cost=cost, snapshot=snapshot)
+
+
+def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[ContactList],
+                 all_lists: Sequence[ContactList], lookup: LookupCost, spent: int,
+                 quota_left: int) -> Cost:
+    """API calls the run will need: changes, activity checks, and the verifying re-read."""
+    changes = [i for i in items if i.outcome in CHANGES]
+    if not changes:
+        return Cost(lookup, spent, 0, 0, 0, quota_left)
+    if action is Action.UNSUBSCRIBE:
+        # One PUT each; the answer is the updated contact, so it verifies itself.
+        return Cost(lookup, spent, len(changes), 0, 0, quota_left)
+    groups = Counter(tuple(sorted(item.list_ids)) for item in changes)
+    activities = sum(math.ceil(n / MAX_CONTACTS_PER_ACTIVITY)
+                     * math.ceil(len(lists) / MAX_LISTS_PER_ACTIVITY) for lists, n in groups.items())
+    rounds = math.ceil(activities / 50)
+    polls = POLLS_PER_ROUND * rounds
+    # Verification re-reads the contacts changed since the run began: about one page per 500.
+    verify = min(len(changes), pages(len(changes)))
+    return Cost(lookup, spent, activities, polls, verify, quota_left)
+
+
+# =============================================================================================
+# The whole step
+
+
+def resolve_lists(available: Sequence[ContactList], names: Sequence[str]) -> list[ContactList]:
+    """The chosen lists by name (case-insensitive); a clear error for a name that is unknown."""
+    by_name = {x.name.casefold(): x for x in available}
+    chosen = []
+    for name in names:
+        found = by_name.get(name.strip().casefold())
+        if found is None:
+            known = ", ".join(sorted(x.name for x in available)) or "none"
+            raise PlanError(f"There is no list called “{name}”",
+                            f"Choose one of the account's lists: {known}.")
+        if found not in chosen:
+            chosen.append(found)
+    return chosen
+
+
+def preview(
+    client: ConstantContact,
+    sheet: MemberSheet,
+    action: Action,
+    list_names: Sequence[str],
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Plan:
+    """Look the sheet up in Constant Contact and plan every row. Changes nothing.
+
+    Args:
+        progress: called with (phase text, done, total).
+    """
+    if action is Action.REMOVE and not list_names:
+        raise PlanError("Choose a list", "Say which list the members should be taken off.")
+    say = progress or (lambda phase, done, total: None)
+    say("Reading the account", 0, 0)
+    account = client.account()
+    all_lists = client.lists()
+    chosen = resolve_lists(all_lists, list_names) if list_names else []
+    addresses = sheet.addresses
+    account_size = None if action is Action.REMOVE or not addresses else count_contacts(client)
+    cost = choose_strategy(len(addresses), action, chosen, account_size)
+    spent_before = client.calls
+    snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
+                       progress=lambda done, total: say("Looking up the members", done, total))
+    snapshot.calls = client.calls - spent_before + 2 + (account_size is not None)
+    return make_plan(sheet, snapshot, action, chosen, all_lists, account, cost,
+                     client.quota_left())

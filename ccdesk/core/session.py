@@ -1,0 +1,189 @@
+"""Which Constant Contact account ccdesk acts on, and the objects that go with it.
+
+A :class:`Session` bundles the connection (endpoints, the credential store, the client), the
+day's request count and the journal. The window and the CLI both start from one:
+
+- :meth:`Session.for_profile`: a real account; its secrets in the OS keyring;
+- :meth:`Session.demo`: the built-in demo account, served by an in-process sandbox and
+  connected through the real OAuth flow (auto-approved), tokens kept in memory only;
+- :meth:`Session.for_sandbox`: a sandbox already serving elsewhere (rehearsals, tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ccdesk.cc.auth import (
+    DEFAULT_REDIRECT_PORT,
+    AppKey,
+    CredentialStoreLike,
+    DeviceCode,
+    Endpoints,
+    InMemoryStore,
+    connect_with_browser,
+    finish_device_flow,
+    start_device_flow,
+)
+from ccdesk.cc.client import ConstantContact
+from ccdesk.cc.errors import OAuthFlowError
+from ccdesk.cc.models import Account
+from ccdesk.cc.transport import DailyUsage
+from ccdesk.core.journal import Journal
+from ccdesk.paths import data_dir
+
+log = logging.getLogger("ccdesk.core.session")
+
+SANDBOX_CLIENT_ID = "ccdesk-sandbox-app"
+
+
+def _headless_browser(url: str) -> bool:
+    """Open a sandbox's (auto-approving) consent page without a browser: follow its redirect."""
+    requests.get(url, timeout=10)
+    return True
+
+
+class Session:
+    """An account connection plus its journal and request count."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        store: CredentialStoreLike,
+        *,
+        profile: str = "default",
+        demo: bool = False,
+        journal_path: Path | str | None = None,
+        usage: DailyUsage | None = None,
+        sandbox: Any = None,
+    ) -> None:
+        self.endpoints = endpoints
+        self.store = store
+        self.profile = profile
+        self.demo = demo
+        self.sandbox = sandbox
+        self.usage = usage or DailyUsage(data_dir() / ("demo-api-usage.json" if demo else "api-usage.json"))
+        self._journal_path = journal_path
+        self._client: ConstantContact | None = None
+        self._account: Account | None = None
+        self._lock = threading.Lock()
+
+    # ---- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def for_profile(cls, profile: str = "default", endpoints: Endpoints | None = None) -> Session:
+        """A real Constant Contact account, credentials in the OS keyring."""
+        from ccdesk.credentials import CredentialStore
+
+        return cls(endpoints or Endpoints(), CredentialStore(profile), profile=profile)
+
+    @classmethod
+    def demo_session(cls, data: dict[str, Any] | None = None, **sandbox_options: Any) -> Session:
+        """The demo account in an in-process sandbox, already connected."""
+        from ccdesk.sandbox import Sandbox
+        from ccdesk.sandbox.demo import load_demo_data
+
+        options = {"auto_approve": True, "activity_delay": 0.3, "activity_seconds": 1.5,
+                   **sandbox_options}
+        sandbox = Sandbox(data or load_demo_data(), **options).start()
+        session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
+                      demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
+                      sandbox=sandbox)
+        session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
+        return session
+
+    @classmethod
+    def for_sandbox(cls, base_url: str) -> Session:
+        """A sandbox already serving at ``base_url`` (must auto-approve), connected."""
+        session = cls(Endpoints.for_base(base_url), InMemoryStore(), profile="sandbox",
+                      demo=True, journal_path=data_dir() / "sandbox" / "journal.sqlite3")
+        session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
+        return session
+
+    def close(self) -> None:
+        """Stop the demo sandbox, if any."""
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+    # ---- the connection -----------------------------------------------------------------------
+
+    def connected(self) -> bool:
+        """Whether credentials are stored (the keyring may say it is locked: that raises)."""
+        return self.store.load() is not None
+
+    def client(self) -> ConstantContact:
+        """The API client for this account (built once)."""
+        with self._lock:
+            if self._client is None:
+                self._client = ConstantContact.from_store(self.endpoints, self.store, usage=self.usage)
+            return self._client
+
+    def account(self, *, refresh: bool = False) -> Account:
+        """Which organisation this is (one call the first time)."""
+        if self._account is None or refresh:
+            self._account = self.client().account()
+        return self._account
+
+    def quota_left(self) -> int:
+        """Requests left today for the application key (as far as this computer knows)."""
+        credentials = self.store.load()
+        if credentials is None:
+            return self.usage.limit
+        return self.usage.remaining(credentials.client_id)
+
+    def connect_browser(
+        self,
+        app: AppKey,
+        *,
+        port: int = DEFAULT_REDIRECT_PORT,
+        open_browser: Callable[[str], Any] | None = None,
+        timeout: float = 300.0,
+        cancel: threading.Event | None = None,
+    ) -> Account:
+        """Sign in through the browser; stores the credentials; returns the account."""
+        kwargs: dict[str, Any] = {"port": port, "timeout": timeout, "cancel": cancel}
+        if open_browser is not None:
+            kwargs["open_browser"] = open_browser
+        connect_with_browser(self.endpoints, app, self.store, **kwargs)
+        return self._after_connect()
+
+    def start_device(self, app: AppKey) -> DeviceCode:
+        """The code to show for the device flow."""
+        return start_device_flow(self.endpoints, app)
+
+    def finish_device(self, app: AppKey, device: DeviceCode,
+                      cancel: threading.Event | None = None) -> Account:
+        """Wait for the person to approve the device code; stores the credentials."""
+        finish_device_flow(self.endpoints, app, device, self.store, cancel=cancel)
+        return self._after_connect()
+
+    def _after_connect(self) -> Account:
+        with self._lock:
+            self._client = None
+        try:
+            return self.account(refresh=True)
+        except Exception:
+            self.store.delete()  # half a connection is worse than none
+            raise
+
+    def disconnect(self) -> None:
+        """Forget everything stored for this profile."""
+        self.store.delete()
+        with self._lock:
+            self._client = None
+            self._account = None
+
+    # ---- the journal ----------------------------------------------------------------------------
+
+    def journal(self) -> Journal:
+        """A journal connection (each thread should open its own)."""
+        return Journal(self._journal_path)
+
+
+__all__ = ["OAuthFlowError", "Session"]

@@ -1,0 +1,53 @@
+"""The user-facing error family.
+
+Every error that can reach a person derives from :class:`CcdeskError`: a short ``title`` fit
+for a dialog heading and a ``what_to_do`` sentence in plain words. ``details`` holds technical
+text for the log and a "details" button; it must never contain a secret.
+
+This module imports nothing heavy so that every layer can use it.
+"""
+
+from __future__ import annotations
+
+
+class CcdeskError(Exception):
+    """Base of every error ccdesk shows to a person.
+
+    Args:
+        title: a few words, e.g. "Spreadsheet is password-protected".
+        what_to_do: one or two sentences saying what the person can do next.
+        details: optional technical detail for the log (never a secret).
+    """
+
+    title: str = "Something went wrong"
+    what_to_do: str = "Try again. If it keeps happening, send the log file to whoever supports ccdesk."
+
+    def __init__(
+        self, title: str | None = None, what_to_do: str | None = None, details: str = ""
+    ) -> None:
+        if title is not None:
+            self.title = title
+        if what_to_do is not None:
+            self.what_to_do = what_to_do
+        self.details = details
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The title and the advice on one line, for a terminal."""
+        return f"{self.title}. {self.what_to_do}".replace("..", ".")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(title={self.title!r})"
+
+
+class SheetError(CcdeskError):
+    """A spreadsheet cannot be read or used."""
+
+    title = "The spreadsheet cannot be used"
+    what_to_do = "Open it in Excel, check it, save it again as .xlsx or .csv, and try again."
+
+
+class ConfigError(CcdeskError):
+    """A setting or command-line option is wrong."""
+
+    title = "A setting is wrong"

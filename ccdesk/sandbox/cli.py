@@ -1,0 +1,90 @@
+"""``ccdesk sandbox``: serve a sandbox from a terminal until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ccdesk.errors import ConfigError
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ccdesk sandbox``."""
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--state", metavar="FILE", help="load the account from this JSON state file")
+    source.add_argument(
+        "--generate", metavar="N", type=int, help="generate an account of N contacts (deterministic)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed for --generate and ids (default 1)")
+    parser.add_argument(
+        "--rate-limit", metavar="R", type=float, default=4.0,
+        help="requests per second per application (default 4, as Constant Contact; 0 = none)",
+    )
+    parser.add_argument(
+        "--daily-quota", metavar="Q", type=int, default=10_000,
+        help="requests per UTC day per application (default 10000; 0 = none)",
+    )
+    parser.add_argument(
+        "--latency-ms", metavar="MS", type=float, default=0.0, help="delay added to every answer"
+    )
+    parser.add_argument(
+        "--auto-approve", action="store_true",
+        help="skip the consent page when an app asks to connect (the demo does this)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="serve the built-in demo account (implies --auto-approve)"
+    )
+
+
+def run_sandbox_command(args: argparse.Namespace) -> int:
+    """Start the sandbox, print its base URL first, serve until interrupted."""
+    from ccdesk.sandbox.server import DEMO_CLIENT_ID, Sandbox
+    from ccdesk.sandbox.state import generate_data
+
+    data = None
+    if args.demo:
+        from ccdesk.sandbox.demo import load_demo_data
+
+        data = load_demo_data()
+    elif args.state:
+        try:
+            data = json.loads(Path(args.state).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError("The sandbox state file cannot be read",
+                              "Check the path and that the file is JSON in the sandbox's format.",
+                              details=str(exc)) from exc
+    elif args.generate is not None:
+        data = generate_data(args.generate, seed=args.seed)
+    try:
+        sandbox = Sandbox(
+            data, port=args.port, rate_limit=args.rate_limit, daily_quota=args.daily_quota,
+            latency_ms=args.latency_ms, auto_approve=args.auto_approve or args.demo, seed=args.seed,
+        ).start()
+    except (ValueError, KeyError) as exc:
+        raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",
+                          details=str(exc)) from exc
+    except OSError as exc:
+        raise ConfigError("The sandbox cannot listen on that port",
+                          "Choose another port, or leave --port out to take any free one.",
+                          details=str(exc)) from exc
+    print(sandbox.base_url, flush=True)
+    counts = sandbox.snapshot()
+    print(
+        f"serving {len(counts['contacts'])} contacts on {len(counts['lists'])} lists; "
+        f"client_id {DEMO_CLIENT_ID}; REST API {sandbox.api_url}; Ctrl+C stops it",
+        file=sys.stderr, flush=True,
+    )
+    stop = threading.Event()
+    try:
+        while not stop.is_set():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return 0

@@ -1,0 +1,445 @@
+"""Opening files safely: real format detection, text decoding, and every refusal."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from ccdesk.core import formats
+from ccdesk.core.formats import (
+    CorruptFileError,
+    FileTooBigError,
+    Format,
+    NotASpreadsheetError,
+    PasswordProtectedError,
+    SheetTooBigError,
+    UnsafeFileError,
+    column_letter,
+    decode_text,
+    open_workbook,
+    sniff_delimiter,
+)
+from ccdesk.core.sheet import read_sheet
+from ccdesk.errors import SheetError
+from tests.support import sheets as S
+
+ROWS = [["Name", "Email"], ["Ann", "ann@example.org"], ["Bob", "bob@example.org"]]
+
+
+# -- formats, whatever the file is called ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [("xlsx", Format.XLSX), ("xlsm", Format.XLSM), ("xls", Format.XLS), ("xlsb", Format.XLSB),
+     ("ods", Format.ODS), ("csv", Format.CSV)],
+)
+def test_every_format_opens(tmp_path: Path, fmt: str, expected: Format) -> None:
+    path = S.write_any(tmp_path / f"members.{fmt}", fmt, {"Members": ROWS})
+    book = open_workbook(path)
+    assert book.format is expected
+    grid = book.grid(book.sheet_names[0])
+    assert grid.rows[1][1] == "ann@example.org"
+    assert read_sheet(path).addresses == ["ann@example.org", "bob@example.org"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "xlsb", "ods", "csv"])
+@pytest.mark.parametrize("wrong", ["members.csv", "members.xls", "members.xlsx", "members.txt", "members"])
+def test_the_content_decides_not_the_extension(tmp_path: Path, fmt: str, wrong: str) -> None:
+    real = S.write_any(tmp_path / f"real.{fmt}", fmt, {"Members": ROWS})
+    renamed = tmp_path / wrong
+    renamed.write_bytes(real.read_bytes())
+    sheet = read_sheet(renamed)
+    assert sheet.format == fmt
+    assert sheet.addresses == ["ann@example.org", "bob@example.org"]
+
+
+def test_tsv_and_txt_are_text(tmp_path: Path) -> None:
+    tsv = S.write_csv(tmp_path / "m.tsv", ROWS, delimiter="\t")
+    txt = S.write_csv(tmp_path / "m.txt", ROWS, delimiter="|")
+    for path, delim in ((tsv, "\t"), (txt, "|")):
+        sheet = read_sheet(path)
+        assert sheet.format == "csv"
+        assert sheet.delimiter == delim
+        assert sheet.addresses == ["ann@example.org", "bob@example.org"]
+
+
+# -- CSV text --------------------------------------------------------------------------------
+NAMES = [["Name", "Email"], ["Zoë Müller", "zoe@example.org"], ["José Núñez", "jose@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "expected"),
+    [
+        ("utf-8", False, "utf-8"),
+        ("utf-8", True, "utf-8-sig"),
+        ("utf-16", False, "utf-16"),  # Python writes the byte-order mark
+        ("utf-16-le", False, "utf-16-le"),
+        ("utf-16-be", False, "utf-16-be"),
+        ("cp1252", False, "cp1252"),
+    ],
+)
+def test_csv_encodings(tmp_path: Path, encoding: str, bom: bool, expected: str) -> None:
+    path = S.write_csv(tmp_path / "m.csv", NAMES, encoding=encoding, bom=bom)
+    sheet = read_sheet(path)
+    assert sheet.encoding == expected
+    assert sheet.columns == ["Name", "Email"]  # no BOM glued to the first heading
+    assert sheet.preview_rows[1].cells[0] == "Zoë Müller"
+    assert sheet.addresses == ["zoe@example.org", "jose@example.org"]
+
+
+def test_utf16_with_bom_in_both_byte_orders(tmp_path: Path) -> None:
+    text = "Email\r\nann@example.org\r\n"
+    for enc, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+        path = tmp_path / f"{enc}.csv"
+        path.write_bytes(bom + text.encode(enc))
+        assert read_sheet(path).addresses == ["ann@example.org"]
+
+
+def test_cp1252_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes("Name;Email\r\nRenée “Ré” Dupont;renee@example.org\r\n".encode("cp1252"))
+    sheet = read_sheet(path)
+    assert sheet.encoding == "cp1252"
+    assert sheet.preview_rows[1].cells[0] == "Renée “Ré” Dupont"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_sniffing(tmp_path: Path, delimiter: str) -> None:
+    rows = [["First, name", "Email", "Notes; more"], ["Ann", "ann@example.org", "a|b"],
+            ["Bob", "bob@example.org", "x, y; z"]]
+    path = S.write_csv(tmp_path / "m.csv", rows, delimiter=delimiter)
+    sheet = read_sheet(path)
+    assert sheet.delimiter == delimiter
+    assert sheet.columns == ["First, name", "Email", "Notes; more"]
+
+
+def test_sniffer_unit() -> None:
+    assert sniff_delimiter("a;b;c\n1;2;3\n") == ";"
+    assert sniff_delimiter("a,b\n1,2\n") == ","
+    assert sniff_delimiter("ann@example.org\nbob@example.org\n") == ","  # one column
+    assert sniff_delimiter('"x;y",b\n"1;2",3\n') == ","  # quoted delimiters do not count
+
+
+def test_excel_sep_line_sets_the_delimiter_and_is_not_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("sep=;\r\nName;Email\r\nAnn;ann@example.org\r\n", encoding="utf-8")
+    sheet = read_sheet(path)
+    assert sheet.delimiter == ";"
+    assert sheet.header_row == 1
+    assert [(r.row, r.email) for r in sheet.rows] == [(2, "ann@example.org")]
+
+
+def test_quoted_fields_with_line_breaks_are_one_row(tmp_path: Path) -> None:
+    rows = [["Name", "Address", "Email"],
+            ["Ann", "1 High St\nFlat 2\nTown", "ann@example.org"],
+            ["Bob", "x", "bob@example.org"]]
+    for newline in ("\r\n", "\n"):
+        path = S.write_csv(tmp_path / "m.csv", rows, newline=newline)
+        sheet = read_sheet(path)
+        assert [(r.row, r.email) for r in sheet.rows] == [(2, "ann@example.org"), (3, "bob@example.org")]
+
+
+def test_blank_lines_in_csv_keep_their_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("Members\n\nEmail\nann@example.org\n\nbob@example.org\n", encoding="utf-8")
+    sheet = read_sheet(path)
+    assert sheet.header_row == 3
+    assert [(r.row, r.outcome) for r in sheet.rows] == [(4, "valid"), (5, "blank"), (6, "valid")]
+
+
+def test_decode_text_refuses_binary() -> None:
+    with pytest.raises(NotASpreadsheetError):
+        decode_text(bytes(range(256)) * 10)
+
+
+def test_column_letters() -> None:
+    assert [column_letter(i) for i in (0, 25, 26, 27, 51, 52, 701, 702, 16383)] == [
+        "A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA", "XFD"]
+
+
+# -- refusals ----------------------------------------------------------------------------------
+def refused(path: Path, kind: type[SheetError] = SheetError, seconds: float = 5.0) -> SheetError:
+    """The error for ``path``, checking that it came within ``seconds``."""
+    start = time.perf_counter()
+    with pytest.raises(kind) as info:
+        read_sheet(path)
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.1f}s"
+    err = info.value
+    assert err.title and err.what_to_do, "every refusal says what happened and what to do"
+    assert "\n" not in err.one_line()
+    return err
+
+
+def test_password_protected_xlsx_is_refused(tmp_path: Path) -> None:
+    err = refused(S.write_encrypted_xlsx(tmp_path / "secret.xlsx"), PasswordProtectedError)
+    assert "password" in err.title.lower()
+    assert "remove the password" in err.what_to_do
+
+
+def test_password_protected_xls_is_refused(tmp_path: Path) -> None:
+    refused(S.write_xls(tmp_path / "secret.xls", ROWS, password=True), PasswordProtectedError)
+
+
+def test_encrypted_zip_entries_are_refused(tmp_path: Path) -> None:
+    path = S.write_xlsx(tmp_path / "m.xlsx", ROWS)
+    data = bytearray(path.read_bytes())
+    # Set the "encrypted" flag of every entry in the central directory.
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:
+        data[pos + 8] |= 1
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(data))
+    refused(path, PasswordProtectedError)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "xlsb", "ods"])
+def test_truncated_files_are_refused(tmp_path: Path, fmt: str) -> None:
+    path = S.write_any(tmp_path / f"m.{fmt}", fmt, {"Members": ROWS * 50})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    err = refused(path)
+    assert isinstance(err, CorruptFileError | NotASpreadsheetError)
+
+
+def test_garbage_inside_a_valid_zip_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<<<not xml")
+        z.writestr("xl/worksheets/sheet1.xml", "\0\1\2")
+    refused(path, CorruptFileError)
+
+
+def test_corrupt_ole2_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 2000)
+    refused(path, CorruptFileError)
+
+
+def test_zip_bomb_by_ratio_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (200 * 1024 * 1024))
+    assert path.stat().st_size < 1024 * 1024
+    refused(path, UnsafeFileError)
+
+
+def _patch_sizes(path: Path, member: str, size: int) -> None:
+    """Make the zip lie about the uncompressed size of ``member``."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(member)
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:
+        name_len = struct.unpack_from("<H", data, pos + 28)[0]
+        if bytes(data[pos + 46 : pos + 46 + name_len]).decode() == member:
+            struct.pack_into("<I", data, pos + 24, size)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_zip_bomb_that_declares_a_huge_size_is_refused(tmp_path: Path) -> None:
+    path = S.write_xlsx(tmp_path / "m.xlsx", ROWS)
+    _patch_sizes(path, "xl/worksheets/sheet1.xml", 0xFFFF0000)
+    refused(path, UnsafeFileError)
+
+
+def test_zip_bomb_that_lies_about_its_size_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (300 * 1024 * 1024))
+    _patch_sizes(path, "xl/worksheets/sheet1.xml", 1000)
+    refused(path, CorruptFileError)
+
+
+def test_total_unpacked_size_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "MAX_UNCOMPRESSED_BYTES", 200_000)
+    path = S.write_xlsx(tmp_path / "m.xlsx", [["Email"]] + [[f"m{i}@example.org"] for i in range(5000)])
+    refused(path, UnsafeFileError)
+
+
+def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = S.write_csv(tmp_path / "m.csv", [["Email"]] + [[f"m{i}@example.org"] for i in range(1000)])
+    monkeypatch.setattr(formats, "MAX_FILE_BYTES", 1000)
+    err = refused(path, FileTooBigError)
+    assert "too big" in err.title
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "ods", "xls", "xlsb"])
+def test_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    path = S.write_any(tmp_path / f"m.{fmt}", fmt, [["Email"]] + [[f"m{i}@example.org"] for i in range(60)])
+    monkeypatch.setattr(formats, "MAX_ROWS", 50)
+    err = refused(path, SheetTooBigError)
+    assert "too many rows" in err.title
+
+
+def test_limits_are_documented_constants() -> None:
+    assert formats.MAX_FILE_BYTES == 50 * 1024 * 1024
+    assert formats.MAX_ROWS == 1_000_000
+    assert formats.MAX_CELLS == 20_000_000
+
+
+# Far-away cells: a few KB that would make the reader allocate the whole rectangle.
+def test_xlsx_with_a_far_away_cell_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "far.xlsx"
+    S.write_xlsx(path, [["Email"], ["ann@example.org"]])
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/worksheets/sheet1.xml")
+    far = b'<row r="5000"><c r="XFD5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    xml = xml.replace(b"</sheetData>", far)
+    S.write_xlsx_raw(path, xml)
+    assert path.stat().st_size < 10_000
+    refused(path, UnsafeFileError, seconds=3)
+
+
+def test_xlsx_far_away_cell_hidden_mid_sheet_is_refused(tmp_path: Path) -> None:
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>m{i}@example.org</t></is></c></row>'
+        for i in range(1, 3000)
+    )
+    rows = rows.replace('<c r="A1500"', '<c r="ZZZ990000" t="n"><v>1</v></c><c r="A1500"', 1)
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(rows)), UnsafeFileError)
+
+
+def test_xlsx_with_prefixed_elements_is_measured_exactly(tmp_path: Path) -> None:
+    far = (
+        '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Email</x:t></x:is></x:c></x:row>'
+        '<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>ann@example.org</x:t></x:is></x:c></x:row>'
+        '<x:row r="9000"><x:c r="XFD9000"><x:v>1</x:v></x:c></x:row>'
+    )
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(far, prefix="x")), UnsafeFileError)
+    fine = far.replace('<x:row r="9000"><x:c r="XFD9000"><x:v>1</x:v></x:c></x:row>', "")
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "ok.xlsx", S.sheet_xml(fine, prefix="x")))
+    assert sheet.addresses == ["ann@example.org"]
+
+
+def test_xlsx_cells_without_references_are_measured_exactly(tmp_path: Path) -> None:
+    cells = "<c><v>1</v></c>" * 40
+    xml = (
+        '<row r="1"><c t="inlineStr"><is><t>Email</t></is></c></row>'
+        f'<row r="990000">{cells}</row>'
+    )
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(xml)), UnsafeFileError)
+    ok = '<row r="1"><c t="inlineStr"><is><t>Email</t></is></c></row>' \
+         '<row><c t="inlineStr"><is><t>ann@example.org</t></is></c></row>'
+    assert read_sheet(S.write_xlsx_raw(tmp_path / "ok.xlsx", S.sheet_xml(ok))).addresses == [
+        "ann@example.org"]
+
+
+def test_xls_with_a_far_away_cell_is_refused(tmp_path: Path) -> None:
+    far = S.xls_record(0x0203, struct.pack("<HHHd", 5000, 60000, 15, 1.0))
+    refused(S.write_xls(tmp_path / "far.xls", {"Sheet1": ROWS}, extra_sheet_records={"Sheet1": far}),
+            UnsafeFileError)
+
+
+def test_xls_with_lying_dimensions_is_refused(tmp_path: Path) -> None:
+    dims = S.xls_record(0x0200, struct.pack("<IIHHH", 0, 0xFFFFFFF0, 0, 200, 0))
+    refused(S.write_xls(tmp_path / "dims.xls", {"Sheet1": ROWS}, extra_sheet_records={"Sheet1": dims}),
+            SheetTooBigError)
+    upside_down = S.xls_record(0x0200, struct.pack("<IIHHH", 50, 10, 0, 2, 0))
+    refused(S.write_xls(tmp_path / "dims2.xls", {"Sheet1": ROWS},
+                        extra_sheet_records={"Sheet1": upside_down}), CorruptFileError)
+
+
+def test_xls_with_a_huge_string_table_count_is_refused(tmp_path: Path) -> None:
+    stream = bytearray(S.xls_workbook_stream({"Sheet1": ROWS}))
+    sst = stream.find(struct.pack("<H", 0x00FC))
+    struct.pack_into("<i", stream, sst + 8, 2_000_000_000)
+    path = tmp_path / "sst.xls"
+    path.write_bytes(S.compound_file({"Workbook": bytes(stream)}))
+    refused(path, CorruptFileError)
+
+
+def test_xlsb_with_a_far_away_cell_is_refused(tmp_path: Path) -> None:
+    extra = S.xlsb_record(0x0000, struct.pack("<I", 100) + b"\0" * 13) + S.xlsb_record(
+        0x0005, struct.pack("<IId", 1_000_000, 0, 1.0))
+    path = S.write_xlsb(tmp_path / "far.xlsb", {"Sheet1": ROWS},
+                        raw_sheets={"Sheet1": S.xlsb_sheet(ROWS, extra=extra)})
+    refused(path, UnsafeFileError)
+
+
+def test_ods_with_huge_repeats_is_refused(tmp_path: Path) -> None:
+    head = ('<table:table-row><table:table-cell office:value-type="string"><text:p>Email</text:p>'
+            "</table:table-cell></table:table-row>")
+    many_rows = head + (
+        '<table:table-row table:number-rows-repeated="100000000"><table:table-cell '
+        'office:value-type="string"><text:p>a@example.org</text:p></table:table-cell></table:table-row>'
+    )
+    refused(S.write_ods(tmp_path / "rows.ods", {"S": []}, raw_rows={"S": many_rows}), SheetTooBigError)
+    wide = head + (
+        '<table:table-row><table:table-cell table:number-columns-repeated="50000000" '
+        'office:value-type="float" office:value="1"/></table:table-row>'
+    )
+    refused(S.write_ods(tmp_path / "wide.ods", {"S": []}, raw_rows={"S": wide}), UnsafeFileError)
+    gap = head + (
+        '<table:table-row table:number-rows-repeated="900000"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:table-cell table:number-columns-repeated="100"/>'
+        '<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+    )
+    refused(S.write_ods(tmp_path / "gap.ods", {"S": []}, raw_rows={"S": gap}), UnsafeFileError)
+
+
+def test_ods_as_libreoffice_writes_it_is_fine(tmp_path: Path) -> None:
+    """LibreOffice ends every sheet with a million repeated empty rows: that is not a bomb."""
+    path = S.write_ods(tmp_path / "m.ods", {"Members": ROWS}, libreoffice_tail=True)
+    assert read_sheet(path).addresses == ["ann@example.org", "bob@example.org"]
+
+
+def test_csv_with_an_unclosed_quote_fails_fast(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text('Email\n"ann@example.org\n' + "x" * 3_000_000, encoding="utf-8")
+    refused(path, CorruptFileError)
+
+
+@pytest.mark.parametrize(
+    ("content", "title_part"),
+    [
+        (b"%PDF-1.7\n...", "PDF"),
+        (b"\x89PNG\r\n\x1a\n....", "picture"),
+        (b"<html><body><table><tr><td>Email</td></tr></table></body></html>", "web page"),
+        (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>',
+         "2003 XML"),
+        (b"", "empty"),
+        (bytes(range(256)) * 40, "not a spreadsheet"),
+        (b"{\\rtf1 hello}", "RTF"),
+    ],
+)
+def test_things_that_are_not_spreadsheets(tmp_path: Path, content: bytes, title_part: str) -> None:
+    path = tmp_path / "members.xls"
+    path.write_bytes(content)
+    err = refused(path, NotASpreadsheetError)
+    assert title_part.lower() in err.title.lower()
+
+
+def test_word_and_plain_zip_files(tmp_path: Path) -> None:
+    docx = tmp_path / "m.xlsx"
+    with zipfile.ZipFile(docx, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<document/>")
+    assert "Word" in refused(docx, NotASpreadsheetError).title
+    plain = tmp_path / "m2.xlsx"
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("members.xlsx", b"PK")
+    assert "zip" in refused(plain, NotASpreadsheetError).title
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(SheetError, match="not found"):
+        read_sheet(tmp_path / "nope.xlsx")
+    with pytest.raises(SheetError, match="folder"):
+        read_sheet(tmp_path)
+
+
+def test_raw_deflate_helper_is_not_needed() -> None:
+    # Guard: the bomb tests above rely on zlib compressing zeros very well.
+    assert len(zlib.compress(b"\0" * 1_000_000)) < 2000
