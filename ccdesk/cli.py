@@ -9,8 +9,10 @@ headless commands never load Qt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -140,3 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ccdesk: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `ccdesk inspect big.xlsx | head`: the reader went away
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 ACTIONS = ("remove", "remove-all", "unsubscribe")
 DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_PORT (a test checks)
+#: Exit status of a run that stopped before the end and can be resumed (paused or cancelled).
+EXIT_PAUSED = 3
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """Which account to act on."""
@@ -164,6 +166,8 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
         journal.close()
     out = {"run_id": result.run_id, "counts": result.counts, "verified": result.verified,
            "api_calls": api_calls, "log": str(log_path), "state": result.state}
+    if result.state != "finished":
+        out["message"] = result.message
     if args.json:
         _print_json(out)
     else:
@@ -174,16 +178,28 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
 
 
 def _run_with_session(args: argparse.Namespace, session: Session, work: Any) -> int:
+    """Run ``work``; a run that stops before the end (paused, cancelled) still gets its log
+    and its JSON (with ``state`` and ``message``), then exit status 3 and the reason on stderr."""
+    from ccdesk.core.runner import RunCancelled, RunPaused, result_of
+
     cancel = threading.Event()
     journal = session.journal()
+    stopped: RunPaused | RunCancelled | None = None
     try:
         result = work(session.client(), journal, _progress_printer(args.json), cancel)
+    except (RunPaused, RunCancelled) as exc:
+        stopped = exc
+        result = result_of(journal, exc.run_id)
     except KeyboardInterrupt:
         cancel.set()
         raise
     finally:
         journal.close()
-    return _finish(args, session, result)
+    status = _finish(args, session, result)
+    if stopped is not None:
+        print(f"ccdesk: {stopped.one_line()}", file=sys.stderr)
+        return EXIT_PAUSED
+    return status
 
 
 def run_run(args: argparse.Namespace) -> int:
@@ -224,8 +240,8 @@ def _journal_for(args: argparse.Namespace) -> Any:
 
     if getattr(args, "sandbox_url", None):
         return Journal(data_dir() / "sandbox" / "journal.sqlite3")
-    if getattr(args, "demo", False):
-        return Journal(data_dir() / "demo" / "journal.sqlite3")
+    if getattr(args, "demo", False) or getattr(args, "demo_state", None):
+        return Journal(data_dir() / "demo" / "journal.sqlite3")  # where Session.demo_session keeps it
     return Journal()
 
 

@@ -231,6 +231,8 @@ def _check_slow(s: str) -> CheckedCell:
             s = unquote(_MAILTO.sub("", s).split("?", 1)[0]).strip()
         if not s:
             return _invalid("Not an email address: nothing between < and >")
+    if "@" not in s:  # the commonest mistake; no need to ask email-validator
+        return _invalid(_plain_reason("An email address must have an @-sign."))
     email = _fast(s)
     if email is not None:
         return CheckedCell(Outcome.VALID, email, "")

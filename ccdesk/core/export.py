@@ -36,6 +36,17 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def _xlsx_text(value: Any) -> Any:
+    """A neutralised value without the control characters an XLSX file cannot hold (they
+    come from the sheet's cells, e.g. an invalid address; shown as U+FFFD)."""
+    value = neutralise(value)
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def _local_time(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
@@ -86,7 +97,7 @@ def write_table(path: Path | str, columns: Sequence[str], rows: Iterable[Sequenc
                 heading.append(cell)
             sheet.append(heading)
             for row in rows:
-                sheet.append([neutralise(v) for v in row])
+                sheet.append([_xlsx_text(v) for v in row])
             book.save(path)
     except OSError as exc:
         raise ExportError(details=str(exc)) from exc

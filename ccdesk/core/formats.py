@@ -23,12 +23,14 @@ Excel number of its first row and the index of its first column.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 import struct
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -182,9 +184,6 @@ class Workbook:
 
 
 # -- opening -------------------------------------------------------------------------------
-Progress = Callable[[str, float], None]
-
-
 def open_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     """Check ``path`` (or its already-read bytes ``data``) and open it for reading.
 
@@ -243,7 +242,9 @@ def read_file_bytes(path: Path) -> bytes:
             str(exc),
         ) from exc
     except OSError as exc:
-        raise SheetError("The file cannot be read", "Copy it to your computer and try again.", str(exc)) from exc
+        raise SheetError(
+            "The file cannot be read", "Copy it to your computer and try again.", str(exc)
+        ) from exc
     if len(data) > MAX_FILE_BYTES:
         raise FileTooBigError(
             "The file is too big",
@@ -311,9 +312,9 @@ def _check_zip(data: bytes) -> Format:
             raise NotASpreadsheetError(details=f"OpenDocument type {mime[:80]!r}")
     elif "xl/workbook.bin" in lower:
         fmt = Format.XLSB
-    elif "xl/workbook.xml" in lower or "[content_types].xml" in lower and any(
+    elif "xl/workbook.xml" in lower or ("[content_types].xml" in lower and any(
         n.startswith("xl/") for n in lower
-    ):
+    )):
         macro = "xl/vbaproject.bin" in lower or b"macroEnabled" in _read_member(
             zf, lower.get("[content_types].xml", ""), 1 * _MB
         )
@@ -380,21 +381,26 @@ _CHUNK = 4 * _MB
 def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None) -> int:
     """Decompress one entry against the budget, feeding a scanner; returns the new total."""
     try:
-        with zf.open(info) as fh:
-            while True:
-                chunk = fh.read(_CHUNK)
-                if not chunk:
-                    break
-                total += len(chunk)
-                if total > MAX_UNCOMPRESSED_BYTES:
-                    raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
-                if scanner is not None:
-                    scanner.feed(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        for chunk in _chunks(zf, info):
+            total += len(chunk)
+            if total > MAX_UNCOMPRESSED_BYTES:
+                raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
+            if scanner is not None:
+                scanner.feed(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
+            zlib.error) as exc:
         raise CorruptFileError(details=f"{info.filename}: {exc}") from exc
     if scanner is not None:
         scanner.close()
     return total
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The decompressed content of an entry, chunk by chunk. (Inflating on a helper thread
+    was tried: on two cores it was slower, the threads taking turns at the interpreter lock.)"""
+    with zf.open(info) as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
 
 
 def _check_area(rows: int, cols: int, where: str) -> None:
@@ -455,55 +461,60 @@ class _XlsxSheetScan(_Scanner):
         self.exact = False
         self.max_row = 0  # 1-based
         self.max_col = 0  # 0-based
-        self.big_pattern: re.Pattern[bytes] | None = None
-        self.digits = 0
+        self.row_bound = 0  # rows the sheet may have, when not measured exactly
         # exact-path state (0-based like the reader)
         self.row_index = 0
         self.col_index = 0
 
     def feed(self, chunk: bytes) -> None:
-        data = self.tail + chunk
+        # Only whole tags are measured: the text after the last "<" waits for the next chunk.
+        data = self.tail + chunk if self.tail else chunk
         cut = data.rfind(b"<")
-        if cut < 0:
-            self.tail = b""
-        else:
-            data, self.tail = data[:cut], data[cut:]
-            if len(self.tail) > 65536:  # a tag that long is not a cell; measure it anyway
-                data, self.tail = data + self.tail, b""
-        self._scan(data)
+        if cut < 0 or len(data) - cut > 65536:  # no tag that long is a cell
+            cut = len(data)
+        self.tail = data[cut:]
+        self._scan(data, cut)
 
     def close(self) -> None:
         if self.tail:
-            self._scan(self.tail)
+            self._scan(self.tail, len(self.tail))
             self.tail = b""
         _check_area(self.max_row, self.max_col + 1, self.name)
+        _check_area(min(max(self.row_bound, self.max_row), MAX_ROWS), self.max_col + 1, self.name)
 
-    def _scan(self, data: bytes) -> None:
-        if not self.exact and _X_PREFIXED.search(data):
+    def _scan(self, data: bytes, end: int) -> None:
+        if not self.exact and _X_PREFIXED.search(data, 0, end):
             self._go_exact()
-        if not self.exact and not self._scan_fast(data):
+        if not self.exact and not self._scan_fast(data, end):
             self._go_exact()
         if self.exact:
-            self._scan_exact(data)
+            self._scan_exact(data, end)
 
     def _go_exact(self) -> None:
         self.exact = True  # from here on, follow the XML exactly
         self.row_index = max(self.max_row - 1, 0)
         self.col_index = 0
 
-    def _scan_fast(self, data: bytes) -> bool:
+    def _scan_fast(self, data: bytes, end: int) -> bool:
         """Measure a chunk in which every <c> has r="A1" first; False if one does not."""
-        # The last reference of the chunk is, in an ordinary sheet, its furthest cell. Then one
-        # regex pass finds every <c> without a reference, and every reference beyond the
-        # furthest so far (a later column or a later row); in an ordinary sheet, none.
-        for letters, digits in _X_TAIL_REFS.findall(data, max(0, len(data) - 4096)):
+        # The last references of the chunk are, in an ordinary sheet, its furthest cells. Then
+        # one regex pass finds every <c> without a reference, and every reference beyond the
+        # furthest so far: a later column, or a row with more digits. A later row with as many
+        # digits is not looked for when even 10**digits rows would fit within MAX_CELLS (the
+        # common case, and a pass twice as fast); the sheet then counts as that tall.
+        for letters, digits in _X_TAIL_REFS.findall(data, max(0, end - 4096), end):
             self._ref(letters, digits)
+        digits = len(str(self.max_row))
+        if (10**digits - 1) * (self.max_col + 1) <= MAX_CELLS:
+            self.row_bound = max(self.row_bound, 10**digits - 1)
+            rows = b"[0-9]{%d,}" % (digits + 1)
+        else:
+            rows = _greater(str(self.max_row).encode(), b"0", b"9")
         pattern = re.compile(
             rb'<c(?:[>/\t\n\r]| (?!r="[A-Z])| r="((?:%s)[0-9]+|[A-Z]{1,3}(?:%s))")'
-            % (_greater(column_letter(self.max_col).encode(), b"A", b"Z"),
-               _greater(str(self.max_row).encode(), b"0", b"9"))
+            % (_greater(column_letter(self.max_col).encode(), b"A", b"Z"), rows)
         )
-        for m in pattern.finditer(data):
+        for m in pattern.finditer(data, 0, end):
             ref = m.group(1)
             if ref is None:
                 return False
@@ -524,8 +535,8 @@ class _XlsxSheetScan(_Scanner):
             if row > self.max_row:
                 self.max_row = row
 
-    def _scan_exact(self, data: bytes) -> None:
-        for m in _X_TOKEN.finditer(data):
+    def _scan_exact(self, data: bytes, end: int) -> None:
+        for m in _X_TOKEN.finditer(data, 0, end):
             closing, tag, attrs, empty = m.groups()
             if tag == b"row":
                 if closing:
@@ -569,7 +580,10 @@ _O_TOKEN = re.compile(
 )
 _O_ROWS_REP = re.compile(rb'table:number-rows-repeated\s*=\s*"(\d+)"')
 _O_COLS_REP = re.compile(rb'table:number-columns-repeated\s*=\s*"(\d+)"')
-_O_VALUE = re.compile(rb"office:(?:value-type|value|string-value|date-value|time-value|boolean-value)\s*=|table:formula\s*=")
+_O_VALUE = re.compile(
+    rb"office:(?:value-type|value|string-value|date-value|time-value|boolean-value)\s*="
+    rb"|table:formula\s*="
+)
 
 
 class _OdsScan(_Scanner):
@@ -895,7 +909,7 @@ class _CalamineBook(Workbook):
         try:
             self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
             meta = self._wb.sheets_metadata
-        except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+        except BaseException as exc:
             raise self._map_error(exc) from exc
         self.sheet_names = []
         self.hidden_sheets = set()
@@ -920,7 +934,7 @@ class _CalamineBook(Workbook):
         if sheet is None:
             try:
                 sheet = self._wb.get_sheet_by_name(name)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 raise self._map_error(exc) from exc
             self._sheets[name] = sheet
         return sheet
@@ -939,16 +953,14 @@ class _CalamineBook(Workbook):
                 rows = sheet.to_python(skip_empty_area=True, nrows=max_rows)
         except SheetError:
             raise
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             raise self._map_error(exc) from exc
         return Grid(rows, start[0] + 1, start[1])
 
     def close(self) -> None:
         self._sheets.clear()
-        try:
+        with contextlib.suppress(Exception):  # closing twice is harmless
             self._wb.close()
-        except Exception:  # noqa: BLE001,S110 - closing twice is harmless
-            pass
 
 
 # -- CSV and other text ---------------------------------------------------------------------
@@ -994,7 +1006,7 @@ def sniff_delimiter(text: str, hint: str = "") -> str:
         if cut > 0:
             sample = sample[:cut]
     best, best_score = ",", (0, 0, 0)
-    order = ("\t",) + _DELIMITERS if hint == "\t" else _DELIMITERS
+    order = ("\t", *_DELIMITERS) if hint == "\t" else _DELIMITERS
     for i, delim in enumerate(order):
         counts: dict[int, int] = {}
         try:

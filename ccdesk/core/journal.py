@@ -304,10 +304,11 @@ class Journal:
         return {r["state"]: r["n"] for r in rows}
 
     def result_counts(self, run_id: str) -> dict[str, int]:
-        """How many items ended with each result (removed, failed, skip_…)."""
+        """How many items ended with each result (removed, failed, skip_…); rows not finished
+        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT CASE WHEN result = '' THEN outcome ELSE result END AS r, COUNT(*) AS n"
+                "SELECT CASE WHEN result = '' THEN state ELSE result END AS r, COUNT(*) AS n"
                 " FROM items WHERE run_id = ? GROUP BY r", (run_id,)
             ).fetchall()
         return {r["r"]: r["n"] for r in rows}

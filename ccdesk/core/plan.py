@@ -36,6 +36,9 @@ from ccdesk.errors import CcdeskError
 STALE_AFTER = 15 * 60.0
 #: Polls expected per round of activities (they are checked together, 50 a request).
 POLLS_PER_ROUND = 2
+#: Up to this many changed contacts are verified one request each; more, by paging the
+#: contacts changed since the run began (500 a page).
+VERIFY_ONE_BY_ONE = 3
 
 
 class Outcome(StrEnum):
@@ -120,6 +123,8 @@ class Plan:
     cost: Cost
     snapshot: Snapshot = field(repr=False)
     created_at: float = field(default_factory=time.time)
+    #: Every list of the account by id (names for the lists a remove-all run takes people off).
+    all_list_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -272,7 +277,7 @@ def make_plan(
         items.append(plan_item(row, contact, action, chosen, snapshot, names))
     cost = predict_cost(items, action, chosen, all_lists, lookup, snapshot.calls, quota_left)
     return Plan(sheet=sheet, action=action, lists=list(chosen), account=account, items=items,
-                cost=cost, snapshot=snapshot)
+                cost=cost, snapshot=snapshot, all_list_names=names)
 
 
 def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[ContactList],
@@ -290,8 +295,9 @@ def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[Con
                      * math.ceil(len(lists) / MAX_LISTS_PER_ACTIVITY) for lists, n in groups.items())
     rounds = math.ceil(activities / 50)
     polls = POLLS_PER_ROUND * rounds
-    # Verification re-reads the contacts changed since the run began: about one page per 500.
-    verify = min(len(changes), pages(len(changes)))
+    # Verification re-reads the contacts changed since the run began: about one page per 500
+    # (a handful: one request each).
+    verify = len(changes) if len(changes) <= VERIFY_ONE_BY_ONE else pages(len(changes))
     return Cost(lookup, spent, activities, polls, verify, quota_left)
 
 
@@ -331,6 +337,7 @@ def preview(
     if action is Action.REMOVE and not list_names:
         raise PlanError("Choose a list", "Say which list the members should be taken off.")
     say = progress or (lambda phase, done, total: None)
+    calls_at_start = client.calls
     say("Reading the account", 0, 0)
     account = client.account()
     all_lists = client.lists()
@@ -338,9 +345,8 @@ def preview(
     addresses = sheet.addresses
     account_size = None if action is Action.REMOVE or not addresses else count_contacts(client)
     cost = choose_strategy(len(addresses), action, chosen, account_size)
-    spent_before = client.calls
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
                        progress=lambda done, total: say("Looking up the members", done, total))
-    snapshot.calls = client.calls - spent_before + 2 + (account_size is not None)
+    snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
     return make_plan(sheet, snapshot, action, chosen, all_lists, account, cost,
                      client.quota_left())

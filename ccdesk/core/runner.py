@@ -7,10 +7,15 @@ The flow of a removal (and of an undo, which adds back):
    Constant Contact's recent activities (never sent again if they arrived); batches already
    ``started`` are simply followed;
 2. *send*: the remaining rows go in activities of ≤ 500 contacts and ≤ 50 lists, rows with the
-   same lists together; each batch is written to the journal before it is sent;
+   same lists together; each batch is written to the journal before it is sent. A batch whose
+   answer is lost is looked up among the recent activities at once (while it is the newest);
+   one that never arrived goes back to ``planned`` and is sent in a further pass. A batch
+   Constant Contact refuses (400, 404, 409) fails its rows; one refused for a reason that holds
+   for every batch (quota, 5xx, 401, 403) pauses the run;
 3. *wait*: the activities are checked together (one request shows up to 50) with back-off;
 4. *verify*: the contacts are read back, the cheapest way (the contacts changed since the
-   first activity began, or one by one for a handful), and each row is marked ``removed``
+   first activity began, or one by one for a handful; those the changed-since pages do not
+   show, by paging their lists when that is cheaper), and each row is marked ``removed``
    (verified) or ``failed`` with Constant Contact's words.
 
 Unsubscribing goes contact by contact (one full-record PUT each; never a deleted contact); a
@@ -40,19 +45,20 @@ from ccdesk.cc.client import (
 )
 from ccdesk.cc.errors import (
     ApiError,
+    AuthError,
     Cancelled,
     ConnectionFailed,
     NotFound,
     OutcomeUnknown,
+    PermissionDenied,
     QuotaExceeded,
     RateLimited,
-    ReconnectNeeded,
     ServerError,
 )
 from ccdesk.cc.models import Activity, Contact
 from ccdesk.core.journal import BatchRecord, ItemRecord, Journal, RunRecord
-from ccdesk.core.lookup import Action
-from ccdesk.core.plan import CHANGES, Outcome, Plan, PlanError
+from ccdesk.core.lookup import Action, list_paging_calls
+from ccdesk.core.plan import CHANGES, VERIFY_ONE_BY_ONE, Outcome, Plan, PlanError
 from ccdesk.errors import CcdeskError
 
 log = logging.getLogger("ccdesk.core.run")
@@ -62,6 +68,13 @@ REMOVE_KIND = "remove_list_memberships"
 ADD_KIND = "add_list_memberships"
 PUT_KIND = "put"
 REASON = "Upgraded to a paid membership"
+#: Seconds before the first check on started activities; then doubled, up to POLL_CAP.
+FIRST_POLL = 0.5
+POLL_CAP = 8.0
+#: Seconds to let a request whose answer was lost land before looking for its activity.
+RECOVER_GRACE = 1.0
+#: How often rows whose batch never reached Constant Contact are sent again in one go.
+SEND_PASSES = 3
 
 
 class RunPaused(CcdeskError):
@@ -119,7 +132,7 @@ class RunResult:
 
 
 ProgressCallback = Callable[[RunProgress], None]
-_PAUSING = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, ReconnectNeeded)
+_PAUSING = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError, PermissionDenied)
 
 
 # =============================================================================================
@@ -166,7 +179,8 @@ def start_run(
         action=str(plan.action), lists=[{"list_id": x.list_id, "name": x.name} for x in plan.lists],
         account=_account_dict(plan), items=items, predicted_calls=plan.cost.run_total,
         options={"import": plan.sheet.options.to_dict(), "strategy": str(plan.snapshot.strategy),
-                 "lookup_calls": plan.cost.lookup_spent},
+                 "lookup_calls": plan.cost.lookup_spent,
+                 "list_names": _touched_list_names(plan)},
     )
     journal.add_api_calls(run_id, plan.cost.lookup_spent)
     known = {c.contact_id: c for c in plan.snapshot.found.values()}
@@ -182,7 +196,7 @@ def resume_run(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Carry on with an unfinished run (crashed, paused or cancelled)."""
-    run = journal.run(run_id)
+    run = _known_run(journal, run_id)
     if run.state == "finished":
         return result_of(journal, run_id)
     account = client.account()
@@ -204,16 +218,22 @@ def undo_run(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Put back exactly the contacts a removal run removed, on exactly those lists."""
-    run = journal.run(run_id)
+    run = _known_run(journal, run_id)
     if run.action not in (Action.REMOVE, Action.REMOVE_ALL):
         raise PlanError("This run cannot be undone",
                         "Only removals from lists can be undone. An unsubscribe is permanent: "
                         "the person must subscribe again themselves."
                         if run.action == Action.UNSUBSCRIBE else "Undo the original run instead.")
-    for other in journal.runs():
-        if other.undo_of == run_id and other.state == "finished":
+    for other in journal.runs(limit=100_000):
+        if other.undo_of != run_id:
+            continue
+        if other.state == "finished":
             raise PlanError("This run was already undone",
                             f"Run {other.run_id} put its contacts back.")
+        # A second undo would send the same contacts again: carry on with the first instead.
+        raise PlanError("An undo of this run is under way",
+                        f"Resume it instead: run {other.run_id} (History, or: ccdesk resume "
+                        f"{other.run_id}).")
     removed = [i for i in journal.items(run_id) if i.result == "removed"]
     if not removed:
         raise PlanError("Nothing to undo", "This run removed nobody.")
@@ -224,8 +244,17 @@ def undo_run(
         file_path=run.file_path, file_sha256=run.file_sha256, sheet=run.sheet, action=UNDO,
         lists=run.lists, account=run.account, items=items, undo_of=run_id,
         predicted_calls=len(removed) // MAX_CONTACTS_PER_ACTIVITY + 3,
+        options={"list_names": run.options.get("list_names", {})},
     )
     return _execute(undo_id, client, journal, progress, cancel, {})
+
+
+def _known_run(journal: Journal, run_id: str) -> RunRecord:
+    try:
+        return journal.run(run_id)
+    except KeyError:
+        raise PlanError(f"There is no run {run_id}",
+                        "See the runs kept on this computer in History (or: ccdesk runs).") from None
 
 
 def result_of(journal: Journal, run_id: str) -> RunResult:
@@ -311,8 +340,28 @@ def _memberships(ctx: _Context, kind: str) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
     _recover_unconfirmed(ctx, kind)
-    pending = journal.items(run_id, state="planned")
-    total = len(pending) + len(journal.items(run_id, state="sent"))
+    counts = journal.item_counts(run_id)
+    total = sum(counts.get(state, 0) for state in ("planned", "sent", "done", "failed"))
+    for _ in range(SEND_PASSES):
+        pending = journal.items(run_id, state="planned")
+        if not pending:
+            break
+        _send(ctx, kind, pending, total)
+        # Rows of a batch that never reached Constant Contact are planned again: another pass.
+        _settle(ctx, kind)
+    _settle(ctx, kind)  # batches started before a crash or a pause, when nothing was left to send
+    left = journal.items(run_id, state="planned")
+    if left:
+        raise ConnectionFailed(
+            "Some batches did not reach Constant Contact",
+            f"{len(left):,} rows were sent {SEND_PASSES} times without arriving. Check the "
+            "connection, then resume the run.")
+
+
+def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -> None:
+    """Send the planned rows in activities (rows with the same lists together)."""
+    run_id = ctx.run.run_id
+    journal = ctx.journal
     done = total - len(pending)
     groups: dict[tuple[str, ...], list[ItemRecord]] = defaultdict(list)
     for item in pending:
@@ -330,20 +379,35 @@ def _memberships(ctx: _Context, kind: str) -> None:
                     activity = (ctx.client.start_remove(ids, lists) if kind == REMOVE_KIND
                                 else ctx.client.start_add(ids, lists))
                 except OutcomeUnknown as exc:
+                    # It may have arrived: look for it now, while it is the newest activity,
+                    # rather than after more of the same size were sent.
                     journal.update_batch(run_id, batch, state="unknown", message=exc.title)
-                except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited) as exc:
-                    # Refused or never arrived: nothing was done, the rows go back to planned.
+                    time.sleep(RECOVER_GRACE)
+                    _recover_unconfirmed(ctx, kind)
+                except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError,
+                        PermissionDenied) as exc:
+                    # Refused or never arrived, for a reason that holds for every batch: nothing
+                    # was done, the rows go back to planned, and the run pauses.
                     journal.update_batch(run_id, batch, state="failed", message=exc.title)
                     journal.reset_items(run_id, rows)
-                    _settle(ctx, kind)
+                    if not isinstance(exc, QuotaExceeded):  # with the quota gone, nothing can be
+                        with contextlib.suppress(*_PAUSING):  # checked until tomorrow
+                            _settle(ctx, kind)
                     raise
+                except ApiError as exc:
+                    # Constant Contact refused this batch (400, 404, 409 …): nothing was done.
+                    # Sending it again would be refused again: its rows fail, with its words.
+                    message = exc.server_message or exc.title
+                    journal.update_batch(run_id, batch, state="failed", message=message)
+                    journal.finish_items(run_id, rows, state="failed", result="failed",
+                                         message=f"Refused by Constant Contact: {message}")
+                    log.warning("batch %s of run %s refused: %s", batch, run_id, exc.details)
                 else:
                     journal.update_batch(run_id, batch, state="started",
                                          activity_id=activity.activity_id,
                                          server_created_at=activity.created_at)
                 done += len(rows)
                 ctx.emit("Sending to Constant Contact", done, total, rows)
-    _settle(ctx, kind)
 
 
 def _settle(ctx: _Context, kind: str) -> None:
@@ -391,7 +455,7 @@ def _matching_activity(batch: BatchRecord, recent: Sequence[Activity],
 def _wait_for_activities(ctx: _Context) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
-    delay = 1.0
+    delay = FIRST_POLL
     while True:
         started = journal.batches(run_id, state="started")
         if not started:
@@ -401,27 +465,40 @@ def _wait_for_activities(ctx: _Context) -> None:
         states = _activity_states(ctx.client, [b.activity_id for b in started if b.activity_id])
         for batch in started:
             activity = states.get(batch.activity_id or "")
+            if activity is None and batch.activity_id in states.gone:
+                # Older than Constant Contact keeps activities (10 days): the re-read decides.
+                journal.update_batch(run_id, batch.batch, state="finished",
+                                     message="Constant Contact no longer reports on this job")
+                continue
             if activity is None or not activity.finished:
                 continue
             message = "; ".join(activity.errors)[:1000]
             journal.update_batch(run_id, batch.batch,
                                  state="finished" if activity.succeeded else "failed",
                                  message=message or activity.state)
-        delay = min(8.0, delay * 2)
+        delay = min(POLL_CAP, delay * 2)
 
 
-def _activity_states(client: ConstantContact, ids: Sequence[str]) -> dict[str, Activity]:
+class _States(dict[str, Activity]):
+    """Activities by id, and the ids Constant Contact answered 404 for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gone: set[str] = set()
+
+
+def _activity_states(client: ConstantContact, ids: Sequence[str]) -> _States:
     """The current state of these activities, in as few requests as possible."""
-    if len(ids) == 1:
-        try:
-            return {ids[0]: client.activity(ids[0])}
-        except NotFound:
-            return {}
-    found = {a.activity_id: a for a in client.recent_activities(limit=min(500, max(50, len(ids))))}
+    found = _States()
+    if len(ids) > 1:
+        found.update((a.activity_id, a)
+                     for a in client.recent_activities(limit=min(500, max(50, len(ids)))))
     for activity_id in ids:
-        if activity_id not in found:  # older than the page: ask for it alone
-            with contextlib.suppress(NotFound):
+        if activity_id not in found:  # one alone, or older than the page: ask for it alone
+            try:
                 found[activity_id] = client.activity(activity_id)
+            except NotFound:
+                found.gone.add(activity_id)
     return found
 
 
@@ -436,17 +513,17 @@ def _verify(ctx: _Context, kind: str) -> None:
     ctx.emit("Checking the result", 0, len(items))
     seen: dict[str, Contact] = {}
     wanted = {i.contact_id for i in items}
-    stamps = [b.server_created_at for b in batches.values() if b.server_created_at]
-    if len(items) > 3 and stamps:
+    checking = {i.batch for i in items}
+    stamps = [b.server_created_at for b in batches.values()
+              if b.batch in checking and b.server_created_at]
+    if len(items) > VERIFY_ONE_BY_ONE and stamps:
         since = _earlier(min(stamps), seconds=2)
         for page in ctx.client.iter_updated_since(since):
             for contact in page:
                 if contact.contact_id in wanted:
                     seen[contact.contact_id] = contact
-    for item in items:
-        if item.contact_id not in seen:
-            with contextlib.suppress(NotFound):
-                seen[item.contact_id] = ctx.client.contact(item.contact_id)  # type: ignore[arg-type]
+    missing = [i for i in items if i.contact_id not in seen]
+    off_lists = _read_missing(ctx, missing, seen) if missing else set()
     adding = kind == ADD_KIND
     good_word = "re-added" if adding else "removed"
     done_rows, failed = [], []
@@ -454,20 +531,48 @@ def _verify(ctx: _Context, kind: str) -> None:
         contact = seen.get(item.contact_id or "")
         batch = batches[item.batch]  # type: ignore[index]
         on = set(contact.list_ids or ()) if contact else set()
-        ok = contact is not None and (
-            set(item.list_ids) <= on if adding else not (set(item.list_ids) & on))
+        known = contact is not None or item.contact_id in off_lists
+        ok = known and (set(item.list_ids) <= on if adding else not (set(item.list_ids) & on))
         if ok:
             done_rows.append(item.row)
         else:
             where = _list_names(ctx.run, [i for i in item.list_ids if (i in on) != adding])
-            why = ("Not found in Constant Contact any more" if contact is None
+            why = ("Not found in Constant Contact any more" if not known
                    else (f"Still not on {where}" if adding else f"Still on {where}"))
-            failed.append((item.row, f"{why}. {batch.message}".strip(". ")))
+            failed.append((item.row, f"{why}. {_message_for(item, batch)}".strip(". ")))
     journal.finish_items(run_id, done_rows, state="done", result=good_word, verified=True,
                          message="Checked in Constant Contact")
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
     ctx.emit("Checked", len(items), len(items), [i.row for i in items])
+
+
+def _read_missing(ctx: _Context, missing: Sequence[ItemRecord], seen: dict[str, Contact]) -> set[str]:
+    """Read the contacts the changed-since pages did not show (their job failed, or nothing
+    changed): one by one, or, when that is cheaper, by paging the members of their lists.
+
+    Returns the ids found on none of those lists (known to be off them)."""
+    ids = {i.contact_id for i in missing if i.contact_id}
+    list_ids = sorted({x for i in missing for x in i.list_ids})
+    if len(ids) > 3 and list_ids:
+        sizes = {x.list_id: x.membership_count for x in ctx.client.lists()}
+        if all(sizes.get(x) is not None for x in list_ids) and \
+                list_paging_calls([sizes[x] or 0 for x in list_ids]) < len(ids):
+            for page in ctx.client.iter_members(list_ids):
+                for contact in page:
+                    if contact.contact_id in ids:
+                        seen[contact.contact_id] = contact
+            return ids - set(seen)
+    for contact_id in ids:
+        with contextlib.suppress(NotFound):
+            seen[contact_id] = ctx.client.contact(contact_id)
+    return set()
+
+
+def _message_for(item: ItemRecord, batch: BatchRecord) -> str:
+    """Constant Contact's words about this contact, when its job named it; else the job's."""
+    own = [m for m in batch.message.split("; ") if item.contact_id and item.contact_id in m]
+    return "; ".join(own) if own else batch.message
 
 
 def _earlier(stamp: str, seconds: float) -> str:
@@ -478,7 +583,7 @@ def _earlier(stamp: str, seconds: float) -> str:
 
 
 def _list_names(run: RunRecord, ids: Sequence[str]) -> str:
-    names = {x["list_id"]: x["name"] for x in run.lists}
+    names = {**run.options.get("list_names", {}), **{x["list_id"]: x["name"] for x in run.lists}}
     return ", ".join(names.get(i, "another list") for i in ids) or "the list"
 
 
@@ -490,10 +595,15 @@ def _unsubscribe(ctx: _Context) -> None:
     journal = ctx.journal
     # A row left "sent" by a crash: look before acting again.
     for item in journal.items(run_id, state="sent"):
-        contact = ctx.client.contact(item.contact_id)  # type: ignore[arg-type]
+        try:
+            contact = ctx.client.contact(item.contact_id)  # type: ignore[arg-type]
+        except NotFound as exc:
+            _finish_put(journal, run_id, item, "failed", "failed",
+                        exc.server_message or exc.title)
+            continue
         if contact.unsubscribed:
-            journal.finish_items(run_id, [item.row], state="done", result="unsubscribed",
-                                 verified=True, message="Checked in Constant Contact")
+            _finish_put(journal, run_id, item, "done", "unsubscribed",
+                        "Checked in Constant Contact", verified=True)
         else:
             journal.reset_items(run_id, [item.row])
             ctx.known[contact.contact_id] = contact
@@ -502,30 +612,50 @@ def _unsubscribe(ctx: _Context) -> None:
     for n, item in enumerate(pending, 1):
         if ctx.cancelled():
             raise Cancelled()
-        journal.open_batch(run_id, PUT_KIND, [item.row], [])
+        batch = journal.open_batch(run_id, PUT_KIND, [item.row], [])
         try:
             done = ctx.client.unsubscribe(item.contact_id, REASON,  # type: ignore[arg-type]
                                           current=ctx.known.get(item.contact_id or ""))
         except ContactDeleted:
-            journal.finish_items(run_id, [item.row], state="skipped", result="skip_deleted",
-                                 message="Deleted in Constant Contact since the preview")
-        except NotFound as exc:
-            journal.finish_items(run_id, [item.row], state="failed", result="failed",
-                                 message=exc.server_message or exc.title)
-        except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited):
+            _finish_put(journal, run_id, item, "skipped", "skip_deleted",
+                        "Deleted in Constant Contact since the preview", batch=batch)
+        except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited) as exc:
+            journal.update_batch(run_id, batch, state="failed", message=exc.title)
             journal.reset_items(run_id, [item.row])
             raise
-        except ApiError as exc:
-            journal.finish_items(run_id, [item.row], state="failed", result="failed",
-                                 message=exc.server_message or exc.title)
+        except ApiError as exc:  # NotFound and the other refusals: this row only
+            if isinstance(exc, _PAUSING):
+                raise  # e.g. the connection must be made again: the row stays "sent"
+            _finish_put(journal, run_id, item, "failed", "failed",
+                        exc.server_message or exc.title, batch=batch)
         else:
             if done.unsubscribed:
-                journal.finish_items(run_id, [item.row], state="done", result="unsubscribed",
-                                     verified=True, message="Confirmed by Constant Contact")
+                _finish_put(journal, run_id, item, "done", "unsubscribed",
+                            "Confirmed by Constant Contact", verified=True, batch=batch)
             else:
-                journal.finish_items(run_id, [item.row], state="failed", result="failed",
-                                     message="Constant Contact did not record the opt-out")
+                _finish_put(journal, run_id, item, "failed", "failed",
+                            "Constant Contact did not record the opt-out", batch=batch)
         ctx.emit("Unsubscribing", n, total, [item.row])
+
+
+def _finish_put(journal: Journal, run_id: str, item: ItemRecord, state: str, result: str,
+                message: str, *, verified: bool = False, batch: int | None = None) -> None:
+    """The final state of one unsubscribe row, and of its one-request batch."""
+    journal.finish_items(run_id, [item.row], state=state, result=result, verified=verified,
+                         message=message)
+    batch = batch if batch is not None else item.batch
+    if batch is not None:
+        journal.update_batch(run_id, batch, state="failed" if state == "failed" else "finished",
+                             message=message)
+
+
+def _touched_list_names(plan: Plan) -> dict[str, str]:
+    """The names of the lists the run's rows will be taken off (for logs and the undo)."""
+    names = {x.list_id: x.name for x in plan.lists}
+    for item in plan.changes:
+        for list_id in item.list_ids:
+            names.setdefault(list_id, plan.all_list_names.get(list_id, "another list"))
+    return names
 
 
 def _account_dict(plan: Plan) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import compress, repeat
+from operator import is_, ne
 from pathlib import Path
 from typing import Any, NamedTuple, overload
 
@@ -757,7 +759,7 @@ def _outcomes(
             reasons[i] = f"{fname} is “{text}”, not {shown}" if text else f"{fname} is empty"
 
     # Everything the fast path did not settle, one by one.
-    for i in [i for i, e in enumerate(emails) if e is None]:
+    for i in list(compress(range(n), map(is_, emails, repeat(None)))):
         if outcomes[i] is not _VALID:
             continue  # filtered out
         checked = check_cell(cells[i])
@@ -773,12 +775,9 @@ def _outcomes(
     # The first row of each address: built backwards so that the earliest row wins.
     first = dict(zip(reversed(emails), reversed(numbers), strict=True))
     first.pop(None, None)  # type: ignore[call-overload]
-    for i in [
-        i
-        for i, (e, number) in enumerate(zip(emails, numbers, strict=True))
-        if e is not None and first[e] != number
-    ]:
-        if outcomes[i] is not _VALID:
+    later = compress(range(n), map(ne, map(first.get, emails), numbers))
+    for i in list(later):
+        if emails[i] is None or outcomes[i] is not _VALID:
             continue
         d = first[emails[i]]  # type: ignore[index]
         outcomes[i], reasons[i], duplicate_of[i] = _DUPLICATE, f"Same address as row {d}", d

@@ -422,8 +422,8 @@ class Sandbox:
             fault_name = f"{fault.kind}:{fault.status}" if fault.kind == "status" else fault.kind
         try:
             if fault is not None and not fault.after and fault.kind == "drop":
+                self._log(request, 0, client_id, started, fault_name)  # logged before the drop
                 self._drop(handler)
-                self._log(request, 0, client_id, started, fault_name)
                 return
             if fault is not None and not fault.after and fault.kind == "delay":
                 time.sleep(fault.delay)
@@ -435,8 +435,8 @@ class Sandbox:
             else:
                 response, client_id = self._route(request)
             if fault is not None and fault.after and fault.kind == "drop":
-                self._drop(handler)
                 self._log(request, 0, client_id, started, fault_name)
+                self._drop(handler)
                 return
             if fault is not None and fault.after and fault.kind == "delay":
                 time.sleep(fault.delay)

@@ -141,7 +141,7 @@ _local = st.from_regex(r"[A-Za-z0-9._%+'!#-]{1,20}", fullmatch=True)
 _label = st.from_regex(r"[A-Za-z0-9-]{1,12}|xn--[a-z0-9]{2,8}|[a-zäöüß]{1,6}", fullmatch=True)
 _tld = st.sampled_from(["org", "com", "ORG", "co", "test", "local", "c0m", "x", "museum", "онлайн"])
 address_like = st.builds(
-    lambda l, labels, t, pre, post: f"{pre}{l}@{'.'.join(labels)}.{t}{post}",
+    lambda local, labels, t, pre, post: f"{pre}{local}@{'.'.join(labels)}.{t}{post}",
     _local,
     st.lists(_label, min_size=1, max_size=3),
     _tld,

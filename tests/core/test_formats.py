@@ -443,3 +443,41 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 def test_raw_deflate_helper_is_not_needed() -> None:
     # Guard: the bomb tests above rely on zlib compressing zeros very well.
     assert len(zlib.compress(b"\0" * 1_000_000)) < 2000
+
+
+def _scan(xml: bytes) -> formats._XlsxSheetScan:
+    scanner = formats._XlsxSheetScan("sheet1.xml")
+    for i in range(0, len(xml), 700):  # small chunks: tags are cut at chunk edges
+        scanner.feed(xml[i : i + 700])
+    scanner.close()
+    return scanner
+
+
+def test_sheet_extent_scanner_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = "".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c><c r="B{i}"><v>1</v></c></row>'
+                   for i in range(1, 60))
+    hidden = rows.replace('<c r="A30">', '<c r="A77"><v>1</v></c><c r="A30">')
+    xml = S.sheet_xml(hidden).encode()
+    s = _scan(xml)  # 10**2 rows x 2 columns fit easily: the sheet counts as 99 rows tall
+    assert (s.max_col, max(s.row_bound, s.max_row)) == (1, 99)
+    monkeypatch.setattr(formats, "MAX_CELLS", 150)  # now every row reference is compared
+    with pytest.raises(UnsafeFileError):
+        _scan(xml)
+    monkeypatch.setattr(formats, "MAX_CELLS", 160)
+    assert _scan(xml).max_row == 77
+    monkeypatch.undo()
+    wide = S.sheet_xml(rows.replace('<c r="B30">', '<c r="AB30">')).encode()
+    assert _scan(wide).max_col == 27
+
+
+def test_a_stray_cell_below_the_data_keeps_its_row_number(tmp_path: Path) -> None:
+    cells = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>m{i}@example.org</t></is></c></row>'
+        for i in range(2, 300)
+    )
+    cells = '<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>' + cells.replace(
+        '<row r="150">', '<row r="150"><c r="A950" t="inlineStr"><is><t>stray</t></is></c>', 1)
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "m.xlsx", S.sheet_xml(cells)))
+    assert sheet.rows[-1].row == 950
+    assert sheet.rows[-1].value == "stray"
+    assert sheet.counts["valid"] == 298

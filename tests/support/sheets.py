@@ -36,6 +36,29 @@ from xml.sax.saxutils import escape, quoteattr
 Rows = Sequence[Sequence[Any]]
 Sheets = Mapping[str, Rows]
 
+_PKG_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
+
+
+def _types(*overrides: tuple[str, str]) -> str:
+    parts = "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_PKG_CT}">'
+        f'<Default Extension="rels" ContentType="{_RELS_CT}"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>{parts}</Types>'
+    )
+
+
+def _rels(*targets: tuple[str, str, str]) -> str:
+    parts = "".join(
+        f'<Relationship Id="{i}" Type="{_DOC_RELS}/{kind}" Target="{target}"/>'
+        for i, kind, target in targets
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG_RELS}">{parts}</Relationships>'
+
 
 def _empty(v: Any) -> bool:
     return v is None or v == ""
@@ -84,33 +107,18 @@ def write_xlsx_raw(path: Path, sheet_xml: str | bytes, *, shared_strings: Sequen
     """An xlsx whose worksheet XML is given verbatim (for hand-made or hostile sheets)."""
     if isinstance(sheet_xml, str):
         sheet_xml = sheet_xml.encode()
-    ct = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        "</Types>"
+    ct = _types(
+        ("/xl/workbook.xml", f"{_SML}.sheet.main+xml"),
+        ("/xl/worksheets/sheet1.xml", f"{_SML}.worksheet+xml"),
     )
-    rels = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    )
+    rels = _rels(("rId1", "officeDocument", "xl/workbook.xml"))
     wb = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
     )
-    wb_rels = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        "</Relationships>"
-    )
+    wb_rels = _rels(("rId1", "worksheet", "worksheets/sheet1.xml"))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", ct)
         z.writestr("_rels/.rels", rels)
@@ -175,7 +183,8 @@ def _ods_cell(v: Any) -> str:
     if isinstance(v, bool):
         return f'<table:table-cell office:value-type="boolean" office:boolean-value="{str(v).lower()}"/>'
     if isinstance(v, int | float):
-        return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+        return (f'<table:table-cell office:value-type="float" office:value="{v}">'
+                f"<text:p>{v}</text:p></table:table-cell>")
     lines = "".join(f"<text:p>{escape(part)}</text:p>" for part in str(v).split("\n"))
     return f'<table:table-cell office:value-type="string">{lines}</table:table-cell>'
 
@@ -216,10 +225,11 @@ def write_ods(path: Path, sheets: Sheets | Rows, *, hidden: Sequence[str] = (),
     """A minimal OpenDocument spreadsheet."""
     if not isinstance(sheets, Mapping):
         sheets = {"Sheet1": sheets}
+    ns = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+    mime = "application/vnd.oasis.opendocument.spreadsheet"
     manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="{ns}" '
+        f'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="{mime}"/>'
         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
         "</manifest:manifest>"
     )
@@ -276,7 +286,8 @@ def compound_file(streams: Mapping[str, bytes]) -> bytes:
         right = i + 1 if i < len(entries) else _NOSTREAM
         dir_entries.append(entry(name, 2, start, size, _NOSTREAM, right))
     while len(dir_entries) % 4:
-        dir_entries.append(b"\0" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", _NOSTREAM, _NOSTREAM, _NOSTREAM) + b"\0" * 48)
+        unused = struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", _NOSTREAM, _NOSTREAM, _NOSTREAM)
+        dir_entries.append(b"\0" * 64 + unused + b"\0" * 48)
     dir_start = len(sectors)
     dir_blob = b"".join(dir_entries)
     n_dir = len(dir_blob) // ss
@@ -441,33 +452,13 @@ def write_xlsb(path: Path, sheets: Sheets | Rows, *, raw_sheets: Mapping[str, by
     if not isinstance(sheets, Mapping):
         sheets = {"Sheet1": sheets}
     names = list(sheets)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{k}.bin" ContentType="application/vnd.ms-excel.worksheet"/>'
-        for k in range(1, len(names) + 1)
+    ct = _types(
+        ("/xl/workbook.bin", "application/vnd.ms-excel.sheet.binary.macroEnabled.main"),
+        *((f"/xl/worksheets/sheet{k}.bin", "application/vnd.ms-excel.worksheet")
+          for k in range(1, len(names) + 1)),
     )
-    ct = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>'
-        f"{overrides}</Types>"
-    )
-    rels = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.bin"/>'
-        "</Relationships>"
-    )
-    wb_rels = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        + "".join(
-            f'<Relationship Id="rId{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{k}.bin"/>'
-            for k in range(1, len(names) + 1)
-        )
-        + "</Relationships>"
-    )
+    rels = _rels(("rId1", "officeDocument", "xl/workbook.bin"))
+    wb_rels = _rels(*((f"rId{k}", "worksheet", f"worksheets/sheet{k}.bin") for k in range(1, len(names) + 1)))
     wb = xlsb_record(0x0083) + xlsb_record(0x008F)
     for k, name in enumerate(names, start=1):
         wb += xlsb_record(0x009C, struct.pack("<II", 0, k) + _wide(f"rId{k}") + _wide(name))

@@ -1,0 +1,319 @@
+"""Dialogs, each behind a small function or an ``ask()`` classmethod.
+
+Pages call these through the module (``dialogs.show_error(...)``), so tests replace them with
+``monkeypatch.setattr`` and never meet a modal event loop (pytest-qt's advice for dialogs).
+
+- :func:`show_error`: a title, a what-to-do sentence, details on request (with the log file);
+  opened window-modal with ``open()``, not ``exec()``.
+- :func:`ask_yes_no`, :func:`ask_open_sheet`, :func:`ask_save_file`: simple questions.
+- :class:`AppKeyDialog`: the first-time set-up of the application key.
+- :class:`ConfirmRunDialog`: "Remove 40 members from Free Members?"; for an unsubscribe the
+  person types the count.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIntValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ccdesk.cc.auth import DEFAULT_REDIRECT_PORT, REDIRECT_PATH
+from ccdesk.errors import CcdeskError
+from ccdesk.gui import words
+
+log = logging.getLogger("ccdesk.gui")
+
+SHEET_FILTER = ("Spreadsheets (*.xlsx *.xlsm *.xls *.xlsb *.ods *.csv *.tsv *.txt);;"
+                "All files (*)")
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+def error_texts(exc: BaseException) -> tuple[str, str, str]:
+    """(title, what to do, details) for any exception; unknown ones get a generic text."""
+    if isinstance(exc, CcdeskError):
+        return exc.title, exc.what_to_do, exc.details
+    details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return ("Something unexpected went wrong",
+            "Nothing that was recorded is lost. Try again; if it happens again, send the log "
+            "file named below to whoever supports ccdesk.", details)
+
+
+def show_error(parent: QWidget | None, exc: BaseException, log_file: Path | str | None = None
+               ) -> QMessageBox:
+    """Show an error window-modally (returns at once) and return the message box."""
+    title, what_to_do, details = error_texts(exc)
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(title)
+    box.setInformativeText(what_to_do)
+    more = details
+    if log_file:
+        more = (more + "\n\n" if more else "") + f"More is in the log file:\n{log_file}"
+    if more:
+        box.setDetailedText(more)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setAccessibleName("Error")
+    box.open()
+    return box
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> QMessageBox:
+    """An information message, window-modal, returning at once."""
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok,
+                      parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+# ---- simple questions -------------------------------------------------------------------------
+
+def ask_yes_no(parent: QWidget | None, title: str, text: str, yes: str, no: str = "Cancel",
+               *, informative: str = "", danger: bool = False) -> bool:
+    """A question with two named buttons; True when the person chose ``yes``."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning if danger else QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    no_button = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(no_button if danger else yes_button)
+    box.setEscapeButton(no_button)
+    box.exec()
+    return box.clickedButton() is yes_button
+
+
+def ask_open_sheet(parent: QWidget | None, folder: str = "") -> str | None:
+    """The spreadsheet to open, or None."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open the spreadsheet of upgraded members",
+                                          folder, SHEET_FILTER)
+    return path or None
+
+
+def ask_save_file(parent: QWidget | None, title: str, suggested: str, fmt: str = "xlsx"
+                  ) -> tuple[str, str] | None:
+    """Where to save a table, as (path, "xlsx" or "csv"), or None."""
+    filters = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, for any program (*.csv)"}
+    order = [fmt, *(f for f in filters if f != fmt)]
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested,
+                                               ";;".join(filters[f] for f in order))
+    if not path:
+        return None
+    kind = "csv" if "csv" in chosen or path.lower().endswith(".csv") else "xlsx"
+    if not path.lower().endswith("." + kind):
+        path += "." + kind
+    return path, kind
+
+
+# ---- the application key ------------------------------------------------------------------------
+
+@dataclass(frozen=True, repr=False)
+class AppKeyChoice:
+    """What the application-key form returns. ``repr`` never shows the secret."""
+
+    client_id: str
+    client_secret: str | None
+    port: int
+
+    def __repr__(self) -> str:
+        return f"AppKeyChoice(client_id={self.client_id!r}, port={self.port})"
+
+
+def redirect_uri(port: int) -> str:
+    return f"http://127.0.0.1:{port}{REDIRECT_PATH}"
+
+
+class AppKeyDialog(QDialog):
+    """First-time set-up: the API key (client id), an optional secret and the redirect port."""
+
+    def __init__(self, parent: QWidget | None = None, client_id: str = "",
+                 port: int = DEFAULT_REDIRECT_PORT, confidential: bool = False) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set up the connection to Constant Contact")
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "<p>ccdesk talks to Constant Contact through an <b>application</b> that your "
+            "organisation registers once, free, in Constant Contact's developer portal "
+            "(<i>v3.developer.constantcontact.com</i> → My Applications). Copy its details "
+            "here. You only do this once.</p>")
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.client_id = QLineEdit(client_id)
+        self.client_id.setPlaceholderText("e.g. 4a8b2c1d-…")
+        self.client_id.setAccessibleName("API key (client id)")
+        form.addRow("&API key (client id):", self.client_id)
+        self.has_secret = QCheckBox("My application has a &client secret")
+        self.has_secret.setChecked(confidential)
+        form.addRow("", self.has_secret)
+        self.secret = QLineEdit()
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName("Client secret")
+        self.secret.setPlaceholderText("only if your application has one")
+        self.secret.setEnabled(confidential)
+        self.has_secret.toggled.connect(self.secret.setEnabled)
+        form.addRow("Client &secret:", self.secret)
+        self.port = QSpinBox()
+        self.port.setRange(1024, 65535)
+        self.port.setValue(port)
+        self.port.setAccessibleName("Redirect port")
+        form.addRow("&Redirect port:", self.port)
+        layout.addLayout(form)
+        self.uri_note = QLabel()
+        self.uri_note.setWordWrap(True)
+        self.uri_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.uri_note)
+        self.port.valueChanged.connect(self._update_note)
+        self._update_note()
+        secret_note = QLabel("The secret is kept only in this computer's password store, "
+                             "never in a file.")
+        secret_note.setWordWrap(True)
+        layout.addWidget(secret_note)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok = self.buttons.addButton("Continue to sign in", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.client_id.textChanged.connect(self._update_ok)
+        self.secret.textChanged.connect(self._update_ok)
+        self.has_secret.toggled.connect(self._update_ok)
+        self._update_ok()
+
+    def _update_note(self) -> None:
+        self.uri_note.setText(
+            f"In your application's settings, the <b>Redirect URI</b> must be exactly<br>"
+            f"<code>{redirect_uri(self.port.value())}</code><br>"
+            "Keep the port at 52817 unless that number is already used on this computer.")
+
+    def _update_ok(self) -> None:
+        ok = bool(self.client_id.text().strip())
+        if self.has_secret.isChecked():
+            ok = ok and bool(self.secret.text())
+        self.ok.setEnabled(ok)
+
+    def choice(self) -> AppKeyChoice:
+        secret = self.secret.text() if self.has_secret.isChecked() else ""
+        return AppKeyChoice(self.client_id.text().strip(), secret or None, self.port.value())
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, client_id: str = "", port: int = DEFAULT_REDIRECT_PORT,
+            confidential: bool = False) -> AppKeyChoice | None:
+        """Run the form; the choice, or None when cancelled."""
+        dialog = cls(parent, client_id, port, confidential)
+        try:
+            return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
+
+# ---- confirming a run ---------------------------------------------------------------------------
+
+class ConfirmRunDialog(QDialog):
+    """States the count and the list; an unsubscribe needs the count typed in."""
+
+    def __init__(self, parent: QWidget | None, *, action: str, count: int, lists: str,
+                 organisation: str) -> None:
+        super().__init__(parent)
+        self.count = count
+        self.typed = action == "unsubscribe"
+        self.setWindowTitle("Go ahead?")
+        layout = QVBoxLayout(self)
+        headline = QLabel(f"<b>{words.run_headline(action, count, lists)}</b>"
+                          f"<br>in {_escape(organisation)}.")
+        headline.setTextFormat(Qt.TextFormat.RichText)
+        headline.setWordWrap(True)
+        layout.addWidget(headline)
+        explanation = QLabel(words.ACTION_EXPLANATIONS.get(action, ""))
+        explanation.setWordWrap(True)
+        layout.addWidget(explanation)
+        self.entry: QLineEdit | None = None
+        if self.typed:
+            prompt = QLabel(f"To confirm, type the number of contacts to unsubscribe: "
+                            f"<b>{count}</b>")
+            prompt.setWordWrap(True)
+            layout.addWidget(prompt)
+            self.entry = QLineEdit()
+            self.entry.setValidator(QIntValidator(0, 10_000_000, self))
+            self.entry.setAccessibleName("Type the number of contacts to confirm")
+            prompt.setBuddy(self.entry)
+            layout.addWidget(self.entry)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        verb = {"remove": "Remove", "remove-all": "Remove", "unsubscribe": "Unsubscribe"}.get(action, "Go")
+        self.go = self.buttons.addButton(f"{verb} {count:,} now", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        if self.entry is not None:
+            self.entry.textChanged.connect(self._check)
+            self.go.setEnabled(False)
+            self.entry.setFocus()
+        else:
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setFocus()
+
+    def _check(self, text: str) -> None:
+        self.go.setEnabled(text.strip() == str(self.count))
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, *, action: str, count: int, lists: str,
+            organisation: str) -> bool:
+        """True when the person confirmed."""
+        dialog = cls(parent, action=action, count=count, lists=lists, organisation=organisation)
+        try:
+            return dialog.exec() == QDialog.DialogCode.Accepted
+        finally:
+            dialog.deleteLater()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def confirm_undo(parent: QWidget | None, count: int, lists: str) -> bool:
+    return ask_yes_no(parent, "Undo this run?",
+                      f"Put {words.plural(count, 'contact')} back on {lists}?",
+                      f"Put {count:,} back", informative=(
+                          "Exactly the contacts this run removed are added back to the lists "
+                          "they were taken off."))
+
+
+def ask_resume(parent: QWidget | None, description: str) -> bool:
+    return ask_yes_no(parent, "A run did not finish",
+                      "A run did not finish last time.", "Resume it now", "Later",
+                      informative=f"{description}\n\nNothing is sent twice: ccdesk checks what "
+                      "Constant Contact already did before it carries on. You can also resume it "
+                      "later from History.")
+
+
+def ask_stop_and_close(parent: QWidget | None) -> bool:
+    return ask_yes_no(parent, "A run is in progress",
+                      "Stop the run and close ccdesk?", "Stop and close", "Keep running",
+                      informative="ccdesk finishes the batch it is sending, records it, and "
+                      "then closes. You can resume the rest later from History.", danger=True)
+
+
+def any_parent(widget: Any) -> QWidget | None:
+    return widget if isinstance(widget, QWidget) else None

@@ -1,0 +1,288 @@
+"""Step 1, the account: connect (browser, or a code for another device), see who is connected
+and how many Constant Contact requests are left today, disconnect, or try the demo."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ccdesk.cc.auth import AppKey, DeviceCode
+from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.pages import Page
+from ccdesk.gui.widgets import Note, primary
+
+if TYPE_CHECKING:
+    from ccdesk.gui.main_window import MainWindow
+
+
+def _panel(*widgets: Any, stretch: bool = True) -> QWidget:
+    panel = QWidget()
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        if isinstance(w, QHBoxLayout):
+            layout.addLayout(w)
+        else:
+            layout.addWidget(w)
+    if stretch:
+        layout.addStretch(1)
+    return panel
+
+
+def _row(*widgets: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    row.addStretch(1)
+    return row
+
+
+class AccountPage(Page):
+    """Connect, see the connection, disconnect."""
+
+    title = "Your Constant Contact account"
+
+    def __init__(self, app: MainWindow) -> None:
+        super().__init__(app)
+        self.stack = QStackedWidget()
+        self.layout_.addWidget(self.stack, 1)
+        self.status = Note()
+        self.status.setAccessibleName("Account status")
+        self.layout_.addWidget(self.status)
+
+        # -- checking
+        self.checking = _panel(Note("Checking the connection to Constant Contact…"))
+
+        # -- not connected
+        self.connect_button = primary(QPushButton("&Connect your account"))
+        self.connect_button.setDefault(True)
+        self.connect_button.setAccessibleName("Connect your Constant Contact account")
+        self.demo_button = QPushButton("&Try the demo")
+        self.demo_button.setAccessibleName("Try the demo account (nothing real is touched)")
+        self.device_button = QPushButton("Other ways to connect…")
+        self.device_button.setFlat(True)
+        self.key_button = QPushButton("Change the application key…")
+        self.key_button.setFlat(True)
+        self.not_connected = _panel(
+            Note("ccdesk is not connected to a Constant Contact account yet."),
+            Note("Connecting is done once. Your web browser opens Constant Contact's sign-in "
+                 "page: sign in as usual and press Allow. ccdesk never sees your password."),
+            Note("Not ready yet? Try the demo: a made-up organisation with a sample "
+                 "spreadsheet, so you can see every step. Nothing real is touched."),
+            _row(self.connect_button, self.demo_button),
+            _row(self.device_button, self.key_button),
+        )
+
+        # -- waiting for the browser
+        self.cancel_connect = QPushButton("Cancel")
+        self.cancel_connect.setAccessibleName("Cancel connecting")
+        self.waiting = _panel(
+            Note("Your web browser has opened Constant Contact's sign-in page.\n\n"
+                 "Sign in there and press Allow. ccdesk carries on by itself as soon as you "
+                 "have; you can then close the browser tab."),
+            Note("Nothing opened? Check your browser's windows, or use “Other ways to connect” "
+                 "after cancelling."),
+            _row(self.cancel_connect),
+        )
+
+        # -- device code
+        self.device_text = Note(rich=True)
+        self.device_text.setAccessibleName("Code to enter on the other device")
+        self.copy_code = QPushButton("Copy the code")
+        self.open_page = QPushButton("Open the page here")
+        self.cancel_device = QPushButton("Cancel")
+        self.cancel_device.setAccessibleName("Cancel connecting")
+        self.device = _panel(self.device_text, _row(self.copy_code, self.open_page,
+                                                    self.cancel_device))
+        self._device_code: DeviceCode | None = None
+
+        # -- connected
+        self.organisation = QLabel()
+        font = self.organisation.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.organisation.setFont(font)
+        self.organisation.setAccessibleName("Organisation")
+        self.login = Note()
+        self.login.setAccessibleName("Signed in as")
+        self.quota = Note()
+        self.quota.setAccessibleName("Requests left today")
+        self.disconnect_button = QPushButton("&Disconnect")
+        self.disconnect_button.setAccessibleName("Disconnect this Constant Contact account")
+        self.leave_demo_button = QPushButton("&Leave the demo and connect your own account")
+        self.next_button = primary(QPushButton("Next: open the spreadsheet →"))
+        self.demo_note = Note("This is the built-in demo account: made-up members in a practice "
+                              "copy of Constant Contact that lives inside ccdesk. Nothing you do "
+                              "here reaches Constant Contact.")
+        self.connected = _panel(self.organisation, self.login, self.quota, self.demo_note,
+                                _row(self.next_button, self.disconnect_button,
+                                     self.leave_demo_button))
+        for w in (self.checking, self.not_connected, self.waiting, self.device, self.connected):
+            self.stack.addWidget(w)
+
+        self.connect_button.clicked.connect(self.connect_account)
+        self.demo_button.clicked.connect(app.switch_to_demo)
+        self.device_button.clicked.connect(self.connect_with_code)
+        self.key_button.clicked.connect(self.change_key)
+        self.cancel_connect.clicked.connect(self._cancel_job)
+        self.cancel_device.clicked.connect(self._cancel_job)
+        self.copy_code.clicked.connect(self._copy_code)
+        self.open_page.clicked.connect(self._open_device_page)
+        self.disconnect_button.clicked.connect(self.disconnect)
+        self.leave_demo_button.clicked.connect(app.leave_demo)
+        self.next_button.clicked.connect(lambda: app.go("sheet"))
+        self._job: Any = None
+
+    # -- what the window tells the page ----------------------------------------------------------
+    def show_checking(self) -> None:
+        self.stack.setCurrentWidget(self.checking)
+        self.status.clear()
+
+    def show_account(self, info: tasks.AccountInfo) -> None:
+        if not info.connected or info.account is None:
+            self.stack.setCurrentWidget(self.not_connected)
+            self.demo_button.setVisible(not info.demo)
+            self.connect_button.setFocus()
+            return
+        account = info.account
+        self.organisation.setText(account.organization_name or "Your organisation")
+        person = " ".join(x for x in (account.first_name, account.last_name) if x)
+        login = account.contact_email + (f" ({person})" if person else "")
+        self.login.setText(f"Connected as {login}")
+        self.set_quota(info.quota_left)
+        self.demo_note.setVisible(info.demo)
+        self.disconnect_button.setVisible(not info.demo)
+        self.leave_demo_button.setVisible(info.demo)
+        self.stack.setCurrentWidget(self.connected)
+
+    def set_quota(self, left: int) -> None:
+        reset = time.strftime("%H:%M", time.localtime((time.time() // 86400 + 1) * 86400))
+        self.quota.setText(
+            f"Constant Contact requests left today: {left:,} of 10,000. The count starts "
+            f"again at midnight UTC ({reset} your time). A preview or a run shows its cost "
+            "before it spends anything.")
+
+    # -- connecting ----------------------------------------------------------------------------------
+    def _app_key(self, *, force_form: bool = False) -> tuple[AppKey, int] | None:
+        settings = self.app.settings
+        client_id = settings.get("prefs/client_id")
+        port = settings.get("prefs/redirect_port")
+        confidential = settings.get("prefs/confidential")
+        if client_id and not confidential and not force_form:
+            return AppKey(client_id), port
+        choice = dialogs.AppKeyDialog.ask(self.app, client_id, port, confidential)
+        if choice is None:
+            return None
+        settings.set("prefs/client_id", choice.client_id)
+        settings.set("prefs/redirect_port", choice.port)
+        settings.set("prefs/confidential", choice.client_secret is not None)
+        return AppKey(choice.client_id, choice.client_secret), choice.port
+
+    def change_key(self) -> None:
+        self._app_key(force_form=True)
+
+    def connect_account(self) -> None:
+        """"Connect your account": the browser flow."""
+        session = self.app.session
+        if session is None:
+            return
+        key = self._app_key()
+        if key is None:
+            return
+        app_key, port = key
+        self.status.clear()
+        self.stack.setCurrentWidget(self.waiting)
+        self.cancel_connect.setFocus()
+        self._job = self.app.start_job(
+            "connect", tasks.connect_browser_work(session, app_key, port, self.app.open_browser),
+            on_done=self._connected, on_error=self._connect_failed,
+            on_cancel=self._connect_cancelled)
+
+    def connect_with_code(self) -> None:
+        """"Other ways to connect": the device flow (a code to enter on any device)."""
+        session = self.app.session
+        if session is None:
+            return
+        key = self._app_key()
+        if key is None:
+            return
+        app_key, _ = key
+        self.status.setText("Asking Constant Contact for a code…")
+
+        def got_code(device: DeviceCode) -> None:
+            self._device_code = device
+            self.status.clear()
+            self.device_text.setText(
+                "<p>On any computer, tablet or phone, open<br>"
+                f"<b>{device.verification_uri}</b><br>and enter this code:</p>"
+                f"<p style='font-size:x-large'><b>{device.user_code}</b></p>"
+                f"<p>The code works for {words.plural(max(1, round(device.expires_in / 60)), 'minute')}. "
+                "ccdesk carries on by itself once you have allowed it.</p>")
+            self.stack.setCurrentWidget(self.device)
+            self.copy_code.setFocus()
+            self._job = self.app.start_job(
+                "device", tasks.device_finish_work(session, app_key, device),
+                on_done=self._connected, on_error=self._connect_failed,
+                on_cancel=self._connect_cancelled)
+
+        self.app.start_job("device-code", tasks.device_start_work(session, app_key),
+                           on_done=got_code, on_error=self._connect_failed)
+
+    def _copy_code(self) -> None:
+        if self._device_code is not None:
+            QGuiApplication.clipboard().setText(self._device_code.user_code)
+            self.status.setText("The code is copied.")
+
+    def _open_device_page(self) -> None:
+        if self._device_code is not None:
+            QDesktopServices.openUrl(QUrl(self._device_code.verification_uri_complete))
+
+    def _cancel_job(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        self.status.setText("Cancelling…")
+
+    def _connected(self, info: tasks.AccountInfo) -> None:
+        self._job = None
+        self.status.setText("Connected. Your connection is kept in this computer's password "
+                            "store.")
+        self.app.account_ready(info)
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        self._job = None
+        title, what_to_do, _ = dialogs.error_texts(exc)
+        self.status.setText(f"Not connected: {title}. {what_to_do}")
+        self.stack.setCurrentWidget(self.not_connected)
+        self.app.report_error(exc)
+
+    def _connect_cancelled(self, exc: object) -> None:
+        self._job = None
+        self.status.setText("Connecting was cancelled. Nothing was stored.")
+        self.stack.setCurrentWidget(self.not_connected)
+
+    def disconnect(self) -> None:
+        session = self.app.session
+        if session is None:
+            return
+        if not dialogs.ask_yes_no(
+                self.app, "Disconnect?", "Disconnect ccdesk from this Constant Contact account?",
+                "Disconnect", informative="ccdesk forgets the connection stored on this computer. "
+                "Your runs and their logs are kept. You can connect again at any time."):
+            return
+        self.app.start_job("disconnect", tasks.disconnect_work(session),
+                           on_done=self._disconnected, on_error=self.app.report_error)
+
+    def _disconnected(self, info: tasks.AccountInfo) -> None:
+        self.status.setText("Disconnected: nothing is stored for this account any more.")
+        self.app.account_ready(info)

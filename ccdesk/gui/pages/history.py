@@ -1,0 +1,111 @@
+"""History: every run recorded on this computer, newest first; open one to see its results,
+save its log, undo it, or resume it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView
+
+from ccdesk.gui import tasks
+from ccdesk.gui.models import RUN_ID_ROLE, HistoryModel
+from ccdesk.gui.pages import Page
+from ccdesk.gui.qtcompat import emit
+from ccdesk.gui.widgets import Note
+
+if TYPE_CHECKING:
+    from ccdesk.gui.main_window import MainWindow
+
+
+class HistoryPage(Page):
+    """Past runs from the journal."""
+
+    title = "History"
+
+    def __init__(self, app: MainWindow) -> None:
+        super().__init__(app)
+        self.intro = Note("Every run is recorded on this computer. Open one to see what it did, "
+                          "save its log, undo it, or carry on with one that did not finish.")
+        self.layout_.addWidget(self.intro)
+        self.model = HistoryModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setAccessibleName("Past runs")
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(False)
+        self.view.verticalHeader().setVisible(False)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((150, 260, 220, 190)):
+            self.view.setColumnWidth(column, width)
+        self.layout_.addWidget(self.view, 1)
+        self.empty = Note("No runs yet.")
+        self.layout_.addWidget(self.empty)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("&See the results")
+        self.resume_button = QPushButton("&Resume")
+        self.refresh_button = QPushButton("Re&fresh")
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+        self.layout_.addLayout(buttons)
+        self.open_button.clicked.connect(self.open_selected)
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.refresh_button.clicked.connect(self.load)
+        self.view.activated.connect(lambda index: self.open_selected())
+        self.view.selectionModel().currentRowChanged.connect(self._selection_changed)
+        self._selection_changed()
+
+    def entered(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        session = self.app.session
+        if session is None:
+            self.model.set_entries([])
+            self.empty.setText("Connect an account (or try the demo) to see its runs.")
+            self.empty.show()
+            return
+        self.app.start_job("history", tasks.history_work(session), on_done=self._loaded,
+                           on_error=self.app.report_error)
+
+    def _loaded(self, entries: list[tasks.HistoryEntry]) -> None:
+        self.model.set_entries(entries)
+        self.empty.setText("No runs yet.")
+        self.empty.setVisible(not entries)
+        if entries:
+            self.view.setCurrentIndex(self.proxy.index(0, 0))
+            self.view.setFocus()
+        self._selection_changed()
+        emit(self.app.history_loaded, len(entries))
+
+    def _selected(self) -> tasks.HistoryEntry | None:
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.entry(self.proxy.mapToSource(index).row())
+
+    def _selection_changed(self, *args: QModelIndex) -> None:
+        entry = self._selected()
+        self.open_button.setEnabled(entry is not None)
+        resumable = entry is not None and self.app.resumable(entry.run)
+        self.resume_button.setEnabled(resumable)
+
+    def open_selected(self) -> None:
+        entry = self._selected()
+        if entry is not None:
+            self.app.show_results(entry.run.run_id)
+
+    def resume_selected(self) -> None:
+        entry = self._selected()
+        if entry is not None and self.app.resumable(entry.run):
+            self.app.resume_run(entry.run)
+
+    def run_id_at(self, row: int) -> str:
+        return self.proxy.index(row, 0).data(RUN_ID_ROLE)
+

@@ -1,0 +1,192 @@
+"""Step 5, the results of a run: what was done, checked, skipped and failed; save the log;
+undo a removal; try the failed ones again; resume a run that stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QHBoxLayout, QPushButton
+
+from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.pages import Page
+from ccdesk.gui.qtcompat import emit
+from ccdesk.gui.widgets import Banner, CountTile, Note, RowTableView
+
+if TYPE_CHECKING:
+    from ccdesk.gui.main_window import MainWindow
+
+
+class ResultsPage(Page):
+    """One run, from the journal."""
+
+    title = "Results"
+
+    def __init__(self, app: MainWindow) -> None:
+        super().__init__(app)
+        self.about = Note()
+        self.about.setAccessibleName("Which run")
+        self.layout_.addWidget(self.about)
+        self.outcome = Banner(kind="ok")
+        self.outcome.setAccessibleName("How the run ended")
+        self.layout_.addWidget(self.outcome)
+        tiles = QHBoxLayout()
+        self.tile_done = CountTile("done")
+        self.tile_verified = CountTile("checked in Constant Contact")
+        self.tile_skipped = CountTile("skipped: nothing to do")
+        self.tile_problems = CountTile("problems in the sheet")
+        self.tile_failed = CountTile("failed")
+        self.tile_waiting = CountTile("not done yet")
+        for tile in (self.tile_done, self.tile_verified, self.tile_skipped, self.tile_problems,
+                     self.tile_failed, self.tile_waiting):
+            tiles.addWidget(tile)
+        self.layout_.addLayout(tiles)
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("&Save log…")
+        self.save_button.setAccessibleName("Save the results log")
+        self.resume_button = QPushButton("&Resume this run")
+        self.retry_button = QPushButton("&Try the failed ones again")
+        self.undo_button = QPushButton("&Undo this run…")
+        self.new_button = QPushButton("Start a &new job")
+        for b in (self.save_button, self.resume_button, self.retry_button, self.undo_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.new_button)
+        self.layout_.addLayout(buttons)
+        self.note = Note()
+        self.note.setAccessibleName("About undo and retry")
+        self.layout_.addWidget(self.note)
+        self.table = RowTableView("Result rows", after_run=True)
+        self.layout_.addWidget(self.table, 1)
+        self.save_button.clicked.connect(self.save_log)
+        self.resume_button.clicked.connect(self.resume)
+        self.retry_button.clicked.connect(self.retry_failed)
+        self.undo_button.clicked.connect(self.undo)
+        self.new_button.clicked.connect(lambda: app.go("sheet"))
+        self.details: tasks.RunDetails | None = None
+        self.run_id = ""
+        self._busy = False
+
+    # -- loading ---------------------------------------------------------------------------------
+    def load(self, run_id: str) -> None:
+        """Show a run (read from the journal on a worker thread)."""
+        session = self.app.session
+        if session is None:
+            return
+        self.run_id = run_id
+        self.about.setText("Reading the run's record…")
+        for b in (self.save_button, self.resume_button, self.retry_button, self.undo_button):
+            b.setEnabled(False)
+        self.app.start_job("results", tasks.results_work(session, run_id,
+                                                         resumable=self.app.resumable),
+                           on_done=self.show_details, on_error=self.app.report_error)
+
+    def show_details(self, details: tasks.RunDetails) -> None:
+        self.details = details
+        run, g = details.run, details.groups
+        action = run.action
+        lists = ", ".join(run.list_names) or "every list"
+        file = Path(run.file_path).name
+        self.heading.setText("Results: " + words.ACTION_TITLES.get(action, action))
+        self.about.setText(f"Run of {words.when(run.created_at)} · {file} · "
+                           f"{run.account.get('organization_name', '')} · "
+                           f"{words.plural(run.api_calls, 'Constant Contact request')}")
+        done = words.done_word(action)
+        self.tile_done.set(g["done"], done)
+        self.tile_verified.set(details.result.verified, "checked in Constant Contact")
+        self.tile_skipped.set(g["skipped"], "skipped: nothing to do")
+        self.tile_problems.set(g["problems"], "problems in the sheet")
+        self.tile_problems.setVisible(bool(g["problems"]))
+        self.tile_failed.set(g["failed"], "failed")
+        self.tile_waiting.set(g["waiting"], "not done yet")
+        self.tile_waiting.setVisible(bool(g["waiting"]))
+        where = {"remove": f" from {lists}", "undo": f" on {lists}",
+                 "remove-all": " from every list they were on"}.get(action, "")
+        if run.state == "finished":
+            text = f"<b>Finished: {words.plural(g['done'], 'contact')} {done}{where}"
+            text += " and checked in Constant Contact.</b>" if details.result.verified else ".</b>"
+            if g["failed"]:
+                text += (f" {words.plural(g['failed'], 'contact')} failed: see why in the table "
+                         "(Show: Failed).")
+            self.outcome.set_text(text, "warning" if g["failed"] else "ok")
+        elif run.state == "cancelled":
+            self.outcome.set_text(
+                f"<b>Stopped by you.</b> {words.plural(g['done'], 'contact')} {done}"
+                f"{where}; {g['waiting']:,} not done yet. Everything sent was finished and "
+                "recorded. Resume to do the rest.", "info")
+        else:
+            reason = run.message or "It stopped before the end"
+            self.outcome.set_text(
+                f"<b>Paused: {_html(reason)}.</b> {words.plural(g['done'], 'contact')} {done}; "
+                f"{g['waiting']:,} not done yet. Nothing is lost: resume it when the cause is "
+                "gone.", "warning")
+        self.table.set_table(details.table, after_run=True)
+        self.table.set_hidden_columns(())
+        self.save_button.setEnabled(True)
+        self.resume_button.setVisible(run.unfinished or run.state == "cancelled")
+        self.resume_button.setEnabled(details.resumable and self.app.session is not None)
+        can_undo = (action in ("remove", "remove-all") and g["done"] > 0
+                    and details.undone_by is None and run.state == "finished")
+        self.undo_button.setEnabled(can_undo)
+        self.retry_button.setEnabled(g["failed"] > 0 and action != "undo")
+        notes = []
+        if action == "unsubscribe":
+            notes.append("An unsubscribe cannot be undone: only the person can subscribe again.")
+        elif details.undone_by:
+            notes.append(f"This run was undone (run {details.undone_by}).")
+        elif action == "undo" and details.original is not None:
+            notes.append(f"This put back what the run of {words.when(details.original.created_at)}"
+                         " removed.")
+        elif can_undo:
+            notes.append("Undo puts exactly these contacts back on the lists they were taken off.")
+        if g["failed"] and action != "undo":
+            notes.append("“Try the failed ones again” looks up only the failed addresses "
+                         "afresh and shows a new preview before anything is done.")
+        if not details.resumable and (run.unfinished or run.state == "cancelled"):
+            notes.append(self.app.not_resumable_reason(run))
+        self.note.setText(" ".join(notes))
+        self.note.setVisible(bool(notes))
+        emit(self.app.results_shown, run.run_id)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def save_log(self) -> None:
+        details, session = self.details, self.app.session
+        if details is None or session is None:
+            return
+        settings = self.app.settings
+        fmt = settings.get("prefs/log_format")
+        folder = settings.last_folder or str(Path.home())
+        suggested = Path(folder) / f"ccdesk log {details.run.run_id}.{fmt}"
+        chosen = dialogs.ask_save_file(self.app, "Save the results log", str(suggested), fmt)
+        if chosen is None:
+            return
+        path, fmt = chosen
+        settings.set("prefs/log_format", fmt)
+        self.app.start_job("export-log", tasks.export_log_work(session, details.run.run_id, path, fmt),
+                           on_done=self._saved, on_error=self.app.report_error)
+
+    def _saved(self, path: Path) -> None:
+        self.app.say(f"The log is saved: {path}")
+        self.note.setText(f"The log is saved in {path}.")
+        self.note.show()
+
+    def resume(self) -> None:
+        if self.details is not None:
+            self.app.resume_run(self.details.run)
+
+    def undo(self) -> None:
+        details = self.details
+        if details is None:
+            return
+        count = details.groups["done"]
+        lists = ", ".join(details.run.list_names) or "their lists"
+        if dialogs.confirm_undo(self.app, count, lists):
+            self.app.undo_run(details.run.run_id, count, lists)
+
+    def retry_failed(self) -> None:
+        if self.details is not None:
+            self.app.retry_failed(self.details.run.run_id)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,161 @@
+"""Step 4, the run: a determinate progress bar with the phase in words, the counts so far, the
+time left, a "Stop after this batch" button, and the rows updating as they finish."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
+
+from ccdesk.gui import tasks, words
+from ccdesk.gui.pages import Page
+from ccdesk.gui.widgets import Banner, Note, RowTableView
+
+if TYPE_CHECKING:
+    from ccdesk.gui.main_window import MainWindow
+    from ccdesk.gui.worker import Job
+
+
+def overall_percent(phase: str, done: int, total: int, previous: int, *, one_by_one: bool) -> int:
+    """The whole run's progress (0–100) from one phase's progress.
+
+    Sending takes the bar to 70 % (100 % for one-by-one unsubscribes, which check themselves),
+    waiting for Constant Contact holds it, checking the result takes it from 80 % to 100 %.
+    """
+    fraction = min(done, total) / total if total else 0.0
+    if phase.startswith(("Sending", "Unsubscribing")):
+        return int((100 if one_by_one else 70) * fraction)
+    if phase.startswith("Waiting"):
+        return max(previous, 70)
+    if phase.startswith("Check"):
+        return max(previous, 80 + int(20 * fraction))
+    if phase == "Finished":
+        return 100
+    return previous
+
+
+class RunPage(Page):
+    """Shows a run (start, resume or undo) while it happens."""
+
+    title = "Running"
+
+    def __init__(self, app: MainWindow) -> None:
+        super().__init__(app)
+        self.what = Note()
+        self.what.setAccessibleName("What this run does")
+        self.layout_.addWidget(self.what)
+        self.phase = QLabel("Starting…")
+        self.phase.setWordWrap(True)
+        self.phase.setAccessibleName("What is happening")
+        self.layout_.addWidget(self.phase)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setAccessibleName("Run progress")
+        self.stop_button = QPushButton("&Stop after this batch")
+        self.stop_button.setAccessibleName("Stop the run after the current batch")
+        row = QHBoxLayout()
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.stop_button)
+        self.layout_.addLayout(row)
+        self.counts = QLabel()
+        self.counts.setAccessibleName("Counts so far")
+        self.eta = QLabel()
+        self.eta.setAccessibleName("Time left")
+        line = QHBoxLayout()
+        line.addWidget(self.counts, 1)
+        line.addWidget(self.eta)
+        self.layout_.addLayout(line)
+        self.stopping = Banner(kind="info")
+        self.stopping.hide()
+        self.layout_.addWidget(self.stopping)
+        self.keep_open = Note("Keep ccdesk open until the run is finished. If it is closed or "
+                              "the computer sleeps, nothing is lost: resume the run from History.")
+        self.layout_.addWidget(self.keep_open)
+        self.table = RowTableView("Run rows", after_run=True)
+        self.layout_.addWidget(self.table, 1)
+        self.stop_button.clicked.connect(self.stop)
+        self.job: Job | None = None
+        self.run_id = ""
+        self.action = ""
+        self._one_by_one = False
+        self._last_event = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def begin(self, job: Job, *, action: str, headline: str) -> None:
+        """Show a run that is starting."""
+        self.job = job
+        self.run_id = ""
+        self.action = action
+        self._one_by_one = action == "unsubscribe"
+        self.heading.setText("Running: " + headline)
+        self.what.setText(headline + ".")
+        self.phase.setText("Starting…")
+        self.bar.setValue(0)
+        self.counts.clear()
+        self.eta.clear()
+        self.stopping.hide()
+        self.stop_button.setEnabled(True)
+        self.stop_button.setFocus()
+        job.progress.connect(self._progress)
+
+    def finish(self, how: str) -> None:
+        """The run is over (``finished``, ``paused``, ``cancelled`` or ``failed``)."""
+        self.stop_button.setEnabled(False)
+        self.stopping.hide()
+        title = {"finished": "Finished", "paused": "Paused", "cancelled": "Stopped",
+                 "failed": "Stopped by a problem"}.get(how, how)
+        self.heading.setText(f"{title}: {self.what.text().rstrip('.')}")
+        if how == "finished":
+            self.bar.setValue(100)
+        self.counts.setText(self.counts.text().replace("So far: ", "In the end: "))
+        self.eta.clear()
+
+    def stop(self) -> None:
+        """Cancel: the core stops at the next batch boundary."""
+        if self.job is None or not self.job.running:
+            return
+        self.job.cancel()
+        self.stop_button.setEnabled(False)
+        self.stopping.set_text(
+            "<b>Stopping at the end of the current batch.</b> What was already sent is "
+            "finished, checked and recorded; the rest is not sent. You can resume it later.")
+        self.stopping.show()
+
+    def _progress(self, value: Any) -> None:
+        if isinstance(value, tasks.RunTable):
+            if value.run_id:
+                self.run_id = value.run_id
+            if value.table is not self.table.model.table:
+                self.table.set_table(value.table, after_run=True)
+                self.table.set_hidden_columns(())
+            return
+        if not isinstance(value, tasks.RunTick):
+            return
+        for update in value.updates:
+            self.table.apply(update)
+        event = value.progress
+        if not event.phase:  # the final flush of row states
+            return
+        self.run_id = event.run_id
+        self.bar.setValue(overall_percent(event.phase, event.done, event.total, self.bar.value(),
+                                          one_by_one=self._one_by_one))
+        text = event.phase
+        if event.total and event.phase != "Finished":
+            text += f": {event.done:,} of {event.total:,}"
+        if event.phase.startswith("Waiting"):
+            text += " (Constant Contact works through the changes on its side)"
+        self.phase.setText(text + "…" if event.phase != "Finished" else "Finished.")
+        groups = words.result_groups(event.counts)
+        done = words.done_word(self.action)
+        parts = [f"{groups['done']:,} {done}", f"{groups['failed']:,} failed",
+                 f"{groups['waiting']:,} not done yet"]
+        self.counts.setText("So far: " + " · ".join(parts))
+        if event.eta_seconds is not None and event.phase.startswith(("Sending", "Unsubscribing")):
+            self.eta.setText(f"Time left: {words.duration(event.eta_seconds)}")
+        elif event.phase == "Finished":
+            self.eta.clear()
+        self._last_event = time.monotonic()

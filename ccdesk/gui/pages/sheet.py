@@ -1,0 +1,367 @@
+"""Step 2, the spreadsheet: open it (dialog or drag and drop), check what ccdesk found — the
+sheet, the heading row, the email column, an optional filter — against the first rows of the
+sheet, and see the rows with problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QWidget,
+)
+
+from ccdesk.core.sheet import ImportOptions, MemberSheet
+from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.models import SheetGridModel
+from ccdesk.gui.pages import Page
+from ccdesk.gui.widgets import Banner, Note, ProgressStrip, RowTableView, primary
+
+if TYPE_CHECKING:
+    from ccdesk.gui.main_window import MainWindow
+
+NO_FILTER = "(no filter: use every row)"
+
+
+class SheetPage(Page):
+    """Open a spreadsheet and check how ccdesk reads it."""
+
+    title = "The spreadsheet of upgraded members"
+
+    def __init__(self, app: MainWindow) -> None:
+        super().__init__(app)
+        self.intro = Note("Open the spreadsheet (Excel, LibreOffice or CSV) that lists the "
+                          "members who upgraded. You can also drag the file onto this window.")
+        self.layout_.addWidget(self.intro)
+        self.open_button = primary(QPushButton("&Open spreadsheet…"))
+        self.open_button.setAccessibleName("Open a spreadsheet")
+        self.sample_button = QPushButton("Open the demo's &sample spreadsheet")
+        self.file_label = QLabel("No spreadsheet is open.")
+        self.file_label.setAccessibleName("Open spreadsheet")
+        row = QHBoxLayout()
+        row.addWidget(self.open_button)
+        row.addWidget(self.sample_button)
+        row.addWidget(self.file_label, 1)
+        self.layout_.addLayout(row)
+        self.progress = ProgressStrip("Reading the spreadsheet")
+        self.progress.hide()
+        self.layout_.addWidget(self.progress)
+
+        # -- what ccdesk found, and the person's corrections
+        self.details = QWidget()
+        form = QFormLayout(self.details)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.sheet_choice = QComboBox()
+        self.sheet_choice.setAccessibleName("Sheet")
+        form.addRow("S&heet:", self.sheet_choice)
+        self.header_choice = QSpinBox()
+        self.header_choice.setRange(0, 1_048_576)
+        self.header_choice.setSpecialValueText("no heading row")
+        self.header_choice.setAccessibleName("Row of the column headings")
+        form.addRow("Headings are in &row:", self.header_choice)
+        self.column_choice = QComboBox()
+        self.column_choice.setAccessibleName("Email column")
+        form.addRow("&Email column:", self.column_choice)
+        self.filter_column = QComboBox()
+        self.filter_column.setAccessibleName("Filter: column")
+        self.filter_values = QLineEdit()
+        self.filter_values.setPlaceholderText("e.g. Sustainer (several: Sustainer, Gold)")
+        self.filter_values.setAccessibleName("Filter: values to keep")
+        self.apply_filter = QPushButton("Apply")
+        self.apply_filter.setAccessibleName("Apply the filter")
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter_column, 1)
+        filter_row.addWidget(QLabel("is"))
+        filter_row.addWidget(self.filter_values, 2)
+        filter_row.addWidget(self.apply_filter)
+        filter_label = QLabel("Only rows &where:")
+        filter_label.setBuddy(self.filter_column)
+        form.addRow(filter_label, filter_row)
+        self.layout_.addWidget(self.details)
+        self.found = Note(rich=True)
+        self.found.setAccessibleName("What ccdesk found")
+        self.layout_.addWidget(self.found)
+
+        self.grid_model = SheetGridModel(self)
+        self.grid = QTableView()
+        self.grid.setModel(self.grid_model)
+        self.grid.setAccessibleName("The first rows of the sheet")
+        self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.grid.setWordWrap(False)
+        self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.grid.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.grid.horizontalHeader().setDefaultSectionSize(150)
+        self.layout_.addWidget(self.grid, 2)
+
+        self.counts = Banner()
+        self.counts.setAccessibleName("Rows found")
+        self.layout_.addWidget(self.counts)
+        self.problems_button = QPushButton("See the rows with problems")
+        self.problems_button.setCheckable(True)
+        self.next_button = primary(QPushButton("Next: choose what to do →"))
+        self.next_button.setAccessibleName("Next: choose what to do")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.problems_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.next_button)
+        self.layout_.addLayout(buttons)
+        self.problems = RowTableView("Rows with problems", hide_columns=(4,))
+        self.problems.hide()
+        self.layout_.addWidget(self.problems, 2)
+        self.layout_.addWidget(self.filler)
+
+        for w in (self.details, self.found, self.grid, self.counts, self.problems_button,
+                  self.next_button):
+            w.hide()
+
+        self.open_button.clicked.connect(self.choose_file)
+        self.sample_button.clicked.connect(self.open_sample)
+        self.progress.cancel_clicked.connect(self._cancel)
+        self.sheet_choice.activated.connect(self._sheet_chosen)
+        self.header_choice.editingFinished.connect(self._header_chosen)
+        self.column_choice.activated.connect(self._column_chosen)
+        self.filter_column.activated.connect(self._filter_column_chosen)
+        self.apply_filter.clicked.connect(self._reread)
+        self.filter_values.returnPressed.connect(self._reread)
+        self.problems_button.toggled.connect(self.problems.setVisible)
+        self.next_button.clicked.connect(lambda: app.go("preview"))
+        self._job = None
+        self._path: str | None = None
+        self._user: dict[str, object] = {}
+        self.setAcceptDrops(False)  # the main window takes the drops
+
+    def entered(self) -> None:
+        self.sample_button.setVisible(self.app.demo)
+        if self.app.sheet is None:
+            self.open_button.setFocus()
+
+    # -- opening ---------------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        path = dialogs.ask_open_sheet(self.app, self.app.settings.last_folder)
+        if path:
+            self.open(path)
+
+    def open_sample(self) -> None:
+        from ccdesk.paths import resource
+
+        self.open(str(resource("demo", "upgraded-members.xlsx")))
+
+    def open(self, path: str, options: ImportOptions | None = None) -> None:
+        """Read ``path`` (a new file when ``options`` is None: everything found afresh)."""
+        if self._job is not None:
+            self._job.cancel()
+        if options is None:
+            self._user = {}
+            self.app.settings.last_folder = str(Path(path).parent)
+        self._path = path
+        self.progress.start(f"Reading {Path(path).name}")
+        self.open_button.setEnabled(False)
+        self._job = self.app.start_job(
+            "read-sheet", tasks.read_sheet_work(path, options),
+            on_done=self._loaded, on_error=self._failed, on_cancel=self._cancelled,
+            on_progress=self._progress)
+
+    def _progress(self, step: tasks.Step) -> None:
+        self.progress.step(step.phase, step.done, step.total)
+
+    def _cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def _cancelled(self, exc: object) -> None:
+        self._job = None
+        self.progress.hide()
+        self.open_button.setEnabled(True)
+        self.file_label.setText("Reading was cancelled.")
+
+    def _failed(self, exc: BaseException) -> None:
+        self._job = None
+        self.progress.hide()
+        self.open_button.setEnabled(True)
+        title, what_to_do, _ = dialogs.error_texts(exc)
+        self.found.setText(f"<b>{_html(title)}</b><br>{_html(what_to_do)}")
+        self.found.show()
+        self.app.report_error(exc)
+
+    def _loaded(self, loaded: tasks.SheetLoaded) -> None:
+        self._job = None
+        self.progress.hide()
+        self.open_button.setEnabled(True)
+        self.show_sheet(loaded)
+        self.app.sheet_ready(loaded)
+
+    # -- showing what was found --------------------------------------------------------------------
+    def show_sheet(self, loaded: tasks.SheetLoaded) -> None:
+        sheet = loaded.sheet
+        name = Path(sheet.path).name
+        self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
+        self.file_label.setToolTip(sheet.path)
+        self.sheet_choice.clear()
+        self.sheet_choice.addItems(sheet.sheet_names)
+        self.sheet_choice.setCurrentText(sheet.sheet)
+        self.sheet_choice.setEnabled(len(sheet.sheet_names) > 1)
+        self.header_choice.blockSignals(True)
+        self.header_choice.setValue(sheet.header_row or 0)
+        self.header_choice.blockSignals(False)
+        self.column_choice.clear()
+        self.filter_column.clear()
+        self.filter_column.addItem(NO_FILTER, None)
+        first = _first_letter_index(sheet)
+        for j, heading in enumerate(sheet.columns):
+            letter = _letter(first + j)
+            self.column_choice.addItem(f"{letter}: {heading}", letter)
+            self.filter_column.addItem(f"{letter}: {heading}", letter)
+        self.column_choice.setCurrentIndex(max(0, self.column_choice.findData(sheet.email_column_letter)))
+        if sheet.filter_column:
+            index = next((i for i in range(1, self.filter_column.count())
+                          if self.filter_column.itemText(i).endswith(": " + sheet.filter_column)), 0)
+            self.filter_column.setCurrentIndex(index)
+            self.filter_values.setText(", ".join(sheet.filter_values))
+        else:
+            self.filter_column.setCurrentIndex(0)
+            self.filter_values.clear()
+        self.filter_values.setEnabled(self.filter_column.currentIndex() > 0)
+        self.apply_filter.setEnabled(self.filter_column.currentIndex() > 0)
+        self.grid_model.set_sheet(sheet)
+        self.grid.resizeColumnsToContents()
+        for column in range(self.grid_model.columnCount()):
+            self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
+        self.found.setText(_found_text(sheet))
+        self._show_counts(sheet)
+        self.problems.set_table(loaded.problems)
+        n_problems = len(loaded.problems)
+        self.problems_button.setText(f"See the {words.plural(n_problems, 'row')} with problems")
+        self.problems_button.setEnabled(n_problems > 0)
+        if not n_problems:
+            self.problems_button.setChecked(False)
+        for w in (self.details, self.found, self.grid, self.counts, self.problems_button,
+                  self.next_button):
+            w.show()
+        self.filler.hide()
+        ready = sheet.counts.get("valid", 0)
+        self.next_button.setEnabled(ready > 0)
+        if ready:
+            self.next_button.setFocus()
+
+    def _show_counts(self, sheet: MemberSheet) -> None:
+        c = sheet.counts
+        total = len(sheet.rows)
+        parts = [f"<b>{words.plural(c.get('valid', 0), 'address', 'addresses')} ready</b>"]
+        for key, one, many in (("invalid", "invalid address", "invalid addresses"),
+                               ("duplicate", "repeated address", "repeated addresses"),
+                               ("blank", "row without an address", "rows without an address"),
+                               ("filtered_out", "row left out by the filter",
+                                "rows left out by the filter")):
+            if c.get(key):
+                parts.append(words.plural(c[key], one, many))
+        text = f"{words.plural(total, 'data row')}: " + " · ".join(parts) + "."
+        if c.get("invalid") or c.get("duplicate") or c.get("blank"):
+            text += (" Rows with problems are skipped; fix them in the spreadsheet and open it "
+                     "again if they matter.")
+        if not c.get("valid"):
+            text += " There is nothing to do with this sheet: check the email column above."
+            self.counts.set_text(text, "warning")
+        else:
+            self.counts.set_text(text, "info")
+
+    # -- corrections -------------------------------------------------------------------------------
+    def _options(self) -> ImportOptions:
+        u = self._user
+        fcol = self.filter_column.currentData()
+        values = tuple(v.strip() for v in self.filter_values.text().split(",") if v.strip())
+        return ImportOptions(
+            sheet=u.get("sheet"),  # type: ignore[arg-type]
+            header_row=u.get("header_row"),  # type: ignore[arg-type]
+            column=u.get("column"),  # type: ignore[arg-type]
+            filter_column=fcol if fcol and values else None,
+            filter_values=values if fcol else (),
+        )
+
+    def _reread(self) -> None:
+        if self._path:
+            self.open(self._path, self._options())
+
+    def _sheet_chosen(self) -> None:
+        self._user = {"sheet": self.sheet_choice.currentText()}
+        self.filter_column.setCurrentIndex(0)
+        self.filter_values.clear()
+        self._reread()
+
+    def _header_chosen(self) -> None:
+        sheet = self.app.sheet
+        if sheet is None or self.header_choice.value() == (sheet.header_row or 0):
+            return
+        self._user["header_row"] = self.header_choice.value()
+        self._user.pop("column", None)
+        self._reread()
+
+    def _column_chosen(self) -> None:
+        sheet = self.app.sheet
+        letter = self.column_choice.currentData()
+        if sheet is None or letter == sheet.email_column_letter:
+            return
+        self._user["column"] = letter
+        self._user.setdefault("header_row", sheet.header_row or 0)
+        self._reread()
+
+    def _filter_column_chosen(self) -> None:
+        on = self.filter_column.currentIndex() > 0
+        self.filter_values.setEnabled(on)
+        self.apply_filter.setEnabled(on)
+        if on:
+            self.filter_values.setFocus()
+        elif self.app.sheet is not None and self.app.sheet.filter_column:
+            self._reread()
+
+
+def _first_letter_index(sheet: MemberSheet) -> int:
+    try:
+        j = sheet.columns.index(sheet.email_column)
+    except ValueError:
+        return 0
+    n = 0
+    for ch in sheet.email_column_letter:
+        n = n * 26 + ord(ch) - 64
+    return max(0, n - 1 - j)
+
+
+def _letter(index: int) -> str:
+    out, n = "", index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _found_text(sheet: MemberSheet) -> str:
+    where = (f"the headings in <b>row {sheet.header_row}</b>" if sheet.header_row
+             else "no heading row")
+    column = f"<b>column {sheet.email_column_letter}</b> “{_html(sheet.email_column)}”"
+    text = f"ccdesk found {where} and the email addresses in {column}"
+    if len(sheet.sheet_names) > 1:
+        text += f" of the sheet “{_html(sheet.sheet)}”"
+    text += "."
+    if sheet.filter_column:
+        text += (f" Only rows whose {_html(sheet.filter_column)} is "
+                 f"{_html(' or '.join(sheet.filter_values))} are used.")
+    text += (" <br>Check in the first rows below that this is right: the heading row is "
+             "<b>bold</b> and the email column is <span style='background:#dff0d8'>green</span>. "
+             "If not, change the choices above.")
+    return text
+
+
+__all__ = ["SheetPage"]

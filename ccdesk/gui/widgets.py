@@ -1,0 +1,296 @@
+"""Small building blocks shared by the pages: headings, notes, count tiles, banners, the row
+table with its outcome filter and search box, and a progress strip with Cancel."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ccdesk.gui import words
+from ccdesk.gui.models import RowFilterProxy, RowTableModel
+from ccdesk.gui.qtcompat import emit
+from ccdesk.gui.rows import RowTable, RowUpdate
+
+
+def primary(button: QPushButton) -> QPushButton:
+    """Make a button stand out as the page's next step."""
+    font = button.font()
+    font.setBold(True)
+    button.setFont(font)
+    button.setMinimumHeight(button.sizeHint().height() + 6)
+    return button
+
+
+class Heading(QLabel):
+    """A page's title."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.setFont(font)
+        self.setAccessibleName(text)
+
+
+class Note(QLabel):
+    """A wrapped paragraph of explanation."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, rich: bool = False) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+
+class Banner(QFrame):
+    """A coloured strip with a message (the demo banner, warnings on a page)."""
+
+    STYLES: ClassVar[dict[str, tuple[str, str]]] = {
+        "demo": ("#fff4ce", "#8a6d00"),
+        "warning": ("#fde7e9", "#a4262c"),
+        "info": ("#e8f1fb", "#1f4e79"),
+        "ok": ("#e6f4ea", "#1b6e20"),
+    }
+
+    def __init__(self, text: str = "", kind: str = "info", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setOpenExternalLinks(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        self.set_kind(kind)
+
+    def set_kind(self, kind: str) -> None:
+        back, border = self.STYLES[kind]
+        self.setObjectName("banner")
+        self.setStyleSheet(f"QFrame#banner {{ background: {back}; border: 1px solid {border};"
+                           " border-radius: 4px; } QFrame#banner QLabel { color: #1a1a1a; }")
+
+    def set_text(self, text: str, kind: str | None = None) -> None:
+        if kind:
+            self.set_kind(kind)
+        self.label.setText(text)
+        self.setAccessibleDescription(self.label.text())
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+class CountTile(QFrame):
+    """A big number with a caption underneath ("40 / will be removed")."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.number = QLabel("0")
+        font = self.number.font()
+        font.setPointSizeF(font.pointSizeF() * 2)
+        font.setBold(True)
+        self.number.setFont(font)
+        self.caption = QLabel(caption)
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.number)
+        layout.addWidget(self.caption)
+        self.setAccessibleName(caption)
+
+    def set(self, value: int, caption: str | None = None) -> None:
+        self.number.setText(f"{value:,}")
+        if caption is not None:
+            self.caption.setText(caption)
+        self.setAccessibleName(f"{value:,} {self.caption.text()}")
+
+
+class RowTableView(QWidget):
+    """A row table with an outcome filter ("Show:") and a search box ("Find:").
+
+    Ctrl+F moves to the search box. The table is a ``QTableView`` over a
+    :class:`RowFilterProxy` over a :class:`RowTableModel`.
+    """
+
+    filter_changed = Signal()
+
+    def __init__(self, name: str, parent: QWidget | None = None, *, after_run: bool = False,
+                 hide_columns: tuple[int, ...] = ()) -> None:
+        super().__init__(parent)
+        self.model = RowTableModel(after_run=after_run, parent=self)
+        self.proxy = RowFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.show_filter = QComboBox()
+        self.show_filter.setAccessibleName(f"{name}: show which rows")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find an address, a row number or a word")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(f"{name}: find")
+        self.shown = QLabel()
+        self.shown.setAccessibleName(f"{name}: rows shown")
+        show_label = QLabel("&Show:")
+        show_label.setBuddy(self.show_filter)
+        find_label = QLabel("F&ind:")
+        find_label.setBuddy(self.search)
+        bar = QHBoxLayout()
+        bar.addWidget(show_label)
+        bar.addWidget(self.show_filter, 1)
+        bar.addSpacing(12)
+        bar.addWidget(find_label)
+        bar.addWidget(self.search, 2)
+        bar.addWidget(self.shown)
+        self.view = QTableView()
+        self.view.setAccessibleName(name)
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setWordWrap(False)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        vertical = self.view.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((60, 250, 180, 270)):
+            self.view.setColumnWidth(column, width)
+        for column in hide_columns:
+            self.view.setColumnHidden(column, True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(self._search_timer.start)
+        self.search.returnPressed.connect(self._apply_filter)
+        self.show_filter.currentIndexChanged.connect(self._apply_filter)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.search.setFocus,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._fill_filter()
+
+    # -- data ---------------------------------------------------------------------------------
+    def set_table(self, table: RowTable, *, after_run: bool | None = None) -> None:
+        self.model.set_table(table, after_run=after_run)
+        self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self._fill_filter()
+        self._update_shown()
+
+    def apply(self, update: RowUpdate) -> None:
+        self.model.apply(update)
+        self._fill_filter()
+        self._update_shown()
+
+    def set_hidden_columns(self, columns: tuple[int, ...]) -> None:
+        for column in range(self.model.columnCount()):
+            self.view.setColumnHidden(column, column in columns)
+
+    # -- the filter -----------------------------------------------------------------------------
+    def _fill_filter(self) -> None:
+        counts = self.model.counts()
+        total = self.model.rowCount()
+        wanted = self.show_filter.currentData()
+        items: list[tuple[str, Any]] = [(f"All rows ({total:,})", None)]
+        for cat in words.CATEGORY_ORDER:
+            n = counts.get(cat, 0)
+            if n:
+                label = words.category_label(cat, after_run=self.model.after_run)
+                items.append((f"{label} ({n:,})", cat))
+        present = [self.show_filter.itemData(i) for i in range(self.show_filter.count())]
+        texts = [self.show_filter.itemText(i) for i in range(self.show_filter.count())]
+        if present == [d for _, d in items] and texts == [t for t, _ in items]:
+            return
+        self.show_filter.blockSignals(True)
+        self.show_filter.clear()
+        for text, data in items:
+            self.show_filter.addItem(text, data)
+        index = max(0, self.show_filter.findData(wanted)) if wanted is not None else 0
+        self.show_filter.setCurrentIndex(index)
+        self.show_filter.blockSignals(False)
+        if wanted is not None and index == 0:
+            self._apply_filter()
+
+    def choose(self, category: str | None) -> None:
+        """Show only one category (None: all rows)."""
+        index = self.show_filter.findData(category) if category is not None else 0
+        self.show_filter.setCurrentIndex(max(0, index))
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        self._search_timer.stop()
+        cat = self.show_filter.currentData()
+        header = self.view.horizontalHeader()
+        state = header.saveState()  # widths, hidden columns: a filter change resets the view
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.proxy.set_filter([cat] if cat is not None else None, self.search.text())
+        finally:
+            self.unsetCursor()
+            header.restoreState(state)
+        self._update_shown()
+        emit(self.filter_changed)
+
+    def _update_shown(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.shown.setText(f"{shown:,} of {total:,} rows" if shown != total else f"{total:,} rows")
+
+
+class ProgressStrip(QWidget):
+    """A determinate progress bar, the phase in words, and a Cancel button."""
+
+    cancel_clicked = Signal()
+
+    def __init__(self, name: str, parent: QWidget | None = None, cancel_text: str = "Cancel") -> None:
+        super().__init__(parent)
+        self.phase = QLabel()
+        self.phase.setWordWrap(True)
+        self.phase.setAccessibleName(f"{name}: what is happening")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setAccessibleName(f"{name}: progress")
+        self.cancel = QPushButton(cancel_text)
+        self.cancel.setAccessibleName(f"Cancel {name.lower()}")
+        self.cancel.clicked.connect(self.cancel_clicked)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.phase)
+        layout.addLayout(row)
+
+    def start(self, phase: str) -> None:
+        self.phase.setText(phase)
+        self.bar.setValue(0)
+        self.cancel.setEnabled(True)
+        self.show()
+
+    def step(self, phase: str, done: float, total: float) -> None:
+        """Show a phase; ``total`` 0 keeps the bar where it is (a wait of unknown length)."""
+        text = phase
+        if total:
+            self.bar.setValue(int(100 * min(done, total) / total))
+            if total > 1 and total != 100:
+                text = f"{phase}: {int(done):,} of {int(total):,}"
+        self.phase.setText(text + "…" if not text.endswith(("…", ".")) else text)

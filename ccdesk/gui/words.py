@@ -1,0 +1,212 @@
+"""Plain words for what the core reports: outcome names, run states, counts, times.
+
+Everything a person reads in the window about a row, a run or a cost is phrased here, once, so
+that the pages stay consistent. Plain Python (no Qt), so it is cheap to test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+# ---- what will happen to a row (the preview's outcome) -------------------------------------
+
+OUTCOME_WORDS: dict[str, str] = {
+    "remove": "Will be removed",
+    "unsubscribe": "Will be unsubscribed",
+    "re_add": "Will be put back",
+    "skip_not_on_list": "Skipped: not on the list",
+    "skip_not_found": "Skipped: not in Constant Contact",
+    "skip_unsubscribed": "Skipped: already unsubscribed",
+    "skip_deleted": "Skipped: deleted in Constant Contact",
+    "invalid": "Problem: not a valid address",
+    "duplicate": "Problem: repeated address",
+    "blank": "Problem: no address",
+    "filtered_out": "Left out by the filter",
+    "valid": "Ready",
+}
+
+CHANGE_OUTCOMES = frozenset({"remove", "unsubscribe", "re_add"})
+PROBLEM_OUTCOMES = frozenset({"invalid", "duplicate", "blank"})
+
+# Row categories, used by the outcome filter of every row table.
+CHANGE, DONE, FAILED, SKIPPED, PROBLEM, FILTERED, READY = (
+    "change", "done", "failed", "skipped", "problem", "filtered", "ready")
+CATEGORY_ORDER = (CHANGE, READY, DONE, FAILED, SKIPPED, PROBLEM, FILTERED)
+
+
+def outcome_words(outcome: str) -> str:
+    """``"skip_not_on_list"`` → ``"Skipped: not on the list"``."""
+    return OUTCOME_WORDS.get(outcome, outcome.replace("_", " ").capitalize())
+
+
+def category(outcome: str, state: str = "") -> str:
+    """The filter category of a row from its planned outcome and (during a run) its state."""
+    if state == "done":
+        return DONE
+    if state == "failed":
+        return FAILED
+    if outcome in CHANGE_OUTCOMES:
+        return CHANGE
+    if outcome in PROBLEM_OUTCOMES:
+        return PROBLEM
+    if outcome == "filtered_out":
+        return FILTERED
+    if outcome == "valid":
+        return READY
+    return SKIPPED
+
+
+def category_label(cat: str, *, after_run: bool = False) -> str:
+    """The name of a category in the outcome filter."""
+    return {
+        CHANGE: "Not done yet" if after_run else "Will be changed",
+        READY: "Ready to look up",
+        DONE: "Done",
+        FAILED: "Failed",
+        SKIPPED: "Skipped (nothing to do)",
+        PROBLEM: "Problems in the sheet",
+        FILTERED: "Left out by the filter",
+    }[cat]
+
+
+# ---- what happened to a row (the journal's state and result) -------------------------------
+
+def status_words(state: str, result: str, verified: bool = False) -> str:
+    """The "Result" column: e.g. ``("done", "removed", True)`` → ``"Removed (checked)"``."""
+    if not state:
+        return ""
+    if state == "planned":
+        return "Not done yet"
+    if state == "sent":
+        return "Sent; waiting for Constant Contact"
+    if state == "done":
+        word = {"removed": "Removed", "unsubscribed": "Unsubscribed",
+                "re-added": "Put back"}.get(result, result.capitalize() or "Done")
+        return f"{word} (checked)" if verified else word
+    if state == "failed":
+        return "Failed"
+    if state == "skipped":
+        if result in OUTCOME_WORDS and result.startswith("skip_"):
+            return "Not changed: " + OUTCOME_WORDS[result].split(": ", 1)[1]
+        return "Not changed"
+    return state.capitalize()
+
+
+# ---- actions and runs -------------------------------------------------------------------------
+
+ACTION_TITLES = {
+    "remove": "Remove from list",
+    "remove-all": "Remove from all lists",
+    "unsubscribe": "Unsubscribe (permanent)",
+    "undo": "Undo (put back on the list)",
+}
+
+ACTION_EXPLANATIONS = {
+    "remove": (
+        "They are taken off the list(s) you choose and stay on any other lists. They stop "
+        "getting the emails sent to those lists. You can undo this afterwards."
+    ),
+    "remove-all": (
+        "They are taken off every list they are on, so they get no list emails at all. They "
+        "stay in your Constant Contact account: a contact on no list is still an active "
+        "contact that Constant Contact counts (and bills) you for. You can undo this."
+    ),
+    "unsubscribe": (
+        "They are opted out of all email from your organisation. This is permanent: Constant "
+        "Contact does not allow you to subscribe them again; only they can, by signing up "
+        "again. Unsubscribed contacts are not billed. There is no undo."
+    ),
+}
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``plural(1, "member")`` → ``"1 member"``; ``plural(3, "member")`` → ``"3 members"``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def run_headline(action: str, count: int, lists: str) -> str:
+    """What a run does, in one line: "Remove 40 members from Free Members"."""
+    people = plural(count, "member")
+    if action == "remove":
+        return f"Remove {people} from {lists}"
+    if action == "remove-all":
+        return f"Remove {people} from every list they are on"
+    if action == "unsubscribe":
+        return f"Unsubscribe {people} (permanent)"
+    if action == "undo":
+        return f"Put {people} back on {lists}"
+    return f"{action} {people}"
+
+
+def done_word(action: str) -> str:
+    """The past tense of a run's action, for result lines."""
+    return {"remove": "removed", "remove-all": "removed", "unsubscribe": "unsubscribed",
+            "undo": "put back"}.get(action, "done")
+
+
+STATE_WORDS = {
+    "running": "Running (or interrupted)",
+    "paused": "Paused: can be resumed",
+    "cancelled": "Stopped: can be resumed",
+    "finished": "Finished",
+}
+
+
+def run_state_words(state: str) -> str:
+    """A run's state from the journal, for people."""
+    return STATE_WORDS.get(state, state.capitalize())
+
+
+# ---- counts and times ---------------------------------------------------------------------------
+
+def result_groups(counts: Mapping[str, int]) -> dict[str, int]:
+    """The journal's result counts grouped as the Results page shows them.
+
+    Returns a dict with ``done``, ``failed``, ``skipped`` (nothing to do), ``problems`` (rows
+    the sheet could not give: invalid, repeated, blank, filtered out) and ``waiting`` (not done
+    yet).
+    """
+    out = {"done": 0, "failed": 0, "skipped": 0, "problems": 0, "waiting": 0}
+    for key, n in counts.items():
+        if key in ("removed", "unsubscribed", "re-added"):
+            out["done"] += n
+        elif key == "failed":
+            out["failed"] += n
+        elif key in CHANGE_OUTCOMES or key in ("planned", "sent"):
+            out["waiting"] += n
+        elif key in PROBLEM_OUTCOMES or key == "filtered_out":
+            out["problems"] += n
+        else:
+            out["skipped"] += n
+    return out
+
+
+def duration(seconds: float | None) -> str:
+    """``95`` → ``"about 2 minutes"``; None → ``""``."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return f"about {int(round(seconds, -1))} seconds"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {plural(minutes, 'minute')}"
+    hours = seconds / 3600
+    return f"about {hours:.1f} hours"
+
+
+def when(epoch: float) -> str:
+    """A local date and time, e.g. ``"12 Nov 2026, 14:05"``."""
+    return time.strftime("%d %b %Y, %H:%M", time.localtime(epoch))
+
+
+def file_size(n: int) -> str:
+    """``2_400_000`` → ``"2.3 MB"``."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
