@@ -30,7 +30,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -278,7 +278,6 @@ def _refuse_known_binary(data: bytes) -> None:
 
 # -- zip containers: xlsx, xlsm, xlsb, ods ---------------------------------------------------
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-_SHEET_XML = re.compile(r"^xl/(?:worksheets|dialogsheets|macrosheets)/[^/]+\.xml$", re.IGNORECASE)
 
 
 def _check_zip(data: bytes) -> Format:
@@ -342,11 +341,9 @@ def _check_zip(data: bytes) -> Format:
         name = info.filename
         scanner: _Scanner | None = None
         low = name.lower()
-        if fmt in (Format.XLSX, Format.XLSM) and (
-            _SHEET_XML.match(name) or (low.startswith("xl/") and low.endswith(".xml") and
-                                       info.file_size > 4 * _MB and "sharedstrings" not in low)
-        ):
-            scanner = _XlsxSheetScan(name)
+        if fmt in (Format.XLSX, Format.XLSM):
+            # Every part: the workbook's relationships may name any part as a sheet.
+            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info))
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
@@ -375,7 +372,7 @@ class _Scanner:
         raise NotImplementedError
 
 
-_CHUNK = 4 * _MB
+_CHUNK = 256 * 1024
 
 
 def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None) -> int:
@@ -387,17 +384,23 @@ def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scann
                 raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
             if scanner is not None:
                 scanner.feed(chunk)
+        if scanner is not None:
+            scanner.close()  # may read the entry again
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
             zlib.error) as exc:
         raise CorruptFileError(details=f"{info.filename}: {exc}") from exc
-    if scanner is not None:
-        scanner.close()
     return total
 
 
 def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The decompressed content of an entry, chunk by chunk. (Inflating on a helper thread
-    was tried: on two cores it was slower, the threads taking turns at the interpreter lock.)"""
+    """The decompressed content of an entry, chunk by chunk (zipfile checks its size and CRC).
+
+    Chunks of 256 KB: each is measured while it is still in the CPU cache, and dropped before
+    the next one is made, so the memory is reused (fresh pages are costly to fault in).
+    Tried and dropped: inflating on a helper thread (on two cores it was slower, the threads
+    taking turns at the interpreter lock); inflating with zlib directly (1 % less work); and
+    handing calamine the unpacked bytes as a stored zip (its own inflating saved, but holding
+    the whole unpacked sheet twice cost more in page faults than that)."""
     with zf.open(info) as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
@@ -420,16 +423,56 @@ def _check_area(rows: int, cols: int, where: str) -> None:
         )
 
 
-# xlsx: the extent of a sheet is measured from the cell references. The fast path covers what
-# Excel, LibreOffice, openpyxl and most tools write (every <c> carries r="A1" first, no
-# namespace prefixes) with a few C-speed regex passes; anything else takes the exact path,
-# which follows the XML the way the reader does.
-_X_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
-_X_C_WITHOUT_R = re.compile(rb'<c(?:[>/\t\n\r]| (?!r="[A-Z]))')
+# -- xlsx: the extent of a sheet --------------------------------------------------------------
+# How calamine (0.37, src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part:
+# nothing counts before the start tag of <sheetData>. Then an element whose *local* name is
+# "row" sets the current row from its r="..." (if it has one), and its end adds one to the
+# current row and sets the current column to 0. An element whose local name is "c" is a cell:
+# at its r="..." (the last one, if there are several), or else at the current row and column;
+# either way the current column becomes the cell's column + 1. What is inside a cell is its
+# value. When every cell is read, calamine allocates the whole rectangle up to the furthest
+# cell, and that is what is measured here.
+#
+# Which parts are sheets is up to the workbook's relationships, and calamine takes any part
+# name from there; so every part of the zip is looked at, from the first bytes "sheetData" on
+# (a part without a <sheetData> start tag is refused by calamine before any cell is read).
+#
+# Three ways to measure, cheapest first; each hands over to the next at anything unusual:
+# 1. The envelope check (every chunk as it is unpacked, one C-speed regex search): every cell
+#    tag is written as Excel and the usual libraries write it, <c r="A1"> followed only by the
+#    other attributes a cell has (s, t, cm, vm, ph), and its reference lies inside a rectangle
+#    that the limits allow (with the default limits: columns A-T and rows up to 1,000,000, or
+#    wider and less tall for a wider sheet). A cell written that way sits at its reference,
+#    whatever the rows around it say, so the rectangle bounds the sheet. Nothing is built per
+#    cell: the search only stops at a cell that breaks the rule.
+# 2. The furthest reference, when every cell is written that way but some lie outside the
+#    rectangle (a sheet wider or taller than the first chunk suggested, or a far-away cell).
+# 3. The exact path, which follows the XML the way quick-xml and calamine do (comments,
+#    quoted attribute values, namespace prefixes, cells without references, rows without r=).
+# 2 and 3 read the part again from its start: a position that depends on the rows before it
+# is only known when the rows are followed from the start.
+_X_START = b"sheetData"
+_X_WS = b" \t\r\n"  # what ends a tag name for quick-xml
+#: A cell with a namespace prefix (<x:c ...>): only the exact path follows those.
+_X_PREFIXED = re.compile(rb":c[\s/>]")
+#: The other attributes a cell may have (none of them r: calamine takes the *last* r="..."),
+#: then the tag's end. Path 1 allows at most two of the common s and t, spelt out (faster).
+_X_ATTRS = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/?>'
+_X_ST = rb' [st]="[^"]*+"'
+_X_ATTRS_ST = rb"(?:>|%s(?:>|%s ?/?>| ?/>)| ?/>)" % (_X_ST, _X_ST)
 _X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_X_TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(c|row)(?=[\s/>])([^>]*?)(/?)>")
-_X_R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([^"']*)["']""")
-_X_REF = re.compile(rb"([A-Za-z]{0,3})(\d{0,8})")
+_X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
+# The exact path's tokens: a comment, CDATA section or processing instruction (skipped, as
+# quick-xml does); a tag, "/" (end tag), prefix, local name, attributes (quoted values may
+# hold ">"); or a lone "<" (a token cut by the end of a chunk, or a damaged file).
+_X_MARKUP = re.compile(
+    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|<",
+    re.DOTALL,
+)
+_X_ATTR = re.compile(rb"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
+_X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
 
 
 def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
@@ -447,6 +490,37 @@ def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
     return b"|".join(alternatives)
 
 
+def _prefixed(data: bytes, start: int, end: int) -> bool:
+    """Whether a cell tag with a namespace prefix (<x:c ...>) may be in ``data[start:end]``.
+
+    Colons are few in most sheets: the first few dozen are found with bytes.find (memchr) and
+    looked at one by one; past that, one regex pass does the rest."""
+    at = data.find(b":", start, end)
+    for _ in range(64):
+        if at < 0:
+            return False
+        if _X_PREFIXED.match(data, at):  # may look past ``end``: only ever finds more
+            return True
+        at = data.find(b":", at + 1, end)
+    return at >= 0 and _X_PREFIXED.search(data, at, end) is not None
+
+
+def _at_most(value: bytes, low: bytes, high: bytes) -> bytes:
+    """A regex matching the non-empty strings of ``low``-``high`` characters that sort at or
+    before ``value`` as numbers or column letters do (shorter is smaller): "T" gives [A-T]."""
+    cls = b"[%s-%s]" % (low, high)
+    n = len(value)
+    alternatives = [cls + b"{1,%d}" % (n - 1)] if n > 1 else []
+    for i, ch in enumerate(value):
+        top = ch if i == n - 1 else ch - 1  # the last character may equal value's
+        if top >= low[0]:
+            rest = n - i - 1
+            alternatives.append(
+                re.escape(value[:i]) + b"[%s-%c]" % (low, top) + (cls + b"{%d}" % rest if rest else b"")
+            )
+    return b"(?:" + b"|".join(alternatives) + b")"
+
+
 def _col_index(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -454,123 +528,266 @@ def _col_index(letters: bytes) -> int:
     return n - 1
 
 
-class _XlsxSheetScan(_Scanner):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.tail = b""
-        self.exact = False
-        self.max_row = 0  # 1-based
-        self.max_col = 0  # 0-based
-        self.row_bound = 0  # rows the sheet may have, when not measured exactly
-        # exact-path state (0-based like the reader)
-        self.row_index = 0
-        self.col_index = 0
+def _xlsx_envelope(col: int, row: int) -> re.Pattern[bytes] | None:
+    """The regex of path 1: it finds every cell tag that is not <c r="..."> with the usual
+    attributes inside a rectangle of at most MAX_CELLS cells and MAX_ROWS rows holding column
+    ``col`` (0-based) and row ``row``. As tall as possible: a sheet grows downwards."""
+    cols = min(max(col + 1, MAX_CELLS // MAX_ROWS, 1), 16_384)
+    rows = min(MAX_ROWS, MAX_CELLS // cols)
+    if cols <= col or rows < max(row, 1):
+        return None
+    ref = _at_most(column_letter(cols - 1).encode(), b"A", b"Z") + _at_most(
+        str(rows).encode(), b"0", b"9")
+    return re.compile(rb'<c(?! r="%s"%s)[\s/>]' % (ref, _X_ATTRS_ST))
 
+
+def _whole_tags(tail: bytes, chunk: bytes) -> tuple[list[tuple[bytes, int, int]], bytes]:
+    """The (data, start, end) stretches of ``tail + chunk`` that hold whole tags, and the new
+    tail: from the chunk's last "<" on, which waits for the next chunk (unless it is too long
+    to be a cell tag). The chunk itself is not copied."""
+    head = chunk.find(b"<")
+    if head < 0:
+        head = len(chunk)
+    stretches = []
+    if tail or head:  # the tag cut at the end of the last chunk, completed
+        piece = tail + chunk[:head]
+        if head == len(chunk) and len(piece) <= 65536:
+            return [], piece
+        stretches.append((piece, 0, len(piece)))
+    if head == len(chunk):
+        return stretches, b""
+    cut = chunk.rfind(b"<")
+    if len(chunk) - cut > 65536:
+        cut = len(chunk)
+    if cut > head:
+        stretches.append((chunk, head, cut))
+    return stretches, chunk[cut:]
+
+
+class _XlsxSheetScan(_Scanner):
+    """Measures one part of an xlsx or xlsm as calamine would read it, were it a sheet.
+
+    ``reopen`` gives the part's content again from the start (for paths 2 and 3)."""
+
+    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
+        self.name = name
+        self.reopen = reopen
+        self.started = False  # the bytes "sheetData" have been seen
+        self.fits = True  # path 1 holds so far
+        self.envelope: re.Pattern[bytes] | None = None
+        self.tail = b""
+        self.max_row = 0  # 1-based; measured by paths 2 and 3 only
+        self.max_col = -1  # 0-based
+
+    # -- path 1 --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
-        # Only whole tags are measured: the text after the last "<" waits for the next chunk.
-        data = self.tail + chunk if self.tail else chunk
-        cut = data.rfind(b"<")
-        if cut < 0 or len(data) - cut > 65536:  # no tag that long is a cell
-            cut = len(data)
-        self.tail = data[cut:]
-        self._scan(data, cut)
+        if not self.fits:
+            return  # measured again from the start by close()
+        if not self.started:
+            data = self.tail + chunk
+            start = data.find(_X_START)
+            if start < 0:
+                self.tail = data[-len(_X_START) + 1 :]
+                return
+            self.started, self.tail, chunk = True, b"", data[start:]
+        stretches, self.tail = _whole_tags(self.tail, chunk)
+        for data, start, end in stretches:
+            self._check(data, start, end, stretches[-1])
+
+    def _check(self, data: bytes, start: int, end: int, sample: tuple[bytes, int, int]) -> None:
+        if not self.fits:
+            return
+        if self.envelope is None:  # sized on the last references of the first chunk
+            text, first, last = sample
+            refs = _X_TAIL_REFS.findall(text, max(first, last - 4096), last)
+            col = max((_col_index(letters) for letters, _ in refs), default=0)
+            row = max((int(digits) for _, digits in refs), default=0)
+            self.envelope = _xlsx_envelope(col, row)
+        if self.envelope is None or self.envelope.search(data, start, end) or _prefixed(data, start, end):
+            self.fits, self.tail = False, b""
 
     def close(self) -> None:
-        if self.tail:
-            self._scan(self.tail, len(self.tail))
-            self.tail = b""
+        if self.started and self.fits and self.tail:
+            whole = (self.tail, 0, len(self.tail))
+            self._check(*whole, whole)
+        self.tail = b""
+        if self.fits:
+            return  # no sheetData, or every cell inside the envelope
+        if not self._measure_refs():
+            self._measure_exact()
         _check_area(self.max_row, self.max_col + 1, self.name)
-        _check_area(min(max(self.row_bound, self.max_row), MAX_ROWS), self.max_col + 1, self.name)
 
-    def _scan(self, data: bytes, end: int) -> None:
-        if not self.exact and _X_PREFIXED.search(data, 0, end):
-            self._go_exact()
-        if not self.exact and not self._scan_fast(data, end):
-            self._go_exact()
-        if self.exact:
-            self._scan_exact(data, end)
+    def _cell(self, row: int, col: int) -> None:
+        """A cell at ``row``, ``col`` (0-based); refuses as soon as the sheet is too big."""
+        if row >= self.max_row or col > self.max_col:
+            self.max_row = max(self.max_row, row + 1)
+            self.max_col = max(self.max_col, col)
+            _check_area(self.max_row, self.max_col + 1, self.name)
 
-    def _go_exact(self) -> None:
-        self.exact = True  # from here on, follow the XML exactly
-        self.row_index = max(self.max_row - 1, 0)
-        self.col_index = 0
+    # -- path 2 --------------------------------------------------------------------------
+    def _measure_refs(self) -> bool:
+        """The furthest reference, if every cell is written as path 1 wants (False if not).
 
-    def _scan_fast(self, data: bytes, end: int) -> bool:
-        """Measure a chunk in which every <c> has r="A1" first; False if one does not."""
-        # The last references of the chunk are, in an ordinary sheet, its furthest cells. Then
-        # one regex pass finds every <c> without a reference, and every reference beyond the
-        # furthest so far: a later column, or a row with more digits. A later row with as many
-        # digits is not looked for when even 10**digits rows would fit within MAX_CELLS (the
-        # common case, and a pass twice as fast); the sheet then counts as that tall.
-        for letters, digits in _X_TAIL_REFS.findall(data, max(0, end - 4096), end):
-            self._ref(letters, digits)
-        digits = len(str(self.max_row))
-        if (10**digits - 1) * (self.max_col + 1) <= MAX_CELLS:
-            self.row_bound = max(self.row_bound, 10**digits - 1)
-            rows = b"[0-9]{%d,}" % (digits + 1)
-        else:
-            rows = _greater(str(self.max_row).encode(), b"0", b"9")
+        Per chunk: its last references first (in an ordinary sheet its furthest), then one
+        regex pass finds each cell tag written otherwise, and each reference beyond the
+        furthest so far; in an ordinary sheet, none of either."""
+        self.max_row, self.max_col = 0, -1
+        tail = b""
+        started = False
+        for chunk in self.reopen():
+            if not started:
+                start = (tail + chunk).find(_X_START)
+                if start < 0:
+                    tail = (tail + chunk)[-len(_X_START) + 1 :]
+                    continue
+                started, chunk, tail = True, (tail + chunk)[start:], b""
+            stretches, tail = _whole_tags(tail, chunk)
+            if not all(self._refs(*stretch) for stretch in stretches):
+                return False
+        return not tail or self._refs(tail, 0, len(tail))
+
+    def _refs(self, data: bytes, start: int, end: int) -> bool:
+        for letters, digits in _X_TAIL_REFS.findall(data, max(start, end - 4096), end):
+            self._cell(int(digits) - 1, _col_index(letters))
+        if _prefixed(data, start, end):
+            return False
         pattern = re.compile(
-            rb'<c(?:[>/\t\n\r]| (?!r="[A-Z])| r="((?:%s)[0-9]+|[A-Z]{1,3}(?:%s))")'
-            % (_greater(column_letter(self.max_col).encode(), b"A", b"Z"), rows)
+            rb'<c(?:(?! r="[A-Z]{1,3}[0-9]{1,7}"%s)[\s/>]| r="((?:%s)[0-9]{1,7}|[A-Z]{1,3}(?:%s))"%s)'
+            % (_X_ATTRS, _greater(column_letter(self.max_col).encode(), b"A", b"Z"),
+               _greater(str(self.max_row).encode(), b"0", b"9"), _X_ATTRS)
         )
-        for m in pattern.finditer(data, 0, end):
+        for m in pattern.finditer(data, start, end):
             ref = m.group(1)
             if ref is None:
-                return False
-            r = _X_REF.match(ref)
-            if r:
-                self._ref(r.group(1), r.group(2))
+                return False  # a cell written otherwise
+            letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
+            self._cell(int(digits) - 1, _col_index(letters))
         return True
 
-    def _ref(self, letters: bytes, digits: bytes) -> None:
-        if len(letters) > 3 or len(digits) > 7:
-            _check_area(10**7, 1, self.name)
-        if letters:
-            col = _col_index(letters)
-            if col > self.max_col:
-                self.max_col = col
-        if digits:
-            row = int(digits)
-            if row > self.max_row:
-                self.max_row = row
+    # -- path 3 --------------------------------------------------------------------------
+    def _measure_exact(self) -> None:
+        """Follow the part token by token as quick-xml and calamine do.
 
-    def _scan_exact(self, data: bytes, end: int) -> None:
-        for m in _X_TOKEN.finditer(data, 0, end):
-            closing, tag, attrs, empty = m.groups()
-            if tag == b"row":
-                if closing:
-                    self.row_index += 1
-                    self.col_index = 0
-                    continue
-                r = _X_R_ATTR.search(attrs)
-                if r and r.group(1).isdigit():
-                    self.row_index = int(r.group(1)) - 1
-                    if self.row_index + 1 > self.max_row:
-                        self.max_row = self.row_index + 1
-                if empty:
-                    self.row_index += 1
-                    self.col_index = 0
-                continue
+        Where the two could disagree, the file is refused rather than guessed at: a row or
+        cell tag inside a cell, a cell's value whose tags do not nest, an end of cell outside
+        a cell, an unreadable reference or attribute list, or markup that is not a tag, a
+        comment, a CDATA section or a processing instruction (a DOCTYPE). None of these is in
+        a sheet any spreadsheet program writes. The current row is never lowered (a later
+        <row r=...> with a smaller number is taken as no number): a row inside a value that
+        calamine skips can then only make the measure larger."""
+        self.max_row, self.max_col = 0, -1
+        self.x_started = self.x_done = self.in_cell = False
+        self.stack: list[tuple[bytes | None, bytes]] = []
+        self.row = self.col = 0  # calamine's current row and column (0-based)
+        tail = b""
+        for chunk in self.reopen():
+            data = tail + chunk if tail else chunk
+            tail = data[self._tokens(data) :]
+            if len(tail) > 16 * _MB:
+                break
+            if self.x_done:
+                return
+        if tail and self._tokens(tail) < len(tail):
+            self._damaged("markup that is not a tag")
+
+    def _damaged(self, what: str) -> None:
+        raise CorruptFileError(details=f"{self.name}: {what}")
+
+    def _tokens(self, data: bytes) -> int:
+        """Follow the tokens of ``data``; returns where an unfinished one starts."""
+        for m in _X_MARKUP.finditer(data):
+            closing, prefix, local, attrs = m.groups()
+            if local is None:
+                if m.end() - m.start() == 1:
+                    return m.start()  # a lone "<": cut by the chunk's end, or damaged
+                continue  # comment, CDATA, processing instruction
+            if self.x_done:
+                break
+            # quick-xml's name ends at white space, "/" or ">"; "<c/x>" is not a cell.
+            plain = not attrs or attrs == b"/" or attrs[0] in _X_WS
             if closing:
+                plain = not attrs.strip(_X_WS)  # "</c >" is the end of a cell, "</c x>" not
+                if self.in_cell:
+                    if local == b"c" and plain and not self.stack:
+                        self.in_cell = False
+                    elif plain and self.stack and self.stack[-1] == (prefix, local):
+                        self.stack.pop()  # (a row or cell never gets onto the stack)
+                    else:
+                        self._damaged("a cell's value does not nest")
+                elif not plain or not self.x_started:
+                    continue
+                elif local == b"row":
+                    self.row += 1
+                    self.col = 0
+                elif local == b"c":
+                    self._damaged("the end of a cell outside a cell")
+                elif local == b"sheetData":
+                    self.x_done = True  # calamine stops here
                 continue
-            r = _X_R_ATTR.search(attrs)
-            if r:
-                ref = _X_REF.fullmatch(r.group(1))
-                if ref is None:
-                    continue  # the reader refuses it
-                row = int(ref.group(2)) if ref.group(2) else self.row_index + 1
-                col = _col_index(ref.group(1)) if ref.group(1) else self.col_index
-                self.col_index = col
-            else:
-                row, col = self.row_index + 1, self.col_index
-            self.col_index += 1
-            if row > self.max_row:
-                self.max_row = row
-            if col > self.max_col:
-                self.max_col = col
-            if row > MAX_ROWS or col > 16_384:
-                _check_area(max(row, 10**7), col + 1, self.name)
+            empty = attrs.endswith(b"/")
+            if self.in_cell:
+                if not plain or local in (b"c", b"row"):
+                    self._damaged("a row or cell inside a cell")
+                if not empty:
+                    self.stack.append((prefix, local))
+            elif not plain:
+                continue
+            elif not self.x_started:
+                if local == b"sheetData":
+                    self.x_started = True
+                    self.x_done = empty
+            elif local == b"row":
+                r = self._r(attrs, empty)
+                if r is not None:
+                    self.row = max(self.row, self._ref(r, column=False)[0])
+                if empty:
+                    self.row += 1
+                    self.col = 0
+            elif local == b"c":
+                r = self._r(attrs, empty)
+                if r is None:
+                    self._cell(self.row, self.col)
+                else:
+                    row, self.col = self._ref(r, column=True)
+                    self._cell(row, self.col)
+                self.col += 1
+                self.in_cell = not empty
+        return len(data)
+
+    def _r(self, attrs: bytes, empty: bool) -> bytes | None:
+        """The value of the attribute r (no prefix), as quick-xml splits the attributes."""
+        if empty:
+            attrs = attrs[:-1]
+        found = None
+        pos = 0
+        for m in _X_ATTR.finditer(attrs):
+            if m.start() != pos:
+                break
+            pos = m.end()
+            if m.group(1) == b"r":
+                if found is not None:
+                    self._damaged("two r attributes")
+                found = m.group(2) if m.group(2) is not None else m.group(3)
+        if attrs[pos:].strip(_X_WS):
+            self._damaged("unreadable attributes")
+        return found
+
+    def _ref(self, value: bytes, column: bool) -> tuple[int, int]:
+        """(row, column), 0-based, as calamine reads a reference: letters in either case, then
+        digits (a row's r may carry letters too; they are ignored)."""
+        m = _X_CALAMINE_REF.fullmatch(value)
+        if m is None or not m.group(2) or (column and not m.group(1)):
+            self._damaged(f"cell reference {value[:20]!r}")
+        letters, digits = m.groups()  # type: ignore[union-attr]
+        if len(letters) > 3 or len(digits) > 7:  # beyond XFD1048576 (calamine wraps around)
+            raise UnsafeFileError(
+                "The sheet is too big to open",
+                "A cell lies beyond the last column or row Excel has. " + _RESAVE,
+                f"{self.name}: cell reference {value[:20]!r}",
+            )
+        if not int(digits):
+            self._damaged(f"cell reference {value[:20]!r}")
+        return int(digits) - 1, (_col_index(letters) if letters else 0)
 
 
 # ods: rows and cells may be "repeated" N times; the reader expands every repeat except the

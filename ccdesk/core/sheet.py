@@ -772,14 +772,12 @@ def _outcomes(
             emails[i] = checked.email
     report("Finding duplicates", 0.8)
 
-    # The first row of each address: built backwards so that the earliest row wins.
-    first = dict(zip(reversed(emails), reversed(numbers), strict=True))
-    first.pop(None, None)  # type: ignore[call-overload]
-    later = compress(range(n), map(ne, map(first.get, emails), numbers))
-    for i in list(later):
+    # The first row of each address (setdefault keeps the earliest), one C-level pass.
+    first = list(map({}.setdefault, emails, numbers))
+    for i in list(compress(range(n), map(ne, first, numbers))):
         if emails[i] is None or outcomes[i] is not _VALID:
             continue
-        d = first[emails[i]]  # type: ignore[index]
+        d = first[i]
         outcomes[i], reasons[i], duplicate_of[i] = _DUPLICATE, f"Same address as row {d}", d
     return SheetRows(numbers, values, emails, outcomes, reasons, duplicate_of)
 

@@ -82,9 +82,7 @@ def setup_logging(folder: Path | None = None) -> Path:
 
 
 def _route_qt_messages() -> None:
-    from PySide6.QtCore import QtMsgType
-
-    from ccdesk.gui.qtcompat import install_message_handler
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     qt_log = logging.getLogger("ccdesk.qt")
     levels = {
@@ -98,7 +96,7 @@ def _route_qt_messages() -> None:
     def handler(kind: Any, context: Any, message: str) -> None:
         qt_log.log(levels.get(kind, logging.WARNING), "%s", message)
 
-    install_message_handler(handler)
+    qInstallMessageHandler(handler)
 
 
 def _install_excepthooks() -> None:

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLayout,
     QMainWindow,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -48,9 +47,8 @@ from ccdesk.gui.pages.preview import PreviewPage
 from ccdesk.gui.pages.results import ResultsPage
 from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
-from ccdesk.gui.qtcompat import emit
 from ccdesk.gui.settings import Settings
-from ccdesk.gui.widgets import Banner
+from ccdesk.gui.widgets import Banner, PageStack
 from ccdesk.gui.worker import Job, WorkFunction
 
 log = logging.getLogger("ccdesk.gui")
@@ -185,7 +183,7 @@ class MainWindow(QMainWindow):
         side_layout.addStretch(1)
         body.addWidget(side)
 
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.account_page = AccountPage(self)
         self.sheet_page = SheetPage(self)
         self.preview_page = PreviewPage(self)
@@ -304,7 +302,7 @@ class MainWindow(QMainWindow):
         title, what_to_do, _ = dialogs.error_texts(exc)
         log.info("shown to the user: %s (%s)", title, type(exc).__name__)
         self.say(f"{title}. {what_to_do}")
-        emit(self.error_shown, exc)
+        self.error_shown.emit(exc)
         dialogs.show_error(self, exc, self.log_file)
         if isinstance(exc, AuthError) or isinstance(getattr(exc, "cause", None), AuthError):
             self.check_account()
@@ -336,7 +334,7 @@ class MainWindow(QMainWindow):
         self.demo = session.demo and session.sandbox is not None
         self.demo_banner.setVisible(self.demo)
         self.update_title()
-        emit(self.session_ready)
+        self.session_ready.emit()
         self.check_account()
 
     def _session_failed(self, exc: BaseException) -> None:
@@ -371,7 +369,7 @@ class MainWindow(QMainWindow):
         if changed:
             self.preview_page.account_changed()
         self._update_steps()
-        emit(self.account_changed, info)
+        self.account_changed.emit(info)
         if info.connected and changed:
             if self._first_check:  # already connected at start-up: straight to the sheet
                 self.go("sheet")
@@ -449,11 +447,11 @@ class MainWindow(QMainWindow):
         self.preview_page.reset()
         self.update_title()
         self._update_steps()
-        emit(self.sheet_loaded, loaded)
+        self.sheet_loaded.emit(loaded)
 
     def plan_ready(self, ready: tasks.PreviewReady) -> None:
         self.plan = ready.plan
-        emit(self.preview_ready, ready)
+        self.preview_ready.emit(ready)
         self.refresh_quota()
 
     def retry_failed(self, run_id: str) -> None:
@@ -516,11 +514,11 @@ class MainWindow(QMainWindow):
     def _run_over(self, run_id: str, how: str) -> None:
         self.run_page.finish(how)
         self._update_steps()
-        self.refresh_quota()
-        emit(self.run_ended, run_id, how)
+        self.run_ended.emit(run_id, how)
         if self._closing:
-            QTimer.singleShot(0, self.close)
+            QTimer.singleShot(0, self, self.close)
             return
+        self.refresh_quota()
         if run_id:
             self.show_results(run_id)
 
@@ -541,7 +539,7 @@ class MainWindow(QMainWindow):
             return
         if isinstance(exc, PlanError) and not self.run_page.run_id:
             self._update_steps()
-            emit(self.run_ended, "", "failed")
+            self.run_ended.emit("", "failed")
             self.go("preview")
             self.report_error(exc)
             return
@@ -638,7 +636,9 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self) -> None:
         geometry = self.settings.get("state/geometry")
         if geometry is None or geometry.isEmpty() or not self.restoreGeometry(geometry):
-            self.resize(1180, 800)
+            screen = self.screen().availableGeometry()
+            self.resize(max(900, min(1180, screen.width() - 40)),
+                        max(600, min(800, screen.height() - 60)))
 
     # =========================================================================================
     # Help

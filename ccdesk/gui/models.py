@@ -33,7 +33,6 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from ccdesk.cc.models import ContactList
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.gui import words
-from ccdesk.gui.qtcompat import emit
 from ccdesk.gui.rows import RowTable, RowUpdate
 
 DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -114,7 +113,7 @@ class RowTableModel(QAbstractTableModel):
         positions = update.indexes if self._pos is None else sorted(self._pos[i] for i in update.indexes)
         last = self.columnCount() - 1
         for first, end in _ranges(positions):
-            emit(self.dataChanged, self.index(first, 0), self.index(end, last))
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last))
 
     # -- Qt's interface ---------------------------------------------------------------------------
     def rowCount(self, parent: Index = _NONE) -> int:
@@ -200,7 +199,7 @@ class RowTableModel(QAbstractTableModel):
             keys = t.reasons
         else:
             keys = [(s, r) for s, r in zip(t.states, t.results, strict=True)]
-        emit(self.layoutAboutToBeChanged)
+        self.layoutAboutToBeChanged.emit()
         old_order = self._order
         persistent = self.persistentIndexList()
         before = [(p, old_order[p.row()] if old_order is not None else p.row()) for p in persistent]
@@ -218,7 +217,7 @@ class RowTableModel(QAbstractTableModel):
         for p, item in before:
             row = item if self._pos is None else self._pos[item]
             self.changePersistentIndex(p, self.index(row, p.column()))
-        emit(self.layoutChanged)
+        self.layoutChanged.emit()
 
 
 def _ranges(sorted_rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -398,7 +397,7 @@ class ListsModel(QAbstractListModel):
         wanted = {n.casefold() for n in names}
         self._checked = {x.list_id for x in self._lists if x.name.casefold() in wanted}
         if self._lists:
-            emit(self.dataChanged, self.index(0), self.index(len(self._lists) - 1), [CHECK])
+            self.dataChanged.emit(self.index(0), self.index(len(self._lists) - 1), [CHECK])
 
     def rowCount(self, parent: Index = _NONE) -> int:
         return 0 if parent.isValid() else len(self._lists)
@@ -427,7 +426,7 @@ class ListsModel(QAbstractListModel):
             self._checked.add(item.list_id)
         else:
             self._checked.discard(item.list_id)
-        emit(self.dataChanged, index, index, [CHECK])
+        self.dataChanged.emit(index, index, [CHECK])
         return True
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -114,6 +114,16 @@ class RowUpdate:
     def __len__(self) -> int:
         return len(self.indexes)
 
+    def head(self, n: int) -> RowUpdate:
+        """The first ``n`` rows of the update."""
+        return RowUpdate(self.indexes[:n], self.states[:n], self.results[:n], self.messages[:n],
+                         self.verified[:n])
+
+    def tail(self, n: int) -> RowUpdate:
+        """All but the first ``n`` rows."""
+        return RowUpdate(self.indexes[n:], self.states[n:], self.results[n:], self.messages[n:],
+                         self.verified[n:])
+
 
 def chunked_update(table: RowTable, changes: dict[int, tuple[str, str, str, bool]],
                    size: int = 5000) -> list[RowUpdate]:

@@ -3,6 +3,8 @@ table with its outcome filter and search box, and a progress strip with Cancel."
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -24,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from ccdesk.gui import words
 from ccdesk.gui.models import RowFilterProxy, RowTableModel
-from ccdesk.gui.qtcompat import emit
 from ccdesk.gui.rows import RowTable, RowUpdate
 
 
@@ -35,6 +36,41 @@ def primary(button: QPushButton) -> QPushButton:
     button.setFont(font)
     button.setMinimumHeight(button.sizeHint().height() + 6)
     return button
+
+
+class PageStack(QWidget):
+    """Shows one page at a time, like ``QStackedWidget``, but lays out only the page shown.
+
+    ``QStackedLayout`` asks every page, hidden or not, for its height at each layout pass; with
+    many word-wrapped labels that made every show or hide of a widget cost ~20 ms. Here hidden
+    pages take no part in the layout.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._pages: list[QWidget] = []
+        self._current: QWidget | None = None
+
+    def addWidget(self, page: QWidget) -> None:
+        self._pages.append(page)
+        self._layout.addWidget(page)
+        if self._current is None:
+            self._current = page
+        else:
+            page.hide()
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        if page is self._current:
+            return
+        if self._current is not None:
+            self._current.hide()
+        self._current = page
+        page.show()
+
+    def currentWidget(self) -> QWidget | None:
+        return self._current
 
 
 class Heading(QLabel):
@@ -129,6 +165,8 @@ class RowTableView(QWidget):
     """
 
     filter_changed = Signal()
+    DRAIN_SECONDS = 0.008  # GUI time per turn of the event loop for row updates
+    DRAIN_ROWS = 1000
 
     def __init__(self, name: str, parent: QWidget | None = None, *, after_run: bool = False,
                  hide_columns: tuple[int, ...] = ()) -> None:
@@ -178,6 +216,8 @@ class RowTableView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        self._pending: deque[RowUpdate] = deque()
+        self._draining = False
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
@@ -191,13 +231,35 @@ class RowTableView(QWidget):
 
     # -- data ---------------------------------------------------------------------------------
     def set_table(self, table: RowTable, *, after_run: bool | None = None) -> None:
+        self._pending.clear()
         self.model.set_table(table, after_run=after_run)
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self._fill_filter()
         self._update_shown()
 
     def apply(self, update: RowUpdate) -> None:
-        self.model.apply(update)
+        """Apply a run's row update soon: a little at a time, so the window never stalls."""
+        self._pending.append(update)
+        if not self._draining:
+            self._draining = True
+            QTimer.singleShot(0, self, self._drain)
+
+    def pending(self) -> int:
+        """Row updates not applied yet."""
+        return sum(len(u) for u in self._pending)
+
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + self.DRAIN_SECONDS
+        while self._pending and time.perf_counter() < deadline:
+            update = self._pending.popleft()
+            if len(update) > self.DRAIN_ROWS:  # a big one: the rest goes back to the front
+                self._pending.appendleft(update.tail(self.DRAIN_ROWS))
+                update = update.head(self.DRAIN_ROWS)
+            self.model.apply(update)
+        if self._pending:
+            QTimer.singleShot(0, self, self._drain)
+            return
+        self._draining = False
         self._fill_filter()
         self._update_shown()
 
@@ -248,7 +310,7 @@ class RowTableView(QWidget):
             self.unsetCursor()
             header.restoreState(state)
         self._update_shown()
-        emit(self.filter_changed)
+        self.filter_changed.emit()
 
     def _update_shown(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

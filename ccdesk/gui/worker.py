@@ -26,7 +26,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ccdesk.cc.errors import Cancelled, OAuthFlowError
 from ccdesk.core.runner import RunCancelled
-from ccdesk.gui.qtcompat import emit
 
 log = logging.getLogger("ccdesk.gui.worker")
 
@@ -56,7 +55,7 @@ class _Worker(QObject):
         self._cancel = cancel
 
     def _report(self, value: Any) -> None:
-        emit(self.progress, value)
+        self.progress.emit(value)
 
     @Slot()
     def run(self) -> None:
@@ -67,13 +66,13 @@ class _Worker(QObject):
             except BaseException as exc:
                 if is_cancellation(exc, self._cancel):
                     log.info("%s: cancelled", self._name)
-                    emit(self.cancelled, exc)
+                    self.cancelled.emit(exc)
                 else:
                     log.error("%s failed: %s", self._name, type(exc).__name__, exc_info=exc)
-                    emit(self.failed, exc)
+                    self.failed.emit(exc)
                 return
             log.debug("%s: finished", self._name)
-            emit(self.finished, result)
+            self.finished.emit(result)
         finally:
             # The thread stops by itself: the GUI thread may be blocked waiting for it (closing).
             self.thread().quit()
@@ -137,25 +136,25 @@ class Job(QObject):
     @Slot(object)
     def _on_progress(self, value: object) -> None:
         if self._running:
-            emit(self.progress, value)
+            self.progress.emit(value)
 
     @Slot(object)
     def _on_finished(self, result: object) -> None:
         self._end("finished")
-        emit(self.finished, result)
-        emit(self.ended)
+        self.finished.emit(result)
+        self.ended.emit()
 
     @Slot(object)
     def _on_failed(self, exc: object) -> None:
         self._end("failed")
-        emit(self.failed, exc)
-        emit(self.ended)
+        self.failed.emit(exc)
+        self.ended.emit()
 
     @Slot(object)
     def _on_cancelled(self, exc: object) -> None:
         self._end("cancelled")
-        emit(self.cancelled, exc)
-        emit(self.ended)
+        self.cancelled.emit(exc)
+        self.ended.emit()
 
     def _end(self, outcome: str) -> None:
         self._running = False

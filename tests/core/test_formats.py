@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 import zipfile
@@ -446,28 +447,172 @@ def test_raw_deflate_helper_is_not_needed() -> None:
 
 
 def _scan(xml: bytes) -> formats._XlsxSheetScan:
-    scanner = formats._XlsxSheetScan("sheet1.xml")
-    for i in range(0, len(xml), 700):  # small chunks: tags are cut at chunk edges
-        scanner.feed(xml[i : i + 700])
+    def pieces() -> list[bytes]:  # small chunks: tags are cut at chunk edges
+        return [xml[i : i + 700] for i in range(0, len(xml), 700)]
+
+    scanner = formats._XlsxSheetScan("sheet1.xml", pieces)
+    for piece in pieces():
+        scanner.feed(piece)
     scanner.close()
     return scanner
 
 
-def test_sheet_extent_scanner_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sheet_extent_scanner_envelope_then_measure(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = "".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c><c r="B{i}"><v>1</v></c></row>'
                    for i in range(1, 60))
     hidden = rows.replace('<c r="A30">', '<c r="A77"><v>1</v></c><c r="A30">')
     xml = S.sheet_xml(hidden).encode()
-    s = _scan(xml)  # 10**2 rows x 2 columns fit easily: the sheet counts as 99 rows tall
-    assert (s.max_col, max(s.row_bound, s.max_row)) == (1, 99)
-    monkeypatch.setattr(formats, "MAX_CELLS", 150)  # now every row reference is compared
+    assert _scan(xml).fits  # every cell inside columns A-T x 1,000,000 rows: nothing to measure
+    monkeypatch.setattr(formats, "MAX_CELLS", 150)  # 2 columns x 75 rows: A77 is outside
     with pytest.raises(UnsafeFileError):
-        _scan(xml)
+        _scan(xml)  # ... and measured: 77 rows x 2 columns
     monkeypatch.setattr(formats, "MAX_CELLS", 160)
-    assert _scan(xml).max_row == 77
+    assert _scan(xml).fits
     monkeypatch.undo()
-    wide = S.sheet_xml(rows.replace('<c r="B30">', '<c r="AB30">')).encode()
-    assert _scan(wide).max_col == 27
+    wide = S.sheet_xml(hidden.replace('<c r="B30">', '<c r="AB30">')).encode()
+    s = _scan(wide)  # AB is outside A-T: the furthest reference is measured
+    assert not s.fits and (s.max_col, s.max_row) == (27, 77)
+
+
+def test_envelope_and_limits_helpers() -> None:
+    assert formats._at_most(b"T", b"A", b"Z") == b"(?:[A-T])"
+    pattern = re.compile(rb"(?:%s)\Z" % formats._at_most(b"1000000", b"0", b"9"))
+    assert pattern.match(b"999999") and pattern.match(b"1000000") and pattern.match(b"0999999")
+    assert not pattern.match(b"1000001") and not pattern.match(b"10000000")
+    cols = re.compile(rb"(?:%s)\Z" % formats._at_most(b"GR", b"A", b"Z"))
+    assert all(cols.match(column_letter(i).encode()) for i in range(200))
+    assert not any(cols.match(column_letter(i).encode()) for i in range(200, 800))
+    envelope = formats._xlsx_envelope(5, 100)
+    assert envelope is not None
+    for fine in (b'<c r="A1">', b'<c r="T1000000" s="1" t="s"/>', b'<c r="B2" t="inlineStr" />',
+                 b'<col min="1"/>', b'<cols>'):
+        assert not envelope.search(fine), fine
+    for odd in (b'<c r="U1">', b'<c r="A1000001">', b'<c r="AA1">', b'<c r="Afd1">', b"<c>", b"<c/>",
+                b'<c\tr="A1">', b'<c t="s" r="A1">', b'<c r="A1" r="XFD1">', b'<c r="A1"r="XFD1">',
+                b'<c r="A1" t="s" r="XFD1">', b'<c r="A1" cm="1">', b'<c  r="A1">'):
+        assert envelope.search(odd), odd
+    assert formats._xlsx_envelope(16_383, 1) is not None  # XFD: 1,220 rows
+    assert formats._xlsx_envelope(16_383, 5000) is None
+
+
+# Hostile xlsx files: each is a few KB and must be refused (the reader would abort the process).
+_FAR = '<row r="900000"><c r="XFD900000"><v>1</v></c></row>'
+_HEAD = '<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>'
+
+
+def _xlsx_with_sheet_at(path: Path, target: str, part: str, xml: str) -> Path:
+    """An xlsx whose workbook names ``target`` as its sheet, stored at ``part``."""
+    wb = ('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+          '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", S._types(("/xl/workbook.xml", f"{S._SML}.sheet.main+xml")))
+        z.writestr("_rels/.rels", S._rels(("rId1", "officeDocument", "xl/workbook.xml")))
+        z.writestr("xl/workbook.xml", wb)
+        z.writestr("xl/_rels/workbook.xml.rels", S._rels(("rId1", "worksheet", target)))
+        z.writestr(part, xml)
+    return path
+
+
+@pytest.mark.parametrize(("target", "part"), [
+    ("worksheets/sheet1.xml", "xl/worksheets/sheet1.xml"),
+    ("s.xml", "xl/s.xml"),
+    ("worksheets/sub/s.xml", "xl/worksheets/sub/s.xml"),
+    ("worksheets/sheet1.dat", "xl/worksheets/sheet1.dat"),
+    ("worksheets/../s.xml", "xl/worksheets/../s.xml"),
+    ("/xl/worksheets/S.XML", "xl/worksheets/S.XML"),
+])
+def test_xlsx_far_cell_in_a_sheet_part_with_any_name_is_refused(tmp_path: Path, target: str,
+                                                                part: str) -> None:
+    path = _xlsx_with_sheet_at(tmp_path / "far.xlsx", target, part, S.sheet_xml(_HEAD + _FAR))
+    refused(path, UnsafeFileError)
+
+
+@pytest.mark.parametrize("cell", [
+    '<c r="Afd900000"><v>1</v></c>',  # calamine reads letters in either case: column AFD
+    '<c r="xfd900000"><v>1</v></c>',
+    '<c t="n" x="a>b" r="XFD900000"><v>1</v></c>',  # ">" inside a quoted value
+    '<1:c r="XFD900000"><1:v>1</1:v></1:c>',  # any prefix, even one XML would not allow
+    '<:c r="XFD900000"><:v>1</:v></:c>',
+    '<c r="A9" r="XFD900000"><v>1</v></c>',  # calamine takes the last r
+    '<c r="A9"r="XFD900000"><v>1</v></c>',
+    '<c r="A9" t="n" r = "XFD900000"><v>1</v></c>',
+    "<c r=\"A9\" r='XFD900000'><v>1</v></c>",
+    '<c r="A9"\nr="XFD900000"><v>1</v></c>',
+    '<x:c r="ZZZZ9000"><x:v>1</x:v></x:c>',  # 4 letters, on the exact path
+    '<x:c r="A123456789"><x:v>1</x:v></x:c>',  # 9 digits: calamine's number wraps around
+])
+def test_xlsx_far_cell_written_oddly_is_refused(tmp_path: Path, cell: str) -> None:
+    xml = S.sheet_xml(_HEAD + f'<row r="2">{cell}</row>')
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", xml), SheetError)
+
+
+def test_xlsx_row_reference_with_letters_positions_the_next_cells(tmp_path: Path) -> None:
+    # calamine reads <row r="A999999"> as row 999,999: the cell after it is that far down.
+    xml = _HEAD + '<row r="2"><c r="XFD2"><v>1</v></c></row><row r="A999999"><c><v>1</v></c></row>'
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(xml)), UnsafeFileError)
+
+
+def test_xlsx_implicit_positions_are_followed(tmp_path: Path) -> None:
+    # Cells without r= follow one another: 25,000 empty <c/> push the last cell to column 25,001.
+    row = "<c/>" * 25_000 + "<c><v>1</v></c>"
+    xml = _HEAD + f'<row r="1000">{row}</row>'
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(xml)), UnsafeFileError)
+    # Rows without r= count one by one, and their cells without r= sit in them.
+    ok = ('<row><c t="inlineStr"><is><t>Email</t></is></c></row>'
+          + "<row/>" * 5 + '<row><c t="inlineStr"><is><t>ann@example.org</t></is></c></row>')
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "ok.xlsx", S.sheet_xml(ok)))
+    assert [(r.row, r.email) for r in sheet.rows if r.email] == [(7, "ann@example.org")]
+
+
+def test_xlsx_far_cell_in_a_later_chunk_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "_CHUNK", 4096)  # the envelope is sized on the first chunk
+    rows = "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>m{i}@example.org</t></is></c>'
+                   f'<c r="B{i}"><v>{i}</v></c></row>' for i in range(2, 3000))
+    hidden = rows.replace('<c r="B2500">', '<c r="ZZZ2500"><v>1</v></c><c r="B2500">', 1)
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(_HEAD + hidden)), UnsafeFileError)
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "ok.xlsx", S.sheet_xml(_HEAD + rows)))
+    assert sheet.counts["valid"] == 2998
+
+
+def test_xlsx_rows_before_a_cell_without_reference_are_counted_from_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Path 1 ignores rows (every cell has its reference) until a cell without one turns up in a
+    # later chunk; its row is then counted from the start of the sheet, not from that chunk.
+    monkeypatch.setattr(formats, "_CHUNK", 4096)
+    xml = _HEAD + '<row><c r="XFD1"><v>1</v></c></row>' + "<row/>" * 5000 + "<row><c><v>1</v></c></row>"
+    refused(S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(xml)), UnsafeFileError)
+
+
+@pytest.mark.parametrize("cells", [
+    '<c><is><t>x</t></is><row r="5"/></c>',  # a row inside a cell's value (calamine skips it)
+    '<c><is></c></is><row r="5"/><c></c>',  # the value does not nest
+    '<c><!-- </c> --><row r="5"/></c>',  # a comment hides the end of the cell
+    "</c>",
+    '<c r="A2" foo><v>1</v></c><c><v>1</v></c>',  # attributes quick-xml may read otherwise
+])
+def test_xlsx_cells_that_calamine_could_read_otherwise_are_refused(tmp_path: Path, cells: str) -> None:
+    xml = _HEAD + f'<row r="2">{cells}</row>'
+    refused(S.write_xlsx_raw(tmp_path / "odd.xlsx", S.sheet_xml(xml)), CorruptFileError)
+
+
+def test_xlsx_doctype_is_refused_on_the_exact_path(tmp_path: Path) -> None:
+    xml = S.sheet_xml(_HEAD + '<row r="2"><c><v>1</v></c></row>').replace(
+        "<worksheet", '<!DOCTYPE worksheet [<!ENTITY x "y">]><worksheet', 1)
+    refused(S.write_xlsx_raw(tmp_path / "odd.xlsx", xml), CorruptFileError)
+
+
+def test_xlsx_wide_sheet_and_unusual_attributes_are_measured(tmp_path: Path) -> None:
+    header = "".join(f'<c r="{column_letter(j)}1" t="inlineStr"><is><t>H{j}</t></is></c>' for j in range(30))
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr" cm="1"><is><t>m{i}@example.org</t></is></c>'
+        + "".join(f'<c r="{column_letter(j)}{i}"><v>{j}</v></c>' for j in range(1, 30)) + "</row>"
+        for i in range(2, 50)
+    )
+    xml = f'<row r="1">{header}</row>' + rows + "<!-- written by hand -->"
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "wide.xlsx", S.sheet_xml(xml)))
+    assert sheet.counts["valid"] == 48 and len(sheet.columns) == 30
 
 
 def test_a_stray_cell_below_the_data_keeps_its_row_number(tmp_path: Path) -> None:

@@ -130,6 +130,8 @@ def make_window(qtbot: Any, dialogs: DialogStub) -> Iterator[Callable[..., Any]]
             kwargs["account_factory"] = factory
         window = MainWindow(Settings(), demo=demo, **kwargs)
         qtbot.addWidget(window)
+        if not window.settings.get("state/geometry").size():
+            window.resize(1180, 740)  # a common laptop screen (the test screen is smaller)
         made.append(window)
         if wait:
             with qtbot.waitSignal(window.account_changed, timeout=WAIT):

@@ -118,8 +118,9 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
     removed = {item.email for item in ready.plan.changes}
     assert window.session.sandbox.members("Free Members").isdisjoint(removed)
     # the run page's table was updated row by row and ended with every change checked
-    run_table = window.run_page.table.model
-    assert run_table.counts().get(words.DONE) == 40
+    run_table = window.run_page.table
+    qtbot.waitUntil(lambda: run_table.pending() == 0)
+    assert run_table.model.counts().get(words.DONE) == 40
     assert window.run_page.bar.value() == 100
     shot(window.run_page, "06-run-finished")
     shot(window, "07-results")

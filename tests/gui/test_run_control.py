@@ -92,17 +92,17 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     assert results.tile_verified.number.text() == "40"
 
 
-def test_an_unfinished_run_is_offered_at_start_up(make_window, qtbot, dialogs, monkeypatch):
+def test_an_unfinished_run_is_offered_at_start_up(make_window, qtbot, dialogs):
     session = fast_demo()
     first = make_window(factory=lambda: session)
     open_sample(qtbot, first)
     preview(qtbot, first)
     session.sandbox.set_limits(daily_quota=1)
     run_id = run_preview(qtbot, first, how="paused")
-    monkeypatch.setattr(session, "close", lambda: None)  # the next window uses the same account
+    session.close = lambda: None  # the next window uses the same account
     first.close()
     assert not first.isVisible()
-    monkeypatch.undo()
+    del session.close
     session.sandbox.set_limits(daily_quota=10_000)
 
     dialogs.resume = True
@@ -128,7 +128,7 @@ def test_closing_during_a_run_asks_then_stops_safely(make_window, qtbot, dialogs
         assert window.isVisible()  # not before the batch boundary
     assert ended.args[1] == "cancelled"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT)
-    assert not window.jobs
+    assert all(job.wait(0) for job in window.jobs)  # every thread has stopped
     with Journal(window.session._journal_path) as journal:
         assert journal.run(ended.args[0]).state == "cancelled"
 

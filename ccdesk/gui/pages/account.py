@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 from ccdesk.cc.auth import AppKey, DeviceCode
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.pages import Page
-from ccdesk.gui.widgets import Note, primary
+from ccdesk.gui.widgets import Note, PageStack, primary
 
 if TYPE_CHECKING:
     from ccdesk.gui.main_window import MainWindow
@@ -55,7 +54,7 @@ class AccountPage(Page):
 
     def __init__(self, app: MainWindow) -> None:
         super().__init__(app)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.layout_.addWidget(self.stack, 1)
         self.status = Note()
         self.status.setAccessibleName("Account status")

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPush
 from ccdesk.gui import tasks
 from ccdesk.gui.models import RUN_ID_ROLE, HistoryModel
 from ccdesk.gui.pages import Page
-from ccdesk.gui.qtcompat import emit
 from ccdesk.gui.widgets import Note
 
 if TYPE_CHECKING:
@@ -82,7 +81,7 @@ class HistoryPage(Page):
             self.view.setCurrentIndex(self.proxy.index(0, 0))
             self.view.setFocus()
         self._selection_changed()
-        emit(self.app.history_loaded, len(entries))
+        self.app.history_loaded.emit(len(entries))
 
     def _selected(self) -> tasks.HistoryEntry | None:
         index = self.view.currentIndex()

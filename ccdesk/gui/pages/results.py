@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.pages import Page
-from ccdesk.gui.qtcompat import emit
 from ccdesk.gui.widgets import Banner, CountTile, Note, RowTableView
 
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ class ResultsPage(Page):
             notes.append(self.app.not_resumable_reason(run))
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
-        emit(self.app.results_shown, run.run_id)
+        self.app.results_shown.emit(run.run_id)
 
     # -- actions ----------------------------------------------------------------------------------
     def save_log(self) -> None:

@@ -3,9 +3,9 @@ time left, a "Stop after this batch" button, and the rows updating as they finis
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ccdesk.gui import tasks, words
@@ -39,6 +39,7 @@ class RunPage(Page):
     """Shows a run (start, resume or undo) while it happens."""
 
     title = "Running"
+    REFRESH_MS = 40
 
     def __init__(self, app: MainWindow) -> None:
         super().__init__(app)
@@ -79,7 +80,11 @@ class RunPage(Page):
         self.run_id = ""
         self.action = ""
         self._one_by_one = False
-        self._last_event = 0.0
+        self._latest: Any = None
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(self.REFRESH_MS)
+        self._refresh.timeout.connect(self._show_latest)
 
     @property
     def running(self) -> bool:
@@ -97,6 +102,7 @@ class RunPage(Page):
         self.bar.setValue(0)
         self.counts.clear()
         self.eta.clear()
+        self._latest = None
         self.stopping.hide()
         self.stop_button.setEnabled(True)
         self.stop_button.setFocus()
@@ -104,6 +110,8 @@ class RunPage(Page):
 
     def finish(self, how: str) -> None:
         """The run is over (``finished``, ``paused``, ``cancelled`` or ``failed``)."""
+        self._refresh.stop()
+        self._show_latest()
         self.stop_button.setEnabled(False)
         self.stopping.hide()
         title = {"finished": "Finished", "paused": "Paused", "cancelled": "Stopped",
@@ -141,6 +149,16 @@ class RunPage(Page):
         if not event.phase:  # the final flush of row states
             return
         self.run_id = event.run_id
+        # Many events can arrive at once: show the latest, at most every REFRESH_MS.
+        self._latest = event
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def _show_latest(self) -> None:
+        event = self._latest
+        if event is None:
+            return
+        self._latest = None
         self.bar.setValue(overall_percent(event.phase, event.done, event.total, self.bar.value(),
                                           one_by_one=self._one_by_one))
         text = event.phase
@@ -158,4 +176,3 @@ class RunPage(Page):
             self.eta.setText(f"Time left: {words.duration(event.eta_seconds)}")
         elif event.phase == "Finished":
             self.eta.clear()
-        self._last_event = time.monotonic()
