@@ -79,7 +79,7 @@ def status_words(state: str, result: str, verified: bool = False) -> str:
     if state == "planned":
         return "Not done yet"
     if state == "sent":
-        return "Sent; waiting for Constant Contact"
+        return "Sent; not checked yet"
     if state == "done":
         word = {"removed": "Removed", "unsubscribed": "Unsubscribed",
                 "re-added": "Put back"}.get(result, result.capitalize() or "Done")

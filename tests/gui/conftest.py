@@ -107,6 +107,10 @@ def shot() -> Callable[[Any, str], Path]:
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     def save(widget: Any, name: str) -> Path:
+        from PySide6.QtWidgets import QApplication
+
+        for _ in range(3):  # let pending layout and paint requests settle first
+            QApplication.processEvents()
         path = SHOTS / f"{name}.png"
         assert widget.grab().save(str(path))
         return path

@@ -166,7 +166,7 @@ def test_only_addresses_keeps_the_chosen_rows():
 @pytest.mark.parametrize(("state", "result", "verified", "text"), [
     ("", "", False, ""),
     ("planned", "", False, "Not done yet"),
-    ("sent", "", False, "Sent; waiting for Constant Contact"),
+    ("sent", "", False, "Sent; not checked yet"),
     ("done", "removed", True, "Removed (checked)"),
     ("done", "unsubscribed", True, "Unsubscribed (checked)"),
     ("done", "re-added", False, "Put back"),

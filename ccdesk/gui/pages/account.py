@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ccdesk.gui.main_window import MainWindow
 
 
-def _panel(*widgets: Any, stretch: bool = True) -> QWidget:
+def _panel(*widgets: Any) -> QWidget:
     panel = QWidget()
     layout = QVBoxLayout(panel)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -34,8 +34,6 @@ def _panel(*widgets: Any, stretch: bool = True) -> QWidget:
             layout.addLayout(w)
         else:
             layout.addWidget(w)
-    if stretch:
-        layout.addStretch(1)
     return panel
 
 
@@ -55,10 +53,11 @@ class AccountPage(Page):
     def __init__(self, app: MainWindow) -> None:
         super().__init__(app)
         self.stack = PageStack()
-        self.layout_.addWidget(self.stack, 1)
+        self.layout_.addWidget(self.stack)
         self.status = Note()
         self.status.setAccessibleName("Account status")
         self.layout_.addWidget(self.status)
+        self.layout_.addWidget(self.filler)
 
         # -- checking
         self.checking = _panel(Note("Checking the connection to Constant Contact…"))
@@ -77,6 +76,9 @@ class AccountPage(Page):
             Note("ccdesk is not connected to a Constant Contact account yet."),
             Note("Connecting is done once. Your web browser opens Constant Contact's sign-in "
                  "page: sign in as usual and press Allow. ccdesk never sees your password."),
+            Note("The first time, ccdesk asks for your organisation's application key (the "
+                 "“API key” of the ccdesk application registered in Constant Contact's "
+                 "developer portal). Whoever set up Constant Contact for you can give it."),
             Note("Not ready yet? Try the demo: a made-up organisation with a sample "
                  "spreadsheet, so you can see every step. Nothing real is touched."),
             _row(self.connect_button, self.demo_button),

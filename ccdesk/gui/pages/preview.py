@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QListView,
     QPushButton,
     QRadioButton,
@@ -46,13 +47,16 @@ class PreviewPage(Page):
         self.lists_view = QListView()
         self.lists_view.setModel(self.lists_model)
         self.lists_view.setAccessibleName("Lists to take them off")
-        self.lists_view.setMaximumHeight(140)
+        self.lists_view.setMaximumHeight(110)
         self.lists_note = Note("Loading the account's lists…")
-        self.refresh_lists = QPushButton("Refresh the lists")
+        self.refresh_lists = QPushButton("Refresh")
+        self.refresh_lists.setAccessibleName("Refresh the lists")
         box = QVBoxLayout(lists_box)
         box.addWidget(self.lists_view)
-        box.addWidget(self.lists_note)
-        box.addWidget(self.refresh_lists)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.lists_note, 1)
+        note_row.addWidget(self.refresh_lists)
+        box.addLayout(note_row)
         lists_box.setFocusProxy(self.lists_view)
 
         # -- 2. action
@@ -72,10 +76,24 @@ class PreviewPage(Page):
         box.addWidget(self.action_note)
         box.addStretch(1)
 
-        choices = QHBoxLayout()
+        # The choices fold into one line once a preview is shown, to give the table room.
+        self.choices = QWidget()
+        choices = QHBoxLayout(self.choices)
+        choices.setContentsMargins(0, 0, 0, 0)
         choices.addWidget(lists_box, 1)
         choices.addWidget(action_box, 1)
-        self.layout_.addLayout(choices)
+        self.layout_.addWidget(self.choices)
+        self.chosen = QLabel()
+        self.chosen.setAccessibleName("Your choices")
+        self.change_choices = QPushButton("&Change the choices")
+        folded = QHBoxLayout()
+        folded.addWidget(self.chosen, 1)
+        folded.addWidget(self.change_choices)
+        self.folded = QWidget()
+        self.folded.setLayout(folded)
+        folded.setContentsMargins(0, 0, 0, 0)
+        self.layout_.addWidget(self.folded)
+        self.folded.hide()
 
         self.preview_button = primary(QPushButton("&Show what will happen"))
         self.preview_button.setAccessibleName("Preview: show what will happen (changes nothing)")
@@ -122,6 +140,7 @@ class PreviewPage(Page):
         self.layout_.addWidget(self.filler)
 
         self.refresh_lists.clicked.connect(self.load_lists)
+        self.change_choices.clicked.connect(lambda: self.unfold(focus=True))
         self.lists_model.dataChanged.connect(self._choices_changed)
         self.actions.buttonClicked.connect(self._choices_changed)
         self.preview_button.clicked.connect(self.make_preview)
@@ -145,6 +164,7 @@ class PreviewPage(Page):
 
     def set_choices(self, action: str, lists: list[str]) -> None:
         """Choose an action and lists (used by "try the failed ones again")."""
+        self.unfold()
         if action in self.action_buttons:
             self.action_buttons[action].setChecked(True)
         self.lists_model.set_checked(lists)
@@ -161,6 +181,7 @@ class PreviewPage(Page):
         self.result.hide()
         self.filler.show()
         self.retry_banner.hide()
+        self.unfold()
         self._update_ready()
 
     def account_changed(self) -> None:
@@ -171,6 +192,22 @@ class PreviewPage(Page):
     def show_retry(self, text: str) -> None:
         self.retry_banner.set_text(text)
         self.retry_banner.show()
+
+    def fold(self) -> None:
+        """Show the choices as one line (after a preview)."""
+        action = self.action()
+        where = (f"off {', '.join(self.lists_model.checked_names())}" if action is Action.REMOVE
+                 else "")
+        self.chosen.setText(f"<b>{words.ACTION_TITLES[str(action)]}</b> {_html(where)}".strip())
+        self.choices.hide()
+        self.folded.show()
+
+    def unfold(self, *, focus: bool = False) -> None:
+        """Show every choice again."""
+        self.folded.hide()
+        self.choices.show()
+        if focus:
+            self.lists_view.setFocus()
 
     def _update_action_note(self) -> None:
         action = self.action()
@@ -322,6 +359,7 @@ class PreviewPage(Page):
         self.export_button.setEnabled(True)
         self.result.show()
         self.filler.hide()
+        self.fold()
         (self.run_button if self.run_button.isEnabled() else self.table.view).setFocus()
 
     # -- export and run ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ undo a removal; try the failed ones again; resume a run that stopped."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,10 +116,18 @@ class ResultsPage(Page):
                 "recorded. Resume to do the rest.", "info")
         else:
             reason = run.message or "It stopped before the end"
+            if "allowance" in reason:
+                when = time.strftime("%H:%M", time.localtime((time.time() // 86400 + 1) * 86400))
+                advice = (f"Resume it after midnight UTC ({when} your time), here or from "
+                          "History.")
+            elif run.state == "running":
+                advice = "ccdesk was closed or stopped during the run. Resume it to finish."
+            else:
+                advice = "Resume it once the problem is solved (for example, when the internet "\
+                         "connection is back)."
             self.outcome.set_text(
                 f"<b>Paused: {_html(reason)}.</b> {words.plural(g['done'], 'contact')} {done}; "
-                f"{g['waiting']:,} not done yet. Nothing is lost: resume it when the cause is "
-                "gone.", "warning")
+                f"{g['waiting']:,} not done yet. Nothing is lost. {advice}", "warning")
         self.table.set_table(details.table, after_run=True)
         self.table.set_hidden_columns(())
         self.save_button.setEnabled(True)
