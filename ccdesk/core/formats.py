@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -438,23 +439,28 @@ def _check_area(rows: int, cols: int, where: str) -> None:
 # (a part without a <sheetData> start tag is refused by calamine before any cell is read).
 #
 # Three ways to measure, cheapest first; each hands over to the next at anything unusual:
-# 1. The envelope check (every chunk as it is unpacked, one C-speed regex search): every cell
-#    tag is written as Excel and the usual libraries write it, <c r="A1"> followed only by the
-#    other attributes a cell has (s, t, cm, vm, ph), and its reference lies inside a rectangle
-#    that the limits allow (with the default limits: columns A-T and rows up to 1,000,000, or
-#    wider and less tall for a wider sheet). A cell written that way sits at its reference,
-#    whatever the rows around it say, so the rectangle bounds the sheet. Nothing is built per
-#    cell: the search only stops at a cell that breaks the rule.
-# 2. The furthest reference, when every cell is written that way but some lie outside the
-#    rectangle (a sheet wider or taller than the first chunk suggested, or a far-away cell).
+# 1. The envelope check (every chunk as it is unpacked, one C-speed regex search, no Python
+#    object per cell): every cell tag is written as Excel and the usual libraries write it,
+#    <c r="A1"> followed by nothing but s="..." and t="..." (so no second r=, which calamine
+#    would take instead), and its reference lies inside a rectangle that the limits allow
+#    (with the default limits: columns A-T and rows up to 1,000,000, or wider and less tall
+#    for a wider sheet, sized on the first chunk). Why that bounds the sheet: every tag
+#    calamine could take for a cell holds the bytes "<c" or ":c" followed by white space
+#    (space, tab, CR or LF for quick-xml), "/" or ">"; each such place is searched for, in
+#    values and comments too (they can only add); one with a prefix, or not written that
+#    way, or outside the rectangle, hands over to 2; and a cell written that way sits at its
+#    reference, whatever the rows around it say.
+# 2. The furthest reference, when every cell is written that way (the attributes cm, vm and
+#    ph allowed too) but some lie outside the rectangle: a sheet wider or taller than the
+#    first chunk suggested, or a far-away cell.
 # 3. The exact path, which follows the XML the way quick-xml and calamine do (comments,
 #    quoted attribute values, namespace prefixes, cells without references, rows without r=).
 # 2 and 3 read the part again from its start: a position that depends on the rows before it
 # is only known when the rows are followed from the start.
 _X_START = b"sheetData"
-_X_WS = b" \t\r\n"  # what ends a tag name for quick-xml
+_X_WS = b" \t\r\n"  # white space for quick-xml: with "/" and ">", what ends a tag name
 #: A cell with a namespace prefix (<x:c ...>): only the exact path follows those.
-_X_PREFIXED = re.compile(rb":c[\s/>]")
+_X_PREFIXED = re.compile(rb":c[ \t\r\n/>]")
 #: The other attributes a cell may have (none of them r: calamine takes the *last* r="..."),
 #: then the tag's end. Path 1 allows at most two of the common s and t, spelt out (faster).
 _X_ATTRS = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/?>'
@@ -472,6 +478,19 @@ _X_MARKUP = re.compile(
     re.DOTALL,
 )
 _X_ATTR = re.compile(rb"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
+# A whole row of cells without references and with plain values, as the exporters that leave
+# r="..." out of cells write it: the exact path takes it in one step (ten times faster than
+# token by token, and the same: each cell one column further, the row ending at </row>).
+# White space between the tags (pretty-printed files) is text that neither path counts.
+_X_PLAIN_VALUE = (
+    rb'(?:(?:<v>[^<]*</v>|<f>[^<]*</f>|<f(?: [a-z0-9]+="[^"<>]*")*/>'
+    rb'|<is>[ \t\r\n]*<t(?: xml:space="preserve")?>[^<]*</t>[ \t\r\n]*</is>)[ \t\r\n]*)*'
+)
+_X_PLAIN_ROW = re.compile(
+    rb'<row(?: r="([1-9][0-9]{0,6})")?(?: (?!r=)[A-Za-z0-9:]+="[^"<>]*")*>[ \t\r\n]*'
+    rb'((?:<c(?: (?:[st]|cm|vm|ph)="[^"<>]*")*(?:/>|>[ \t\r\n]*' + _X_PLAIN_VALUE
+    + rb"</c>)[ \t\r\n]*)*)</row>"
+)
 _X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
 
 
@@ -538,7 +557,7 @@ def _xlsx_envelope(col: int, row: int) -> re.Pattern[bytes] | None:
         return None
     ref = _at_most(column_letter(cols - 1).encode(), b"A", b"Z") + _at_most(
         str(rows).encode(), b"0", b"9")
-    return re.compile(rb'<c(?! r="%s"%s)[\s/>]' % (ref, _X_ATTRS_ST))
+    return re.compile(rb'<c(?! r="%s"%s)[ \t\r\n/>]' % (ref, _X_ATTRS_ST))
 
 
 def _whole_tags(tail: bytes, chunk: bytes) -> tuple[list[tuple[bytes, int, int]], bytes]:
@@ -636,11 +655,12 @@ class _XlsxSheetScan(_Scanner):
         started = False
         for chunk in self.reopen():
             if not started:
-                start = (tail + chunk).find(_X_START)
+                data = tail + chunk
+                start = data.find(_X_START)
                 if start < 0:
-                    tail = (tail + chunk)[-len(_X_START) + 1 :]
+                    tail = data[-len(_X_START) + 1 :]
                     continue
-                started, chunk, tail = True, (tail + chunk)[start:], b""
+                started, chunk, tail = True, data[start:], b""
             stretches, tail = _whole_tags(tail, chunk)
             if not all(self._refs(*stretch) for stretch in stretches):
                 return False
@@ -652,7 +672,7 @@ class _XlsxSheetScan(_Scanner):
         if _prefixed(data, start, end):
             return False
         pattern = re.compile(
-            rb'<c(?:(?! r="[A-Z]{1,3}[0-9]{1,7}"%s)[\s/>]| r="((?:%s)[0-9]{1,7}|[A-Z]{1,3}(?:%s))"%s)'
+            rb'<c(?:(?! r="[A-Z]{1,3}[0-9]{1,7}"%s)[ \t\r\n/>]| r="((?:%s)[0-9]{1,7}|[A-Z]{1,3}(?:%s))"%s)'
             % (_X_ATTRS, _greater(column_letter(self.max_col).encode(), b"A", b"Z"),
                _greater(str(self.max_row).encode(), b"0", b"9"), _X_ATTRS)
         )
@@ -673,8 +693,8 @@ class _XlsxSheetScan(_Scanner):
         a cell, an unreadable reference or attribute list, or markup that is not a tag, a
         comment, a CDATA section or a processing instruction (a DOCTYPE). None of these is in
         a sheet any spreadsheet program writes. The current row is never lowered (a later
-        <row r=...> with a smaller number is taken as no number): a row inside a value that
-        calamine skips can then only make the measure larger."""
+        <row r=...> with a smaller number counts as the current row): rows out of order, which
+        no program writes either, can then only make the measure larger, never smaller."""
         self.max_row, self.max_col = 0, -1
         self.x_started = self.x_done = self.in_cell = False
         self.stack: list[tuple[bytes | None, bytes]] = []
@@ -695,11 +715,22 @@ class _XlsxSheetScan(_Scanner):
 
     def _tokens(self, data: bytes) -> int:
         """Follow the tokens of ``data``; returns where an unfinished one starts."""
-        for m in _X_MARKUP.finditer(data):
+        find, token, plain_row = data.find, _X_MARKUP.match, _X_PLAIN_ROW.match
+        pos = 0
+        while (at := find(b"<", pos)) >= 0:
+            if self.x_started and not self.in_cell and data.startswith(b"<row", at):
+                row = plain_row(data, at)
+                if row is not None:  # a whole row in one step
+                    self._plain_row(*row.groups())
+                    pos = row.end()
+                    continue
+            m = token(data, at)
+            assert m is not None  # (a lone "<" matches at worst)
+            pos = m.end()
             closing, prefix, local, attrs = m.groups()
             if local is None:
-                if m.end() - m.start() == 1:
-                    return m.start()  # a lone "<": cut by the chunk's end, or damaged
+                if pos - at == 1:
+                    return at  # a lone "<": cut by the chunk's end, or damaged
                 continue  # comment, CDATA, processing instruction
             if self.x_done:
                 break
@@ -753,6 +784,16 @@ class _XlsxSheetScan(_Scanner):
                 self.col += 1
                 self.in_cell = not empty
         return len(data)
+
+    def _plain_row(self, r: bytes | None, cells: bytes) -> None:
+        """A row matched by _X_PLAIN_ROW: the same steps as token by token, all at once."""
+        if r is not None:
+            self.row = max(self.row, int(r) - 1)
+        count = cells.count(b"<c")  # one per cell: no value _X_PLAIN_ROW allows holds "<c"
+        if count:
+            self._cell(self.row, self.col + count - 1)  # the furthest of them
+        self.row += 1
+        self.col = 0
 
     def _r(self, attrs: bytes, empty: bool) -> bytes | None:
         """The value of the attribute r (no prefix), as quick-xml splits the attributes."""
@@ -1165,7 +1206,15 @@ class _CalamineBook(Workbook):
             if max_rows is None:
                 if sheet.height > MAX_ROWS:
                     _check_area(sheet.height, 1, name)
-                rows = sheet.to_python(skip_empty_area=True)
+                # In slices, not to_python(): one call building 100,000 rows keeps the
+                # interpreter lock for ~100 ms and a window on another thread would freeze.
+                # (iter_rows() starts at row 1, padding with empty rows, but at the first
+                # column; to_python is the reference if a version behaves otherwise.)
+                rows, it = [], islice(sheet.iter_rows(), start[0], None)
+                while chunk := list(islice(it, 4096)):
+                    rows += chunk
+                if len(rows) != sheet.height or (rows and len(rows[0]) != sheet.width):
+                    rows = sheet.to_python(skip_empty_area=True)
             else:
                 rows = sheet.to_python(skip_empty_area=True, nrows=max_rows)
         except SheetError:

@@ -60,6 +60,14 @@ def error_texts(exc: BaseException) -> tuple[str, str, str]:
 def show_error(parent: QWidget | None, exc: BaseException, log_file: Path | str | None = None
                ) -> QMessageBox:
     """Show an error window-modally (returns at once) and return the message box."""
+    box = error_box(parent, exc, log_file)
+    box.open()
+    return box
+
+
+def error_box(parent: QWidget | None, exc: BaseException, log_file: Path | str | None = None
+              ) -> QMessageBox:
+    """The message box for an error (not shown yet): title, what to do, details."""
     title, what_to_do, details = error_texts(exc)
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
@@ -74,7 +82,6 @@ def show_error(parent: QWidget | None, exc: BaseException, log_file: Path | str 
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setAccessibleName("Error")
-    box.open()
     return box
 
 
@@ -153,6 +160,7 @@ class AppKeyDialog(QDialog):
                  port: int = DEFAULT_REDIRECT_PORT, confidential: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Set up the connection to Constant Contact")
+        self.setMinimumWidth(500)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "<p>ccdesk talks to Constant Contact through an <b>application</b> that your "
@@ -241,14 +249,17 @@ class ConfirmRunDialog(QDialog):
         self.count = count
         self.typed = action == "unsubscribe"
         self.setWindowTitle("Go ahead?")
+        self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
         headline = QLabel(f"<b>{words.run_headline(action, count, lists)}</b>"
                           f"<br>in {_escape(organisation)}.")
         headline.setTextFormat(Qt.TextFormat.RichText)
         headline.setWordWrap(True)
         layout.addWidget(headline)
-        explanation = QLabel(words.ACTION_EXPLANATIONS.get(action, ""))
-        explanation.setWordWrap(True)
+        from ccdesk.gui.widgets import Banner
+
+        explanation = Banner(words.ACTION_EXPLANATIONS.get(action, ""),
+                             "warning" if self.typed else "info")
         layout.addWidget(explanation)
         self.entry: QLineEdit | None = None
         if self.typed:

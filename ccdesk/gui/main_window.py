@@ -49,7 +49,7 @@ from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.widgets import Banner, PageStack
-from ccdesk.gui.worker import Job, WorkFunction
+from ccdesk.gui.worker import Job, WorkFunction, keep_window_responsive
 
 log = logging.getLogger("ccdesk.gui")
 
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         start: bool = True,
     ) -> None:
         super().__init__()
+        keep_window_responsive()
         self.settings = settings or Settings()
         self.demo = demo
         self.demo_factory = demo_factory or default_demo_factory()

@@ -7,12 +7,14 @@ pages (e.g. a :class:`~ccdesk.gui.rows.RowTable` built here, off the GUI thread)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,42 @@ log = logging.getLogger("ccdesk.gui.tasks")
 
 Report = Callable[[Any], None]
 Work = Callable[[Report, threading.Event], Any]
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a big job builds its data.
+
+    WORKAROUND: a full collection walks every object in the process — with a 100,000-row sheet,
+    preview and run in memory, several hundred milliseconds during which it keeps the
+    interpreter lock, so the window cannot even repaint (measured with
+    ``tests/bench/bench_gui.py``: this is most of the window's freezes on a big job). The data of
+    these jobs forms no reference cycles (reference counting frees it), so the collector can
+    rest while they run; ``read_sheet`` does the same for the same reason. When the last pause
+    ends, what exists is frozen (``gc.freeze``) before the collector starts again, so that its
+    next full pass does not walk the job's 100,000s of objects either; they are still freed by
+    reference counting when the window lets go of them. Nested and concurrent pauses are
+    counted.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.freeze()
+                gc.enable()
 
 
 @dataclass
@@ -154,10 +192,11 @@ def read_sheet_work(path: str | Path, options: ImportOptions | None = None) -> W
                 raise Cancelled()
             report(Step(stage, fraction * 100, 100))
 
-        sheet = read_sheet(path, options, progress=progress)
-        rows = sheet.rows
-        picked = [i for i, o in enumerate(rows.outcomes) if o in PROBLEMS]
-        return SheetLoaded(sheet, RowTable.from_sheet_rows(rows[i] for i in picked))
+        with gc_paused():
+            sheet = read_sheet(path, options, progress=progress)
+            rows = sheet.rows
+            picked = [i for i, o in enumerate(rows.outcomes) if o in PROBLEMS]
+            return SheetLoaded(sheet, RowTable.from_sheet_rows(rows[i] for i in picked))
 
     return work
 
@@ -233,10 +272,11 @@ def preview_work(session: Session, sheet: MemberSheet, action: Action,
         def progress(phase: str, done: int, total: int) -> None:
             report(Step(phase, done, total))
 
-        plan = preview(session.client(), sheet, action, list(list_names), progress=progress,
-                       cancel=cancel)
-        report(Step("Preparing the table", 1, 1))
-        return PreviewReady(plan, RowTable.from_plan(plan))
+        with gc_paused():
+            plan = preview(session.client(), sheet, action, list(list_names), progress=progress,
+                           cancel=cancel)
+            report(Step("Preparing the table", 1, 1))
+            return PreviewReady(plan, RowTable.from_plan(plan))
 
     return work
 
@@ -348,6 +388,10 @@ def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: s
     ``RunCancelled`` and the rest as the core does."""
 
     def work(report: Report, cancel: threading.Event) -> RunResult:
+        with gc_paused():
+            return carry_out(report, cancel)
+
+    def carry_out(report: Report, cancel: threading.Event) -> RunResult:
         journal = session.journal()
         try:
             rows = table
@@ -417,6 +461,10 @@ class RunDetails:
 def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecord], bool]
                  = lambda run: run.unfinished) -> Work:
     def work(report: Report, cancel: threading.Event) -> RunDetails:
+        with gc_paused():
+            return read(report, cancel)
+
+    def read(report: Report, cancel: threading.Event) -> RunDetails:
         journal = session.journal()
         try:
             run = journal.run(run_id)

@@ -117,6 +117,9 @@ class Banner(QFrame):
         self.set_kind(kind)
 
     def set_kind(self, kind: str) -> None:
+        if getattr(self, "_kind", None) == kind:
+            return  # a style sheet change re-polishes the banner: only when needed
+        self._kind = kind
         back, border = self.STYLES[kind]
         self.setObjectName("banner")
         self.setStyleSheet(f"QFrame#banner {{ background: {back}; border: 1px solid {border};"
@@ -260,7 +263,8 @@ class RowTableView(QWidget):
                 update = update.head(self.DRAIN_ROWS)
             self.model.apply(update)
         if self._pending:
-            QTimer.singleShot(0, self, self._drain)
+            # 1 ms, not 0: a zero timer is handled in the same pass, the window would wait
+            QTimer.singleShot(1, self, self._drain)
             return
         self._draining = False
         self._fill_filter()

@@ -18,6 +18,7 @@ The signals of :class:`Job` are emitted on the GUI thread, so tests can wait on 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,20 @@ log = logging.getLogger("ccdesk.gui.worker")
 
 Report = Callable[[Any], None]
 WorkFunction = Callable[[Report, threading.Event], Any]
+
+
+#: How often (seconds) Python makes a busy thread hand the interpreter lock over; 5 ms by
+#: default. Every call from Qt into Python (a paint asks the models for each visible cell, a
+#: timer, a signal) needs the lock: while a job's thread computes, each such call may wait a
+#: whole interval, and a repaint makes dozens of them. 1 ms keeps the window responsive
+#: (measured with ``tests/bench/bench_gui.py``) and costs the job little.
+GUI_SWITCH_INTERVAL = 0.0002
+
+
+def keep_window_responsive() -> None:
+    """Lower the interpreter's switch interval for a process that shows a window."""
+    if sys.getswitchinterval() > GUI_SWITCH_INTERVAL:
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL)
 
 
 def is_cancellation(exc: BaseException, cancel: threading.Event) -> bool:

@@ -16,6 +16,7 @@ It exits with status 1 when the worst stall is over the target.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--core-only", action="store_true",
                         help="no window: measure the stalls the core causes by itself")
+    parser.add_argument("--sample", action="store_true",
+                        help="sample every thread's stack (1 ms) and show them for the worst stalls")
     parser.add_argument("--what-if-core-streams", action="store_true",
                         help="try the proposed core change (read journal and sheet row by row)")
     args = parser.parse_args(argv)
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.core_only:
             return measure_core_only(url, work / "upgrades.xlsx", args.rows)
-        return measure(url, work / "upgrades.xlsx", args.rows)
+        return measure(url, work / "upgrades.xlsx", args.rows, sample=args.sample)
     finally:
         sandbox.terminate()
         sandbox.wait(10)
@@ -188,7 +191,54 @@ def measure_core_only(url: str, sheet_path: Path, rows: int) -> int:
     return 0
 
 
-def measure(url: str, sheet_path: Path, rows: int) -> int:
+class StackSampler:
+    """``--sample``: every thread's innermost frames, every millisecond, to tell what ran
+    during a stall. (It needs the interpreter lock too: a gap in its samples is itself a sign
+    of one long C call that kept the lock.)"""
+
+    def __init__(self) -> None:
+        import collections
+        import threading
+
+        self.samples: collections.deque[tuple[float, dict[str, str]]] = collections.deque(
+            maxlen=200_000)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="sampler")
+        self.thread.start()
+
+    def _loop(self) -> None:
+        import threading
+        import traceback
+
+        me = threading.get_ident()
+        names = {}
+        while not self.stop.wait(0.001):
+            for t in threading.enumerate():
+                names[t.ident] = t.name
+            stacks = {}
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                summary = traceback.extract_stack(frame)[-3:]
+                stacks[names.get(ident, str(ident))] = " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(summary))
+            self.samples.append((time.perf_counter(), stacks))
+
+    def during(self, start: float, end: float) -> list[str]:
+        import collections
+
+        seen: collections.Counter[str] = collections.Counter()
+        times = [t for t, _ in self.samples if start <= t <= end]
+        for t, stacks in self.samples:
+            if start <= t <= end:
+                for name, stack in stacks.items():
+                    seen[f"{name}: {stack}"] += 1
+        gaps = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+        return [f"{n:4d} x {text}" for text, n in seen.most_common(6)] + [
+            f"samples {len(times)}, longest gap between samples {gaps * 1000:.0f} ms"]
+
+
+def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -214,6 +264,8 @@ def measure(url: str, sheet_path: Path, rows: int) -> int:
     last_cpu = [time.thread_time()]
 
     worst_moments: list[tuple[float, float, str, str]] = []
+    intervals: dict[tuple[float, float, str, str], tuple[float, float]] = {}
+    sampler = StackSampler() if sample else None
 
     def doing() -> str:
         """What the window said it was doing (for the list of the longest stalls)."""
@@ -225,13 +277,16 @@ def measure(url: str, sheet_path: Path, rows: int) -> int:
 
     def tick() -> None:
         now, cpu = time.perf_counter(), time.thread_time()
+        last_tick = last[0]
         late = (now - last[0]) * 1000 - TICK_MS
         own = (cpu - last_cpu[0]) * 1000
         last[0], last_cpu[0] = now, cpu
         stalls[phase[0]] = max(stalls.get(phase[0], 0.0), late)
         busy[phase[0]] = max(busy.get(phase[0], 0.0), own)
         if (late > TARGET_MS or own > TARGET_MS / 2) and phase[0] != "between":
-            worst_moments.append((late, own, phase[0], doing()))
+            moment = (late, own, phase[0], doing())
+            worst_moments.append(moment)
+            intervals[moment] = (last_tick, now)
 
     meter = QTimer()
     meter.setInterval(TICK_MS)
@@ -307,6 +362,12 @@ def measure(url: str, sheet_path: Path, rows: int) -> int:
         print("the longest stalls (ms waited, ms of GUI work, phase, what the window showed):")
         for late, own, name, text in sorted(worst_moments, reverse=True)[:10]:
             print(f"  {late:7.1f} {own:6.1f}  {name:<8} {text[:80]}")
+        if sampler is not None:
+            sampler.stop.set()
+            for moment in sorted(worst_moments, reverse=True)[:5]:
+                print(f"what ran during the {moment[0]:.0f} ms stall ({moment[2]}: {moment[3][:40]}):")
+                for line in sampler.during(*intervals[moment]):
+                    print("      " + line[:200])
         busiest = max(worst_moments, key=lambda m: m[1])
         print(f"the most GUI work between two ticks: {busiest[1]:.1f} ms, in {busiest[2]}: "
               f"{busiest[3][:80]}")

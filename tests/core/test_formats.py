@@ -640,3 +640,29 @@ def test_fast_addresses_is_fast_one_by_one() -> None:
     assert addresses.fast_addresses(texts) == [addresses._fast(t) for t in texts]
     for odd in ([*texts, "x\ny@z.org"], [*texts, "a" * 300 + "@x.org"], [], ["a@b.org"]):
         assert addresses.fast_addresses(odd) == [addresses._fast(t) for t in odd]
+
+
+@pytest.mark.parametrize("rows", [
+    '<row r="1"><c t="inlineStr"><is><t>Email</t></is></c><c/></row><row><c s="1"><v>2</v></c></row>'
+    '<row r="7" spans="1:3" x14ac:dyDescent="0.25"><c t="s"><v>0</v></c><c><f>A1</f><v>1</v></c>'
+    '<c t="inlineStr"><is><t xml:space="preserve"> a </t></is></c></row><row r="3"><c/><c/></row>',
+    '<row r="1"><c r="C1"><v>1</v></c><c><v>1</v></c></row><row><c/><c/><c/><c/></row>',  # mixed
+    '<row r="1" r="900"><c><v>1</v></c></row>',  # two r: refused either way
+    '<row spans="1:2" r="5"><c><v>1</v></c></row><row r="0"><c/></row>',  # not plain: tokens
+    '<row>\n  <c t="inlineStr">\n    <is>\n      <t>Email</t>\n    </is>\n  </c>\n  <c>\n'
+    '    <v>2</v>\n  </c>\n  <c/>\n</row>\n<row r="4">\r\n\t<c><v>1</v></c></row>',  # pretty-printed
+])
+def test_exact_path_plain_rows_are_followed_as_tokens_are(rows: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    xml = S.sheet_xml(rows).encode()
+
+    def measure() -> tuple[int, int] | type[Exception]:
+        scanner = formats._XlsxSheetScan("sheet1.xml", lambda: [xml[:300], xml[300:]])
+        try:
+            scanner._measure_exact()
+        except SheetError as exc:
+            return type(exc)
+        return scanner.max_row, scanner.max_col
+
+    fast = measure()
+    monkeypatch.setattr(formats, "_X_PLAIN_ROW", re.compile(rb"(?!)"))  # token by token only
+    assert measure() == fast

@@ -178,3 +178,27 @@ def test_unsubscribe_needs_the_count_typed(qtbot):
     qtbot.addWidget(remove)
     assert remove.entry is None and remove.go.isEnabled()
     assert remove.go.text() == "Remove 3 now"
+
+
+def test_dialogs_look(qtbot, shot):
+    """Screenshots of the dialogs a person meets (laid out, not shown: nothing modal runs)."""
+    from ccdesk.cc.errors import QuotaExceeded
+    from ccdesk.gui import dialogs
+
+    key = AppKeyDialog(None, "", 52817)
+    qtbot.addWidget(key)
+    key.adjustSize()
+    shot(key, "20-dialog-app-key")
+    confirm = ConfirmRunDialog(None, action="unsubscribe", count=43, lists="",
+                               organisation="Harbourview Members' Association (demo)")
+    qtbot.addWidget(confirm)
+    confirm.adjustSize()
+    shot(confirm, "21-dialog-confirm-unsubscribe")
+    box = dialogs.error_box(None, QuotaExceeded(status=429, error_key="quota_exceeded"),
+                            "/home/someone/.local/state/ccdesk/log/ccdesk.log")
+    qtbot.addWidget(box)
+    assert box.windowTitle() == box.text() == "Today's Constant Contact allowance is used up"
+    assert "resumed after midnight UTC" in box.informativeText()
+    assert "ccdesk.log" in box.detailedText() and "quota_exceeded" in box.detailedText()
+    box.adjustSize()
+    shot(box, "22-dialog-error")

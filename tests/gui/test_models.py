@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 
 from ccdesk.cc.models import ContactList
 from ccdesk.core.journal import RunRecord
@@ -147,6 +147,9 @@ def test_history_model(qtmodeltester):
     model = HistoryModel()
     model.set_entries(runs)
     qtmodeltester.check(model)
+    proxy = QSortFilterProxyModel()  # as the History page shows it
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
     assert model.index(1, 1).data() == "Remove from list: Free Members"
     assert model.index(1, 2).data() == "upgrades.xlsx"
     assert model.index(1, 3).data() == "Paused: can be resumed"
@@ -189,3 +192,66 @@ def test_words():
                                                   "problems": 2, "waiting": 5}
     assert words.file_size(2_400_000) == "2.3 MB"
     assert QModelIndex().isValid() is False
+
+
+def test_gc_pause_is_counted_and_restored():
+    import gc
+
+    from ccdesk.gui.tasks import gc_paused
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still inside the outer pause
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen  # what the job built is no longer walked
+
+
+def test_multidata_serves_a_whole_cell_like_data(qtbot):
+    """Views ask through multiData (one call per cell): it must agree with data()."""
+    from PySide6.QtWidgets import QTableView
+
+    model = RowTableModel(make_table())
+    model.apply(RowUpdate([3], ["failed"], ["failed"], ["Still on Free Members"], [False]))
+    proxy = RowFilterProxy()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    seen: list[int] = []
+    original = RowTableModel.multiData
+
+    def spy(self, index, roles):
+        seen.append(index.row())
+        original(self, index, roles)
+
+    RowTableModel.multiData = spy  # type: ignore[method-assign]
+    try:
+        view.resize(800, 400)
+        image = view.grab()  # paints the visible cells
+    finally:
+        RowTableModel.multiData = original  # type: ignore[method-assign]
+    assert not image.isNull() and seen  # the view went through multiData
+    index = proxy.index(3, 4)
+    assert index.data() == "Failed: Still on Free Members"
+    assert index.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#b00020"
+
+
+def test_a_window_lowers_the_switch_interval(qtbot):
+    """A job's thread must hand the interpreter lock to the window quickly (bench_gui.py)."""
+    import sys
+
+    from ccdesk.gui.worker import GUI_SWITCH_INTERVAL, keep_window_responsive
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        keep_window_responsive()
+        assert sys.getswitchinterval() == pytest.approx(GUI_SWITCH_INTERVAL)
+        keep_window_responsive()  # never raised again
+        assert sys.getswitchinterval() == pytest.approx(GUI_SWITCH_INTERVAL)
+    finally:
+        sys.setswitchinterval(before)

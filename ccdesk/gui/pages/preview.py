@@ -196,9 +196,12 @@ class PreviewPage(Page):
     def fold(self) -> None:
         """Show the choices as one line (after a preview)."""
         action = self.action()
-        where = (f"off {', '.join(self.lists_model.checked_names())}" if action is Action.REMOVE
-                 else "")
-        self.chosen.setText(f"<b>{words.ACTION_TITLES[str(action)]}</b> {_html(where)}".strip())
+        if action is Action.REMOVE:
+            lists = _html(", ".join(self.lists_model.checked_names()))
+            text = f"You chose: take them off <b>{lists}</b> (remove from the list)."
+        else:
+            text = f"You chose: <b>{words.ACTION_TITLES[str(action)].lower()}</b>."
+        self.chosen.setText(text)
         self.choices.hide()
         self.folded.show()
 
