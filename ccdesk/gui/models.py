@@ -154,7 +154,9 @@ class RowTableModel(QAbstractTableModel):
         for k in range(len(roles)):
             slot = roles[k]
             value = value_of(i, col, slot.role())
-            if value is not None:
+            if value is None:
+                slot.clearData()  # the view may hand over the last cell's values: clear them
+            else:
                 slot.setData(value)
 
     def _value(self, i: int, col: int, role: int) -> Any:

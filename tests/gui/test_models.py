@@ -211,30 +211,44 @@ def test_gc_pause_is_counted_and_restored():
 
 
 def test_multidata_serves_a_whole_cell_like_data(qtbot):
-    """Views ask through multiData (one call per cell): it must agree with data()."""
+    """Views ask through multiData (one call per cell): what they paint must be exactly what
+    data(), role by role, gives (no colour or alignment leaking from one cell to the next)."""
+    from PySide6.QtCore import QAbstractTableModel
     from PySide6.QtWidgets import QTableView
 
-    model = RowTableModel(make_table())
-    model.apply(RowUpdate([3], ["failed"], ["failed"], ["Still on Free Members"], [False]))
-    proxy = RowFilterProxy()
-    proxy.setSourceModel(model)
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(proxy)
-    seen: list[int] = []
-    original = RowTableModel.multiData
+    class RoleByRole(RowTableModel):
+        def multiData(self, index, roles):  # Qt's own: one data() call per role
+            QAbstractTableModel.multiData(self, index, roles)
 
-    def spy(self, index, roles):
-        seen.append(index.row())
-        original(self, index, roles)
-
-    RowTableModel.multiData = spy  # type: ignore[method-assign]
-    try:
+    table = make_table()
+    images = []
+    calls: list[int] = []
+    for cls in (RowTableModel, RoleByRole):
+        model = cls(table)
+        model.apply(RowUpdate([3, 5], ["failed", "done"], ["failed", "removed"],
+                              ["Still on Free Members", ""], [False, True]))
+        proxy = RowFilterProxy()
+        proxy.setSourceModel(model)
+        view = QTableView()
+        qtbot.addWidget(view)
+        view.setModel(proxy)
         view.resize(800, 400)
-        image = view.grab()  # paints the visible cells
-    finally:
-        RowTableModel.multiData = original  # type: ignore[method-assign]
-    assert not image.isNull() and seen  # the view went through multiData
+        if cls is RowTableModel:
+            original = RowTableModel.multiData
+
+            def spy(self, index, roles, original=original):
+                calls.append(index.row())
+                original(self, index, roles)
+
+            RowTableModel.multiData = spy  # type: ignore[method-assign]
+            try:
+                images.append(view.grab().toImage())
+            finally:
+                RowTableModel.multiData = original  # type: ignore[method-assign]
+        else:
+            images.append(view.grab().toImage())
+    assert calls  # the view went through multiData
+    assert images[0] == images[1]  # painted exactly as role-by-role data() paints
     index = proxy.index(3, 4)
     assert index.data() == "Failed: Still on Free Members"
     assert index.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#b00020"

@@ -47,16 +47,17 @@ class PreviewPage(Page):
         self.lists_view = QListView()
         self.lists_view.setModel(self.lists_model)
         self.lists_view.setAccessibleName("Lists to take them off")
-        self.lists_view.setMaximumHeight(110)
+        self.lists_view.setMaximumHeight(160)
         self.lists_note = Note("Loading the account's lists…")
         self.refresh_lists = QPushButton("Refresh")
         self.refresh_lists.setAccessibleName("Refresh the lists")
         box = QVBoxLayout(lists_box)
-        box.addWidget(self.lists_view)
-        note_row = QHBoxLayout()
+        note_row = QHBoxLayout()  # what to do first, then the lists
         note_row.addWidget(self.lists_note, 1)
         note_row.addWidget(self.refresh_lists)
         box.addLayout(note_row)
+        box.addWidget(self.lists_view)
+        box.addStretch(1)
         lists_box.setFocusProxy(self.lists_view)
 
         # -- 2. action
