@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ccdesk import __version__
@@ -71,7 +72,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_window(args: argparse.Namespace) -> int:
     from ccdesk.gui.app import run_app
 
-    return run_app(demo=args.demo, demo_state=args.demo_state)
+    return run_app(demo=args.demo, demo_state=args.demo_state, file=args.open)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-state", metavar="FILE", help="with --demo: load this sandbox state file instead"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to standard error")
+    parser.add_argument(
+        "--open", metavar="FILE",
+        help="open this spreadsheet in the window (also: ccdesk FILE, as a file manager calls it)")
     parser.set_defaults(handler=_cmd_window)
     sub = parser.add_subparsers(title="sub-commands", metavar="COMMAND")
 
@@ -124,16 +128,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _file_to_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``ccdesk FILE`` (how a file manager opens a file with ccdesk) means ``ccdesk --open FILE``.
+
+    Only when the first word that is not an option is no sub-command and names an existing
+    file: a mistyped sub-command still gets argparse's "invalid choice" message."""
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands |= set(action.choices)
+    takes_value = {"--demo-state", "--open"}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return argv
+        if word.startswith("-"):
+            i += 2 if word in takes_value else 1
+            continue
+        break
+    if i < len(argv) and argv[i] not in commands and Path(argv[i]).is_file():
+        return [*argv[:i], "--open", argv[i], *argv[i + 1:]]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ccdesk`` command and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_file_to_open(parser, list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return status
     except CcdeskError as exc:
         print(f"ccdesk: {exc.one_line()}", file=sys.stderr)
         if exc.details:
@@ -143,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ccdesk: interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `ccdesk inspect big.xlsx | head`: the reader went away
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        with contextlib.suppress(OSError, ValueError):  # silence the flush at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return 0

@@ -31,9 +31,10 @@ EXIT_PAUSED = 3
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """Which account to act on."""
     group = parser.add_argument_group("which account")
-    group.add_argument("--demo", action="store_true",
+    # SUPPRESS: not given here, the value of `ccdesk --demo COMMAND` (before the command) holds.
+    group.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                        help="the built-in demo account (nothing real is touched)")
-    group.add_argument("--demo-state", metavar="FILE",
+    group.add_argument("--demo-state", metavar="FILE", default=argparse.SUPPRESS,
                        help="with --demo: this sandbox state file instead of the demo account")
     group.add_argument("--sandbox-url", metavar="URL",
                        help="a sandbox already serving at URL (from `ccdesk sandbox --auto-approve`)")

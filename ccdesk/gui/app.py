@@ -5,15 +5,24 @@ own messages routed into it, uncaught exceptions logged and shown), builds the
 ``QApplication`` and the :class:`~ccdesk.gui.main_window.MainWindow`, and runs the event loop.
 Nothing secret is logged: ccdesk's loggers never write tokens, secrets or request bodies, and
 a filter masks anything token-shaped that slips into a message anyway.
+
+Measuring start-up: with the environment variable ``CCDESK_EXIT_AFTER_PAINT=1`` the window
+closes itself right after its first paint, prints ``first paint after N ms`` on standard error
+(N counted from the start of the process: on Linux from the kernel's start time of the process,
+so the interpreter's or the bundle's own start is included; elsewhere from when this module
+was imported) and ccdesk exits with status 0. ``tests/bench/bench_startup.py`` uses it, with
+``QT_QPA_PLATFORM=offscreen``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from logging.handlers import RotatingFileHandler
@@ -31,6 +40,10 @@ LOG_NAME = "ccdesk.log"
 LOG_BYTES = 1_000_000
 LOG_BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+#: ``CCDESK_EXIT_AFTER_PAINT=1``: report the time to first paint and quit (see above).
+EXIT_AFTER_PAINT_ENV = "CCDESK_EXIT_AFTER_PAINT"
+_IMPORTED = time.monotonic()
 
 #: The last errors logged, newest last (for a support view; never secrets).
 RECENT_ERRORS: deque[str] = deque(maxlen=20)
@@ -143,12 +156,49 @@ def _demo_data(demo_state: str | None) -> dict[str, Any] | None:
                           details=str(exc)) from exc
 
 
-def run_app(demo: bool = False, demo_state: str | None = None) -> int:
+def _seconds_since_process_start() -> float:
+    """How long ago this process started: from ``/proc`` on Linux (to about 10 ms), else from
+    when this module was imported."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start, in ticks since boot
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic() - _IMPORTED
+
+
+def _exit_after_first_paint(window: Any) -> None:
+    """Once ``window`` has painted for the first time, print the time since the process started
+    on standard error and close it (the application then exits with status 0)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, self.report)  # once this paint is done and flushed
+            return False
+
+        def report(self) -> None:
+            elapsed_ms = round(_seconds_since_process_start() * 1000)
+            log.info("first paint after %d ms", elapsed_ms)
+            print(f"first paint after {elapsed_ms} ms", file=sys.stderr, flush=True)
+            window.close()
+            QApplication.exit(0)
+
+    window.installEventFilter(FirstPaint(window))
+
+
+def run_app(demo: bool = False, demo_state: str | None = None, file: str | None = None) -> int:
     """Open ccdesk's window and run until it is closed; returns the exit status.
 
     Args:
         demo: use the built-in demo account (an in-process sandbox; nothing real is touched).
         demo_state: with the demo, load this sandbox state file instead of the demo account.
+        file: a spreadsheet to open once the account is connected (a file manager's "Open
+            with ccdesk", or ``ccdesk members.xlsx``).
     """
     log_file = setup_logging()
     data = _demo_data(demo_state)
@@ -168,6 +218,10 @@ def run_app(demo: bool = False, demo_state: str | None = None) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow(Settings(), demo=demo or data is not None,
                         demo_factory=default_demo_factory(data), log_file=log_file)
+    if file:
+        window.file_to_open = str(Path(file).resolve())
+    if os.environ.get(EXIT_AFTER_PAINT_ENV) == "1":
+        _exit_after_first_paint(window)
     window.show()
     status = app.exec()
     log.info("ccdesk closed (status %s)", status)

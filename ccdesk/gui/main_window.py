@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.last_error: BaseException | None = None
         self._offered_resume = False
         self._first_check = True
+        self.file_to_open: str | None = None  # from the command line / file manager
         self._closing = False
 
         self.setWindowIcon(app_icon())
@@ -376,7 +377,13 @@ class MainWindow(QMainWindow):
                 self.go("sheet")
             else:
                 self.account_page.next_button.setFocus()
+            if self.file_to_open:  # given at start-up: open it as soon as it can be
+                path, self.file_to_open = self.file_to_open, None
+                self.open_sheet(path)
             self._offer_resume()
+        elif self.file_to_open and not info.connected:
+            self.say(f"Connect an account (or try the demo), then {Path(self.file_to_open).name} "
+                     "opens.")
         self._first_check = False
 
     def refresh_quota(self) -> None:

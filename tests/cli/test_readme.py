@@ -60,3 +60,23 @@ def test_redirect_port_default_is_the_same_everywhere() -> None:
 
     assert commands.DEFAULT_REDIRECT_PORT == DEFAULT_REDIRECT_PORT
     assert f"127.0.0.1:{DEFAULT_REDIRECT_PORT}/callback" in (ROOT / "README.md").read_text()
+
+
+def test_a_file_alone_opens_the_window_with_it(tmp_path: Path) -> None:
+    """A file manager runs ``ccdesk FILE`` (the .desktop file's ``Exec=ccdesk %f``)."""
+    from ccdesk.cli import _file_to_open
+
+    parser = build_parser()
+    sheet = tmp_path / "upgrades.xlsx"
+    sheet.write_bytes(b"x")
+    assert _file_to_open(parser, [str(sheet)]) == ["--open", str(sheet)]
+    assert _file_to_open(parser, ["--demo", str(sheet)]) == ["--demo", "--open", str(sheet)]
+    assert _file_to_open(parser, ["--demo-state", "s.json", str(sheet)]) == [
+        "--demo-state", "s.json", "--open", str(sheet)]
+    args = parser.parse_args(_file_to_open(parser, ["--demo", str(sheet)]))
+    assert args.open == str(sheet) and args.demo
+    # A sub-command, a mistyped one, or a missing file: left to argparse as before.
+    for argv in (["inspect", str(sheet)], ["inspcet"], [str(tmp_path / "missing.xlsx")], ["--", "x"]):
+        assert _file_to_open(parser, argv) == argv
+    desktop = (ROOT / "resources" / "linux" / "ccdesk.desktop").read_text(encoding="utf-8")
+    assert "Exec=ccdesk %f" in desktop

@@ -180,6 +180,23 @@ def test_drag_and_drop_opens_the_sheet(make_window, qtbot):
     assert window.sheet is not None and Path(window.sheet.path).name == "upgraded-members.xlsx"
 
 
+def test_a_file_given_at_start_up_opens_once_connected(make_window, qtbot):
+    """``ccdesk FILE`` (a file manager's "Open with"): the sheet opens when the account is ready."""
+    from ccdesk.gui.main_window import MainWindow
+    from ccdesk.gui.settings import Settings
+    from tests.gui.conftest import fast_demo
+
+    window = MainWindow(Settings(), demo=True, demo_factory=fast_demo)
+    qtbot.addWidget(window)
+    window.file_to_open = SAMPLE
+    with qtbot.waitSignal(window.sheet_loaded, timeout=WAIT):
+        window.show()
+    assert window.current_page() == "sheet"
+    assert window.windowTitle() == "upgraded-members.xlsx — ccdesk (demo)"
+    assert window.file_to_open is None
+    qtbot.waitUntil(lambda: not window.jobs, timeout=WAIT)
+
+
 def test_changing_the_email_column_reads_again(make_window, qtbot, shot):
     window = make_window()
     open_sample(qtbot, window)
