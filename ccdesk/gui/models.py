@@ -144,12 +144,12 @@ class RowTableModel(QAbstractTableModel):
         Qt into Python has to win the interpreter lock back, so one call per cell instead of
         eight keeps repaints quick during a run.
         """
-        if not index.isValid():
-            return
-        i = index.row()
-        if self._order is not None:
-            i = self._order[i]
-        col = index.column()
+        if index.isValid():
+            self.cell_data(index.row(), index.column(), roles)
+
+    def cell_data(self, row: int, col: int, roles: Any) -> None:
+        """:meth:`multiData` for the cell at ``row`` (in the model's current order), ``col``."""
+        i = row if self._order is None else self._order[row]
         value_of = self._value
         for k in range(len(roles)):
             slot = roles[k]
@@ -202,10 +202,7 @@ class RowTableModel(QAbstractTableModel):
             return words.category(t.outcomes[i], t.states[i])
         return None
 
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # flags(): Qt's own (enabled, selectable, no children), without a call into Python per cell.
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort on plain lists (one Python ``sorted``), then a layout change."""
@@ -255,6 +252,10 @@ def _ranges(sorted_rows: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
+
 class RowFilterProxy(QSortFilterProxyModel):
     """Shows the rows of some categories whose text contains a search string.
 
@@ -298,13 +299,25 @@ class RowFilterProxy(QSortFilterProxyModel):
         if source is not None:
             source.sort(column, order)
 
+    # Painting a cell makes Qt call into Python for its data and its flags; through a proxy each
+    # such call also maps the index to the source (and that asks the source's rowCount and
+    # columnCount, in Python too). While a job's thread computes, every entry into Python waits
+    # for the interpreter lock, so a repaint costs in proportion to these calls. Unfiltered
+    # (sorting is the source's own), the proxy's rows are the source's: no mapping needed.
     def multiData(self, index: Index, roles: Any) -> None:
         # QSortFilterProxyModel would ask the source role by role: hand the whole cell on.
         source = self.sourceModel()
-        if isinstance(source, RowTableModel):
-            source.multiData(self.mapToSource(index), roles)
-        else:
+        if not isinstance(source, RowTableModel):
             super().multiData(index, roles)
+        elif not index.isValid():
+            return
+        elif self.categories is None and not self.text:
+            source.cell_data(index.row(), index.column(), roles)
+        else:
+            source.multiData(self.mapToSource(index), roles)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
 
 class SheetGridModel(QAbstractTableModel):

@@ -36,10 +36,12 @@ WorkFunction = Callable[[Report, threading.Event], Any]
 
 #: How often (seconds) Python makes a busy thread hand the interpreter lock over; 5 ms by
 #: default. Every call from Qt into Python (a paint asks the models for each visible cell, a
-#: timer, a signal) needs the lock: while a job's thread computes, each such call may wait a
-#: whole interval, and a repaint makes dozens of them. 1 ms keeps the window responsive
-#: (measured with ``tests/bench/bench_gui.py``) and costs the job little.
-GUI_SWITCH_INTERVAL = 0.0002
+#: timer, a signal) needs the lock: while a job's thread computes, each such call waits up to
+#: a whole interval, and a repaint makes a few hundred of them. Measured with
+#: ``tests/bench/bench_gui.py`` (100,000 rows): worst stall 297 ms at 5 ms, about 145 ms at
+#: 1 ms, 60-90 ms at 0.2 ms and below. It costs the job nothing while the window is idle (the
+#: lock is only handed over when another thread asks for it).
+GUI_SWITCH_INTERVAL = 0.00005
 
 
 def keep_window_responsive() -> None:

@@ -122,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="no window: measure the stalls the core causes by itself")
     parser.add_argument("--sample", action="store_true",
                         help="sample every thread's stack (1 ms) and show them for the worst stalls")
+    parser.add_argument("--watchdog", metavar="FILE",
+                        help="dump every thread's stack into FILE whenever a tick is 50 ms late "
+                             "(faulthandler: works even while a C call keeps the interpreter lock)")
+    parser.add_argument("--slow-events", action="store_true",
+                        help="list the GUI thread's events that took over 20 ms (Qt notify)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the GUI thread's Python during the run (cProfile)")
     parser.add_argument("--what-if-core-streams", action="store_true",
                         help="try the proposed core change (read journal and sheet row by row)")
     args = parser.parse_args(argv)
@@ -141,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.core_only:
             return measure_core_only(url, work / "upgrades.xlsx", args.rows)
-        return measure(url, work / "upgrades.xlsx", args.rows, sample=args.sample)
+        return measure(url, work / "upgrades.xlsx", args.rows, sample=args.sample,
+                       profile=args.profile, watchdog=args.watchdog,
+                       slow_events=args.slow_events)
     finally:
         sandbox.terminate()
         sandbox.wait(10)
@@ -219,7 +228,7 @@ class StackSampler:
             for ident, frame in sys._current_frames().items():
                 if ident == me:
                     continue
-                summary = traceback.extract_stack(frame)[-3:]
+                summary = traceback.extract_stack(frame)[-5:]
                 stacks[names.get(ident, str(ident))] = " < ".join(
                     f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(summary))
             self.samples.append((time.perf_counter(), stacks))
@@ -238,7 +247,8 @@ class StackSampler:
             f"samples {len(times)}, longest gap between samples {gaps * 1000:.0f} ms"]
 
 
-def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
+def measure(url: str, sheet_path: Path, rows: int, sample: bool = False,
+            profile: bool = False, watchdog: str | None = None, slow_events: bool = False) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -247,7 +257,22 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
     from ccdesk.gui.main_window import MainWindow
     from ccdesk.gui.settings import Settings
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    slow: list[tuple[float, str, str]] = []
+    if slow_events:
+        class TimedApp(QApplication):
+            def notify(self, receiver: Any, event: Any) -> bool:
+                began = time.perf_counter()
+                try:
+                    return super().notify(receiver, event)
+                finally:
+                    took = (time.perf_counter() - began) * 1000
+                    if took > 20:
+                        slow.append((took, type(receiver).__name__ + " " + receiver.objectName(),
+                                     str(event.type())))
+
+        app = TimedApp(sys.argv[:1])
+    else:
+        app = QApplication.instance() or QApplication(sys.argv[:1])
     Pacer.for_client(SANDBOX_CLIENT_ID).interval = 0.0  # the stand-in has no rate limit
     session = Session.for_sandbox(url)
     window = MainWindow(Settings(), account_factory=lambda: session)
@@ -281,6 +306,8 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
         late = (now - last[0]) * 1000 - TICK_MS
         own = (cpu - last_cpu[0]) * 1000
         last[0], last_cpu[0] = now, cpu
+        if dog is not None and phase[0] in ("import", "preview", "run"):
+            rearm()
         stalls[phase[0]] = max(stalls.get(phase[0], 0.0), late)
         busy[phase[0]] = max(busy.get(phase[0], 0.0), own)
         if (late > TARGET_MS or own > TARGET_MS / 2) and phase[0] != "between":
@@ -288,6 +315,15 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
             worst_moments.append(moment)
             intervals[moment] = (last_tick, now)
 
+    dog = None
+    if watchdog:
+        import faulthandler
+
+        dog = open(watchdog, "w")  # noqa: SIM115 - open for the whole measurement
+
+        def rearm() -> None:
+            dog.write(f"--- tick at {time.perf_counter():.3f} phase {phase[0]}\n")
+            faulthandler.dump_traceback_later(TARGET_MS / 1000, file=dog)
     meter = QTimer()
     meter.setInterval(TICK_MS)
     meter.timeout.connect(tick)
@@ -300,7 +336,10 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
                 raise SystemExit(f"the window showed an error: {errors[0]!r}")
             if time.perf_counter() > end:
                 raise SystemExit(f"timed out in phase {phase[0]}")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            # Block until something happens (the meter ticks every 5 ms), as app.exec() does:
+            # a loop polling processEvents would keep the GUI thread busy and take the
+            # interpreter lock from the job's thread thousands of times a second.
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
 
     timings: dict[str, float] = {}
 
@@ -336,7 +375,18 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
         return (details is not None and details.run.state == "finished" and not window.jobs
                 and window.run_page.table.pending() == 0)
 
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     run_phase("run", lambda: window.start_run(plan), run_done)
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumtime").print_stats(45)
     meter.stop()
     details = window.results_page.details
     assert details is not None and details.groups["done"] == rows, details.groups
@@ -371,6 +421,10 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False) -> int:
         busiest = max(worst_moments, key=lambda m: m[1])
         print(f"the most GUI work between two ticks: {busiest[1]:.1f} ms, in {busiest[2]}: "
               f"{busiest[3][:80]}")
+    if slow_events:
+        print("GUI-thread events over 20 ms (ms, receiver, event):")
+        for took, receiver, kind in sorted(slow, reverse=True)[:15]:
+            print(f"  {took:7.1f}  {receiver:<40} {kind}")
     print(f"Constant Contact requests: {details.run.api_calls:,}")
     window.close()
     session.close()

@@ -640,6 +640,10 @@ def test_fast_addresses_is_fast_one_by_one() -> None:
     assert addresses.fast_addresses(texts) == [addresses._fast(t) for t in texts]
     for odd in ([*texts, "x\ny@z.org"], [*texts, "a" * 300 + "@x.org"], [], ["a@b.org"]):
         assert addresses.fast_addresses(odd) == [addresses._fast(t) for t in odd]
+    # In blocks (so the interpreter lock is handed over between them): the same answers.
+    many = texts * 300 + ["x\ny@z.org"] + texts * 10
+    assert len(many) > 3 * addresses.FAST_BLOCK
+    assert addresses.fast_addresses(many) == [addresses._fast(t) for t in many]
 
 
 @pytest.mark.parametrize("rows", [

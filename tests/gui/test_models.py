@@ -210,7 +210,8 @@ def test_gc_pause_is_counted_and_restored():
     assert gc.get_freeze_count() >= frozen  # what the job built is no longer walked
 
 
-def test_multidata_serves_a_whole_cell_like_data(qtbot):
+@pytest.mark.parametrize("search", ["", "person1"])  # the proxy unfiltered, and filtered
+def test_multidata_serves_a_whole_cell_like_data(qtbot, search):
     """Views ask through multiData (one call per cell): what they paint must be exactly what
     data(), role by role, gives (no colour or alignment leaking from one cell to the next)."""
     from PySide6.QtCore import QAbstractTableModel
@@ -220,38 +221,44 @@ def test_multidata_serves_a_whole_cell_like_data(qtbot):
         def multiData(self, index, roles):  # Qt's own: one data() call per role
             QAbstractTableModel.multiData(self, index, roles)
 
+    class PlainProxy(RowFilterProxy):
+        multiData = QSortFilterProxyModel.multiData  # asks the source role by role
+        flags = QSortFilterProxyModel.flags
+
     table = make_table()
     images = []
     calls: list[int] = []
-    for cls in (RowTableModel, RoleByRole):
+    for cls, proxy_cls in ((RowTableModel, RowFilterProxy), (RoleByRole, PlainProxy)):
         model = cls(table)
         model.apply(RowUpdate([3, 5], ["failed", "done"], ["failed", "removed"],
                               ["Still on Free Members", ""], [False, True]))
-        proxy = RowFilterProxy()
+        model.sort(1, Qt.SortOrder.DescendingOrder)
+        proxy = proxy_cls()
         proxy.setSourceModel(model)
+        proxy.set_filter(None, search)
         view = QTableView()
         qtbot.addWidget(view)
         view.setModel(proxy)
         view.resize(800, 400)
         if cls is RowTableModel:
-            original = RowTableModel.multiData
+            original = RowTableModel.cell_data
 
-            def spy(self, index, roles, original=original):
-                calls.append(index.row())
-                original(self, index, roles)
+            def spy(self, row, col, roles, original=original):
+                calls.append(row)
+                original(self, row, col, roles)
 
-            RowTableModel.multiData = spy  # type: ignore[method-assign]
+            RowTableModel.cell_data = spy  # type: ignore[method-assign]
             try:
                 images.append(view.grab().toImage())
             finally:
-                RowTableModel.multiData = original  # type: ignore[method-assign]
+                RowTableModel.cell_data = original  # type: ignore[method-assign]
         else:
             images.append(view.grab().toImage())
     assert calls  # the view went through multiData
     assert images[0] == images[1]  # painted exactly as role-by-role data() paints
-    index = proxy.index(3, 4)
-    assert index.data() == "Failed: Still on Free Members"
-    assert index.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#b00020"
+    index = proxy.index(0, 1)
+    assert index.data() == ("person1@example.org" if search else "person9@example.org")
+    assert proxy.flags(index) & Qt.ItemFlag.ItemIsSelectable
 
 
 def test_a_window_lowers_the_switch_interval(qtbot):

@@ -1,0 +1,41 @@
+"""The journal's bulk row updates: one statement (SQLite's json_each) or, where SQLite was
+built without its JSON functions, one statement per row — the same effect either way."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccdesk.core.journal import Journal
+
+
+def items(n: int) -> list[dict]:
+    return [{"row": r, "email": f"m{r}@example.org", "outcome": "remove", "state": "planned",
+             "list_ids": ["L1"]} for r in range(2, 2 + n)]
+
+
+def states(journal: Journal, run_id: str) -> list[tuple]:
+    return [(i.row, i.state, i.batch, i.result, i.verified, i.cc_message)
+            for i in journal.items(run_id)]
+
+
+@pytest.mark.parametrize("json_functions", [True, False])
+def test_bulk_updates_touch_exactly_the_rows_named(tmp_path, json_functions):
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal._json  # this SQLite has them; the other case is forced below
+    journal._json = json_functions
+    run_id = journal.create_run(file_path="x.xlsx", file_sha256="0", sheet="S", action="remove",
+                                lists=[], account={}, items=items(1200))
+    other = journal.create_run(file_path="x.xlsx", file_sha256="0", sheet="S", action="remove",
+                               lists=[], account={}, items=items(5))
+    batch = journal.open_batch(run_id, "remove", list(range(2, 502)), ["L1"])
+    journal.finish_items(run_id, [5, 7, 9], state="done", result="removed", verified=True,
+                         message="Checked")
+    journal.reset_items(run_id, [300, 301])
+    rows = {r: (s, b, res, v, m) for r, s, b, res, v, m in states(journal, run_id)}
+    assert rows[2] == ("sent", batch, "", False, "")
+    assert rows[7] == ("done", batch, "removed", True, "Checked")
+    assert rows[300] == ("planned", None, "", False, "")
+    assert rows[501][0] == "sent" and rows[502][0] == "planned"
+    assert sum(1 for v in rows.values() if v[0] == "sent") == 500 - 3 - 2
+    assert all(s == "planned" for _, s, *_ in states(journal, other))  # another run: untouched
+    journal.close()
