@@ -18,6 +18,7 @@ The signals of :class:`Job` are emitted on the GUI thread, so tests can wait on 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -50,6 +51,24 @@ def keep_window_responsive() -> None:
         sys.setswitchinterval(GUI_SWITCH_INTERVAL)
 
 
+#: The niceness of a job's thread (Linux): when the processor is busy, the window's thread
+#: runs first. Jobs mostly wait for Constant Contact, so they lose nothing that matters.
+JOB_NICENESS = 5
+
+
+def _yield_the_processor_to_the_window() -> None:
+    """Lower the calling thread's scheduling priority where the system allows one thread's
+    to be set (Linux: a thread is a task of its own); elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < JOB_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, tid, JOB_NICENESS)
+    except OSError:  # not allowed here: the job runs at the usual priority
+        log.debug("could not lower the priority of a job's thread", exc_info=True)
+
+
 def is_cancellation(exc: BaseException, cancel: threading.Event) -> bool:
     """Whether ``exc`` means "stopped because the person asked", not a failure."""
     if isinstance(exc, Cancelled | RunCancelled):
@@ -77,6 +96,7 @@ class _Worker(QObject):
     @Slot()
     def run(self) -> None:
         fn, self._fn = self._fn, None  # drop the closure (it may hold a big plan) when done
+        _yield_the_processor_to_the_window()
         try:
             try:
                 result = fn(self._report, self._cancel)  # type: ignore[misc]

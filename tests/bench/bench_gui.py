@@ -323,7 +323,7 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False,
 
         def rearm() -> None:
             dog.write(f"--- tick at {time.perf_counter():.3f} phase {phase[0]}\n")
-            faulthandler.dump_traceback_later(TARGET_MS / 1000, file=dog)
+            faulthandler.dump_traceback_later(0.04, file=dog)
     meter = QTimer()
     meter.setInterval(TICK_MS)
     meter.timeout.connect(tick)

@@ -327,3 +327,18 @@ def test_a_large_csv_is_quick(tmp_path: Path) -> None:
     sheet = read_sheet(path)
     assert time.perf_counter() - start < 2.0
     assert sheet.counts["valid"] == 20_000
+
+
+def test_duplicates_are_found_across_the_slices_of_a_long_sheet(tmp_path: Path) -> None:
+    """Duplicates are looked for in slices of rows (so a window keeps running): a repeat far
+    from its first row, in another slice, is still found, and points at the first one."""
+    from ccdesk.core import sheet as sheet_module
+
+    n = 3 * sheet_module._SLICE + 17
+    rows = [["Email"]] + [[f"m{i}@example.org"] for i in range(n)]
+    rows[sheet_module._SLICE + 5] = ["M3@Example.org"]  # sheet row SLICE + 6, repeats row 5
+    rows[-1] = ["m3@example.org"]  # the last row, the same again
+    result = read_sheet(S.write_csv(tmp_path / "long.csv", rows))
+    dupes = result.rows.where("duplicate")
+    assert [(d.row, d.duplicate_of) for d in dupes] == [(sheet_module._SLICE + 6, 5), (n + 1, 5)]
+    assert result.counts["valid"] == n - 2
