@@ -131,3 +131,21 @@ def test_the_binding_defects_are_neutralised():
     fixed = subprocess.run([*run, BINDING_STRESS.format(setup="import ccdesk.gui")],
                            capture_output=True, text=True, timeout=60)
     assert fixed.returncode == 0 and "alive" in fixed.stdout, fixed.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_a_job_runs_at_a_lower_priority_than_the_window(qtbot):
+    """When the processor is busy the window's thread goes first (bench_gui.py)."""
+    import os
+
+    from ccdesk.gui.worker import JOB_NICENESS
+
+    def work(report, cancel):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    job = Job("nice", work)
+    with qtbot.waitSignal(job.finished, timeout=5000) as blocker:
+        job.start()
+    assert blocker.args[0] >= JOB_NICENESS
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < JOB_NICENESS  # the window's
+    assert job.wait(1000)
