@@ -545,6 +545,27 @@ def _verify(ctx: _Context, kind: str) -> None:
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
     ctx.emit("Checked", len(items), len(items), [i.row for i in items])
+    _let_go(seen, items)
+
+
+def _let_go(*big: dict[Any, Any] | list[Any]) -> None:
+    """Empty big containers a slice at a time before they go out of scope.
+
+    Freeing 100,000 records when a function returns is one long step that keeps the
+    interpreter lock (tens of milliseconds): a window on another thread could not even repaint.
+    Emptied in slices, other threads get their turn in between."""
+    for container in big:
+        if isinstance(container, dict):
+            keys = list(container)
+            for start in range(0, len(keys), _LET_GO_SLICE):
+                for key in keys[start:start + _LET_GO_SLICE]:
+                    del container[key]
+        else:
+            while container:
+                del container[-_LET_GO_SLICE:]
+
+
+_LET_GO_SLICE = 2000
 
 
 def _read_missing(ctx: _Context, missing: Sequence[ItemRecord], seen: dict[str, Contact]) -> set[str]:

@@ -433,3 +433,12 @@ def test_undo_is_refused_while_an_undo_is_unfinished(cc, sandbox, tmp_path, jour
     assert paused.value.run_id in refused.value.what_to_do
     assert resume_run(paused.value.run_id, cc, journal).counts == {"re-added": 2}
     assert sandbox.members("Free Members") == SMALL_FREE
+
+
+def test_let_go_empties_big_containers_in_slices() -> None:
+    from ccdesk.core import runner
+
+    d = {str(i): [i] for i in range(5 * runner._LET_GO_SLICE + 3)}
+    lst = list(range(3 * runner._LET_GO_SLICE + 1))
+    runner._let_go(d, lst, [], {})
+    assert d == {} and lst == []
