@@ -168,8 +168,8 @@ class RowTableView(QWidget):
     """
 
     filter_changed = Signal()
-    DRAIN_SECONDS = 0.008  # GUI time per turn of the event loop for row updates
-    DRAIN_ROWS = 1000
+    DRAIN_SECONDS = 0.004  # GUI time per turn of the event loop for row updates
+    DRAIN_ROWS = 500
 
     def __init__(self, name: str, parent: QWidget | None = None, *, after_run: bool = False,
                  hide_columns: tuple[int, ...] = ()) -> None:
