@@ -134,10 +134,12 @@ def _file_to_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]
     Only when the first word that is not an option is no sub-command and names an existing
     file: a mistyped sub-command still gets argparse's "invalid choice" message."""
     commands: set[str] = set()
+    takes_value: set[str] = set()  # the top-level options followed by a value
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             commands |= set(action.choices)
-    takes_value = {"--demo-state", "--open"}
+        elif action.option_strings and action.nargs != 0:
+            takes_value |= set(action.option_strings)
     i = 0
     while i < len(argv):
         word = argv[i]

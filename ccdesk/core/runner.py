@@ -259,12 +259,15 @@ def _known_run(journal: Journal, run_id: str) -> RunRecord:
 
 def result_of(journal: Journal, run_id: str) -> RunResult:
     """The counts of a run as the journal has them."""
-    run = journal.run(run_id)
-    items = journal.items(run_id)
+    return result_from_items(journal.run(run_id), journal.items(run_id))
+
+
+def result_from_items(run: RunRecord, items: Sequence[ItemRecord]) -> RunResult:
+    """:func:`result_of` for a run whose items were already read."""
     counts: dict[str, int] = defaultdict(int)
     for item in items:
         counts[item.result or item.state] += 1
-    return RunResult(run_id, run.state, dict(counts), sum(1 for i in items if i.verified),
+    return RunResult(run.run_id, run.state, dict(counts), sum(1 for i in items if i.verified),
                      run.api_calls, run.message)
 
 

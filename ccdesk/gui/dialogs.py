@@ -17,7 +17,6 @@ import logging
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIntValidator
@@ -324,7 +323,3 @@ def ask_stop_and_close(parent: QWidget | None) -> bool:
                       "Stop the run and close ccdesk?", "Stop and close", "Keep running",
                       informative="ccdesk finishes the batch it is sending, records it, and "
                       "then closes. You can resume the rest later from History.", danger=True)
-
-
-def any_parent(widget: Any) -> QWidget | None:
-    return widget if isinstance(widget, QWidget) else None

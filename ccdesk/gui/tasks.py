@@ -7,14 +7,11 @@ pages (e.g. a :class:`~ccdesk.gui.rows.RowTable` built here, off the GUI thread)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import logging
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +20,18 @@ from ccdesk.cc.auth import AppKey, DeviceCode
 from ccdesk.cc.errors import Cancelled
 from ccdesk.cc.models import Account, ContactList
 from ccdesk.core.export import export_log, export_preview
+from ccdesk.core.gcpause import gc_paused
 from ccdesk.core.journal import Journal, RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.plan import Plan, preview
-from ccdesk.core.runner import RunProgress, RunResult, resume_run, start_run, undo_run
+from ccdesk.core.runner import (
+    RunProgress,
+    RunResult,
+    result_from_items,
+    resume_run,
+    start_run,
+    undo_run,
+)
 from ccdesk.core.session import Session
 from ccdesk.core.sheet import ImportOptions, MemberSheet, Outcome, SheetRows, read_sheet
 from ccdesk.gui.rows import RowTable, RowUpdate, chunked_update
@@ -36,42 +41,6 @@ log = logging.getLogger("ccdesk.gui.tasks")
 
 Report = Callable[[Any], None]
 Work = Callable[[Report, threading.Event], Any]
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a big job builds its data.
-
-    WORKAROUND: a full collection walks every object in the process — with a 100,000-row sheet,
-    preview and run in memory, several hundred milliseconds during which it keeps the
-    interpreter lock, so the window cannot even repaint (measured with
-    ``tests/bench/bench_gui.py``: this is most of the window's freezes on a big job). The data of
-    these jobs forms no reference cycles (reference counting frees it), so the collector can
-    rest while they run; ``read_sheet`` does the same for the same reason. When the last pause
-    ends, what exists is frozen (``gc.freeze``) before the collector starts again, so that its
-    next full pass does not walk the job's 100,000s of objects either; they are still freed by
-    reference counting when the window lets go of them. Nested and concurrent pauses are
-    counted.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.freeze()
-                gc.enable()
 
 
 @dataclass
@@ -312,8 +281,7 @@ class RunTracker:
     """The run's progress callback: turns :class:`RunProgress` into :class:`RunTick` reports.
 
     ``RunProgress.rows`` names the rows whose state changed; their new states come from the
-    journal, as cheaply as it allows (a full read of a 100,000-row run holds the interpreter for
-    most of a second):
+    journal, as cheaply as it allows (a full read of a 100,000-row run takes most of a second):
 
     - rows of a batch being sent are ``sent`` (the journal marks them so before the request);
     - rows just checked are ``done`` (verified) unless the journal lists them as failed — one
@@ -424,27 +392,6 @@ def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: s
 # Results and history
 
 
-def read_items(journal: Journal, run_id: str) -> list[Any]:
-    """All items of a run, like ``journal.items(run_id)``, read batch by batch.
-
-    ``Journal.items`` fetches every row in one C call that keeps the interpreter to itself
-    (about 0.6 s for 100,000 rows: the window would freeze). Batch by batch (≤ 500 rows, an
-    indexed query each) the window keeps running. Runs of many tiny batches (one-by-one
-    unsubscribes, a few thousand a day at most) are read at once.
-    """
-    batches = journal.batches(run_id)
-    if len(batches) > 1000:
-        return journal.items(run_id)
-    found: dict[int, Any] = {}
-    for batch in batches:
-        for item in journal.items(run_id, batch=batch.batch):
-            found[item.row] = item
-    for state in ("planned", "skipped"):  # rows never sent carry no batch
-        for item in journal.items(run_id, state=state):
-            found.setdefault(item.row, item)
-    return [found[row] for row in sorted(found)]
-
-
 @dataclass
 class RunDetails:
     """Everything the Results page shows about one run."""
@@ -468,10 +415,8 @@ def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecor
         journal = session.journal()
         try:
             run = journal.run(run_id)
-            items = read_items(journal, run_id)
-            counts = Counter(i.result or i.state for i in items)  # as result_of() counts them
-            result = RunResult(run_id, run.state, dict(counts), sum(1 for i in items if i.verified),
-                               run.api_calls, run.message)
+            items = journal.items(run_id)  # read once, for the counts and the table
+            result = result_from_items(run, items)
             table = RowTable.from_items(items)
             del items
             undone_by = next((r.run_id for r in journal.runs()

@@ -194,22 +194,6 @@ def test_words():
     assert QModelIndex().isValid() is False
 
 
-def test_gc_pause_is_counted_and_restored():
-    import gc
-
-    from ccdesk.gui.tasks import gc_paused
-
-    assert gc.isenabled()
-    frozen = gc.get_freeze_count()
-    with gc_paused():
-        assert not gc.isenabled()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # still inside the outer pause
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= frozen  # what the job built is no longer walked
-
-
 @pytest.mark.parametrize("search", ["", "person1"])  # the proxy unfiltered, and filtered
 def test_multidata_serves_a_whole_cell_like_data(qtbot, search):
     """Views ask through multiData (one call per cell): what they paint must be exactly what
