@@ -25,15 +25,19 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import io
+import logging
+import os
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +173,12 @@ class Grid:
     first_col: int = 0
 
 
+log = logging.getLogger("ccdesk.core.formats")
+
+#: What :meth:`Workbook.grid` may call while a sheet is being parsed: see there.
+Meanwhile = Callable[[list[str]], object]
+
+
 class Workbook:
     """An opened file: its real format, its sheets, and their cells."""
 
@@ -176,8 +186,17 @@ class Workbook:
     sheet_names: list[str]
     hidden_sheets: set[str]
 
-    def grid(self, name: str, max_rows: int | None = None) -> Grid:  # pragma: no cover
-        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given)."""
+    def grid(
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+    ) -> Grid:  # pragma: no cover
+        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given).
+
+        ``meanwhile``, if given, may be called while the sheet is being parsed (by a reader
+        that parses without the interpreter lock), from another thread, with blocks of texts
+        from the file that may be in its cells and hold an "@": work to do ahead, on the
+        processor the parse leaves idle. The calls stop when the parse has finished; this
+        method waits for the one in progress. The work must be optional: an exception in it
+        is logged, and stops only the work ahead."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -344,14 +363,14 @@ def _check_zip(data: bytes) -> Format:
         low = name.lower()
         if fmt in (Format.XLSX, Format.XLSM):
             # Every part: the workbook's relationships may name any part as a sheet.
-            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info))
+            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info, data))
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
             "xl/workbook.bin", "xl/styles.bin", "xl/sharedstrings.bin", "xl/vbaproject.bin"
         ):
             scanner = _XlsbSheetScan(name)
-        total = _stream_member(zf, info, total, scanner)
+        total = _stream_member(zf, info, total, scanner, data)
     return fmt
 
 
@@ -376,10 +395,12 @@ class _Scanner:
 _CHUNK = 256 * 1024
 
 
-def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None) -> int:
+def _stream_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None, data: bytes
+) -> int:
     """Decompress one entry against the budget, feeding a scanner; returns the new total."""
     try:
-        for chunk in _chunks(zf, info):
+        for chunk in _chunks(zf, info, data):
             total += len(chunk)
             if total > MAX_UNCOMPRESSED_BYTES:
                 raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
@@ -393,18 +414,66 @@ def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scann
     return total
 
 
-def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The decompressed content of an entry, chunk by chunk (zipfile checks its size and CRC).
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None) -> Iterator[bytes]:
+    """The decompressed content of an entry, chunk by chunk.
 
-    Chunks of 256 KB: each is measured while it is still in the CPU cache, and dropped before
-    the next one is made, so the memory is reused (fresh pages are costly to fault in).
-    Tried and dropped: inflating on a helper thread (on two cores it was slower, the threads
-    taking turns at the interpreter lock); inflating with zlib directly (1 % less work); and
-    handing calamine the unpacked bytes as a stored zip (its own inflating saved, but holding
-    the whole unpacked sheet twice cost more in page faults than that)."""
-    with zf.open(info) as fh:
-        while chunk := fh.read(_CHUNK):
-            yield chunk
+    Chunks of at most 256 KB: each is measured while it is still in the CPU cache, and
+    dropped before the next one is made, so the memory is reused (fresh pages are costly to
+    fault in). Given the zip's bytes (``data``), a stored or deflated entry is unpacked with
+    zlib directly: zipfile's own reading checks the CRC on the way, a quarter of the time
+    spent (the spreadsheet library checks it again when it reads the part). Anything unusual
+    (another method, a local header that disagrees) goes through zipfile, which says what is
+    wrong. Tried and dropped: inflating on a helper thread (on two cores it was slower, the
+    threads taking turns at the interpreter lock) and handing calamine the unpacked bytes as a
+    stored zip (its own inflating saved, but holding the whole unpacked sheet twice cost more
+    in page faults than that)."""
+    raw = _entry_bytes(data, info) if data is not None else None
+    if raw is None:
+        with zf.open(info) as fh:
+            while chunk := fh.read(_CHUNK):
+                yield chunk
+    elif info.compress_type == zipfile.ZIP_STORED:
+        if len(raw) != info.file_size:
+            raise zlib.error(f"{info.filename}: stored size differs from the declared size")
+        for at in range(0, len(raw), _CHUNK):
+            yield bytes(raw[at : at + _CHUNK])
+    else:
+        inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        left = info.file_size  # more than declared is damage (zipfile stops there too)
+        for at in range(0, len(raw), _CHUNK // 4):
+            chunk = inflate.decompress(raw[at : at + _CHUNK // 4], _CHUNK)
+            while True:
+                left -= len(chunk)
+                if left < 0:
+                    raise zlib.error(f"{info.filename}: unpacks to more than its declared size")
+                if chunk:
+                    yield chunk
+                if not inflate.unconsumed_tail:
+                    break
+                chunk = inflate.decompress(inflate.unconsumed_tail, _CHUNK)
+            if inflate.eof:
+                break
+        if not inflate.eof:
+            raise zlib.error(f"{info.filename}: the compressed data ends too soon")
+
+
+def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> memoryview | None:
+    """The compressed bytes of a stored or deflated entry, found from its local header as
+    zipfile finds them; None for anything else."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    at = info.header_offset
+    head = data[at : at + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if data[at + 30 : at + 30 + name_len] != name:
+        return None
+    start = at + 30 + name_len + extra_len
+    if start + info.compress_size > len(data):
+        return None
+    return memoryview(data)[start : start + info.compress_size]
 
 
 def _check_area(rows: int, cols: int, where: str) -> None:
@@ -1156,6 +1225,57 @@ def _check_xls_sheet(stream: bytes, pos: int) -> None:
         _check_area(max_row - min_row + 1, max_col - min_col + 1, "xls sheet")
 
 
+# -- xlsx: texts to check ahead -------------------------------------------------------------
+#: The text of a <t> element (in shared strings or an inline string) that holds an "@".
+_X_TEXT_AT = re.compile(rb"<t(?:[ \t\r\n][^>]*)?>([^<@]*@[^<]*)</t>")
+#: Below this many unpacked bytes of strings and sheets, the parse is over before any
+#: checking ahead could pay for itself.
+_AHEAD_MIN_BYTES = 1 * _MB
+
+
+def _texts_ahead(data: bytes) -> Iterator[list[str]]:
+    """The texts with an "@" in the shared strings, then in the worksheets of an xlsx, one
+    block per unpacked chunk: very likely the email column's cells, as calamine will give
+    them. Only a guess (rich text and Excel's _xHHHH_ escapes come out otherwise, and a text
+    cut by a chunk's end is missed): it is used to check texts ahead, never as a cell's
+    value. The file has passed _check_zip."""
+    def order(info: zipfile.ZipInfo) -> int | None:
+        name = info.filename.lower()
+        if name.endswith("sharedstrings.xml"):
+            return 0
+        return 1 if name.startswith("xl/worksheets/") and name.endswith(".xml") else None
+
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    parts = sorted((i for i in zf.infolist() if order(i) is not None),
+                   key=lambda i: (order(i), i.filename))
+    if sum(i.file_size for i in parts) < _AHEAD_MIN_BYTES:
+        return
+    find = _X_TEXT_AT.findall
+    for info in parts:
+        tail = b""
+        for chunk in _chunks(zf, info, data):
+            text = tail + chunk if tail else chunk
+            cut = text.rfind(b"<t")
+            if cut < 0 or len(text) - cut > 65536:
+                cut = len(text)
+            tail = text[cut:]
+            yield [_xml_text(raw) for raw in find(text, 0, cut)]
+        yield [_xml_text(raw) for raw in find(tail)]
+
+
+def _processors() -> int:
+    """How many processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _xml_text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text
+
+
 # -- calamine -----------------------------------------------------------------------------
 class _CalamineBook(Workbook):
     def __init__(self, data: bytes, fmt: Format) -> None:
@@ -1164,6 +1284,11 @@ class _CalamineBook(Workbook):
         self.format = fmt
         self._pc = pc
         self._sheets: dict[str, Any] = {}
+        # The texts to check ahead while calamine parses (xlsx and xlsm: see _texts_ahead),
+        # on a second processor: with one only, that work would hold up the parse.
+        self._ahead: Iterator[list[str]] | None = (
+            _texts_ahead(data) if fmt in (Format.XLSX, Format.XLSM) and _processors() > 1 else None
+        )
         try:
             self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
             meta = self._wb.sheets_metadata
@@ -1187,18 +1312,57 @@ class _CalamineBook(Workbook):
             return PasswordProtectedError(details=text)
         return CorruptFileError(details=f"{type(exc).__name__}: {text}"[:500])
 
-    def _sheet(self, name: str) -> Any:
+    def _sheet(self, name: str, meanwhile: Meanwhile | None = None) -> Any:
         sheet = self._sheets.get(name)
         if sheet is None:
             try:
-                sheet = self._wb.get_sheet_by_name(name)
+                if meanwhile is not None and self._ahead is not None:
+                    sheet = self._parse_meanwhile(name, meanwhile)
+                else:
+                    sheet = self._wb.get_sheet_by_name(name)
             except BaseException as exc:
                 raise self._map_error(exc) from exc
             self._sheets[name] = sheet
         return sheet
 
-    def grid(self, name: str, max_rows: int | None = None) -> Grid:
-        sheet = self._sheet(name)
+    def _parse_meanwhile(self, name: str, meanwhile: Meanwhile) -> Any:
+        """Parse sheet ``name`` (calamine parses without the interpreter lock) while a helper
+        thread hands ``meanwhile`` the file's texts with an "@", until the parse is done.
+
+        The parse itself stays on this thread: on another one, the C library's allocator
+        gives it an arena of its own, and the fresh pages cost some 5,000 more page faults
+        per 100,000-row import. The texts come from one iterator for the whole book: a
+        second sheet's parse carries on where the first one stopped, and no block is handed
+        over twice."""
+        done = threading.Event()
+
+        def ahead() -> None:
+            try:
+                while not done.is_set():
+                    block = next(self._ahead, None) if self._ahead is not None else None
+                    if block is None:
+                        self._ahead = None  # every text seen
+                        return
+                    if done.is_set():  # the parse ended meanwhile: the block waits for the next
+                        self._ahead = chain((block,), self._ahead)  # type: ignore[arg-type]
+                        return
+                    meanwhile(block)
+            except Exception:  # a bug, but the import does not need this work: say so, go on
+                self._ahead = None
+                log.exception("Checking the texts ahead failed; they will be checked as usual")
+
+        helper = threading.Thread(target=ahead, name="ccdesk-check-ahead", daemon=True)
+        helper.start()
+        try:
+            return self._wb.get_sheet_by_name(name)
+        finally:
+            done.set()
+            helper.join()  # at most one block's work (a millisecond or two)
+
+    def grid(
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+    ) -> Grid:
+        sheet = self._sheet(name, meanwhile)
         try:
             start = sheet.start
             if start is None:
@@ -1225,6 +1389,7 @@ class _CalamineBook(Workbook):
 
     def close(self) -> None:
         self._sheets.clear()
+        self._ahead = None
         with contextlib.suppress(Exception):  # closing twice is harmless
             self._wb.close()
 
@@ -1340,7 +1505,9 @@ class _CsvBook(Workbook):
             _check_area(len(rows), 1, "csv")
         return rows
 
-    def grid(self, name: str, max_rows: int | None = None) -> Grid:
+    def grid(
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+    ) -> Grid:
         if self._rows is None:
             if max_rows is not None:
                 return Grid(self._parse(max_rows), 1, 0)

@@ -39,6 +39,7 @@ from ccdesk.core.formats import (
     MAX_ROWS,
     Format,
     Grid,
+    Meanwhile,
     Workbook,
     column_letter,
     open_workbook,
@@ -537,7 +538,9 @@ def _layout(grid: Grid, options: ImportOptions, sheet: str) -> _Layout:
 
 
 # -- the main entry point ------------------------------------------------------------------
-def _choose_sheet(book: Workbook, options: ImportOptions) -> tuple[str, Grid | None]:
+def _choose_sheet(
+    book: Workbook, options: ImportOptions, meanwhile: Meanwhile | None = None
+) -> tuple[str, Grid | None]:
     names = book.sheet_names
     if not names:
         raise NoEmailColumnError("The file has no sheets", "Export the list again.")
@@ -557,7 +560,7 @@ def _choose_sheet(book: Workbook, options: ImportOptions) -> tuple[str, Grid | N
     visible = [n for n in names if n not in book.hidden_sheets] or names
     ranked: list[tuple[tuple, str]] = []
     for order, name in enumerate(visible):
-        probe = book.grid(name, max_rows=PROBE_ROWS)
+        probe = book.grid(name, max_rows=PROBE_ROWS, meanwhile=meanwhile)
         try:
             lay = _layout(probe, ImportOptions(column=options.column), name)
         except SheetError:
@@ -595,14 +598,16 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
     data = read_file_bytes(path)
     digest = hashlib.sha256(data).hexdigest()
     book = open_workbook(path, data)
+    # Texts of the file checked while calamine parses it (see addresses.Verdicts).
+    ahead = _addr.Verdicts()
     try:
         report("Reading the sheet", 0.1)
-        sheet, _ = _choose_sheet(book, options)
-        grid = book.grid(sheet)
+        sheet, _ = _choose_sheet(book, options, ahead.learn)
+        grid = book.grid(sheet, meanwhile=ahead.learn)
         del data
         report("Finding the email column", 0.5)
         lay = _layout(grid, options, sheet)
-        result = _build(path, book, grid, sheet, lay, options, digest, report)
+        result = _build(path, book, grid, sheet, lay, options, digest, report, ahead)
     finally:
         book.close()
     report("Done", 1.0)
@@ -618,6 +623,7 @@ def _build(
     options: ImportOptions,
     digest: str,
     report: Progress,
+    ahead: _addr.Verdicts | None = None,
 ) -> MemberSheet:
     rows = grid.rows
     # The last row with anything in it; empty rows after it are not data.
@@ -650,7 +656,7 @@ def _build(
         fname = headings[fcol] if fcol < len(headings) else f"Column {column_letter(fcol)}"
 
     records = _outcomes(rows, start, end, col, grid.first_row, fcol, fkeys, fname,
-                        options.filter_values, report)
+                        options.filter_values, report, ahead)
     tally = Counter(records.outcomes)
     counts = {str(o): tally.get(o, 0) for o in Outcome}
 
@@ -695,6 +701,14 @@ def _column(data: list[list[Any]], j: int) -> list[Any]:
         return [r[j] if j < len(r) else "" for r in data]
 
 
+def _column_text(data: list[list[Any]], j: int) -> list[str]:
+    """Column ``j`` as text (one pass: each row is touched once)."""
+    try:
+        return [v if type(v := r[j]) is str else cell_text(v) for r in data]
+    except IndexError:  # rows of a CSV file can be short
+        return [cell_text(_cell(r, j)) for r in data]
+
+
 def _outcomes(
     rows: list[list[Any]],
     start: int,
@@ -706,20 +720,21 @@ def _outcomes(
     fname: str | None,
     fvalues: Iterable[str],
     report: Progress,
+    ahead: _addr.Verdicts | None = None,
 ) -> SheetRows:
     """Give every data row its outcome.
 
     Column-wise on purpose (the benchmark in tests/bench/ holds it to a budget): the plain
     addresses that make up nearly every real sheet cost one regex match and one ``lower()``
     each inside C loops; only the rest go one by one through
-    :func:`ccdesk.core.addresses.check_cell`.
+    :func:`ccdesk.core.addresses.check_cell`. Texts with a verdict in ``ahead`` are looked
+    up instead of checked.
     """
     data = rows[start:end]
     n = len(data)
     numbers = range(first_row + start, first_row + end)
-    cells = _column(data, col)
-    values = [v if type(v) is str else cell_text(v) for v in cells]
-    emails = _addr.fast_addresses(values)
+    values = _column_text(data, col)
+    emails = _addr.fast_addresses(values, ahead)
     outcomes: list[Outcome] = [_VALID] * n
     reasons: list[str] = [""] * n
     duplicate_of: list[int | None] = [None] * n
@@ -739,10 +754,11 @@ def _outcomes(
             reasons[i] = f"{fname} is “{text}”, not {shown}" if text else f"{fname} is empty"
 
     # Everything the fast path did not settle, one by one.
+    check = check_cell if ahead is None else ahead.check_cell
     for i in list(compress(range(n), map(is_, emails, repeat(None)))):
         if outcomes[i] is not _VALID:
             continue  # filtered out
-        checked = check_cell(cells[i])
+        checked = check(_cell(data[i], col))
         if checked.outcome is _BLANK:
             outcomes[i] = _BLANK
             reasons[i] = checked.reason if any(_nonblank(x) for x in data[i]) else "Empty row"

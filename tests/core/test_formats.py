@@ -670,3 +670,64 @@ def test_exact_path_plain_rows_are_followed_as_tokens_are(rows: str, monkeypatch
     fast = measure()
     monkeypatch.setattr(formats, "_X_PLAIN_ROW", re.compile(rb"(?!)"))  # token by token only
     assert measure() == fast
+
+
+# -- unpacking zip parts with zlib directly (formats._chunks) -------------------------------------
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_parts_unpack_as_zipfile_unpacks_them(tmp_path: Path, method: int) -> None:
+    path = tmp_path / "m.xlsx"
+    big = b"".join(b'<c r="A%d"><v>%d</v></c>' % (i, i * 7919 % 100003) for i in range(60_000))
+    with zipfile.ZipFile(path, "w", method) as z:
+        z.writestr("xl/worksheets/sheet1.xml", big)
+        z.writestr("empty.xml", b"")
+        z.writestr(zipfile.ZipInfo("dir/"), b"")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            chunks = list(formats._chunks(zf, info, data))
+            assert b"".join(chunks) == zf.read(info)
+            assert all(0 < len(c) <= formats._CHUNK for c in chunks)
+            assert formats._entry_bytes(data, info) is not None  # not zipfile's way
+
+
+def _patch_central(data: bytearray, member: bytes, offset: int, fmt: str, value: int) -> None:
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:
+        name_len = struct.unpack_from("<H", data, pos + 28)[0]
+        if bytes(data[pos + 46 : pos + 46 + name_len]) == member:
+            struct.pack_into(fmt, data, pos + offset, value)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+
+
+def test_a_part_with_a_wrong_checksum_is_refused(tmp_path: Path) -> None:
+    path = S.write_xlsx(tmp_path / "m.xlsx", ROWS)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    struct.pack_into("<I", data, info.header_offset + 14, info.CRC ^ 0xFFFF)
+    _patch_central(data, b"xl/worksheets/sheet1.xml", 16, "<I", info.CRC ^ 0xFFFF)
+    path.write_bytes(bytes(data))
+    refused(path, CorruptFileError)  # calamine checks the CRC; the scan does not need it
+
+
+def test_a_part_whose_compressed_data_is_cut_short_is_refused(tmp_path: Path) -> None:
+    path = S.write_xlsx(tmp_path / "m.xlsx", ROWS * 20)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    _patch_central(data, b"xl/worksheets/sheet1.xml", 20, "<I", info.compress_size // 2)
+    path.write_bytes(bytes(data))
+    refused(path, CorruptFileError)
+
+
+def test_a_local_header_that_disagrees_goes_through_zipfile(tmp_path: Path) -> None:
+    path = S.write_xlsx(tmp_path / "m.xlsx", ROWS)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    at = info.header_offset + 30
+    data[at : at + 2] = b"XX"  # the local name differs from the directory's
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as z:
+        assert formats._entry_bytes(bytes(data), z.getinfo("xl/worksheets/sheet1.xml")) is None
+    refused(path, CorruptFileError)  # zipfile: "File name in directory and header differ"
