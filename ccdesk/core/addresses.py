@@ -351,8 +351,8 @@ class Verdicts:
     __slots__ = ("checked", "fast")
 
     def __init__(self) -> None:
-        self.fast: dict[str, str | None] = {"": None}
-        self.checked: dict[str, CheckedCell] = {"": _BLANK}
+        self.fast: dict[str, str | None] = {}
+        self.checked: dict[str, CheckedCell] = {}
 
     def learn(self, texts: list[str]) -> None:
         """Work out the verdicts on ``texts``."""

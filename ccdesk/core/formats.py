@@ -15,7 +15,9 @@ Three jobs, in this order, before any parser sees the file:
    measured from the raw data *before* the spreadsheet library builds it, so a 5 KB file that
    names cell XFD1048576 cannot exhaust the memory.
 3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
-   through the standard library (encoding and delimiter detected).
+   through the standard library (encoding and delimiter detected). While calamine parses an
+   xlsx sheet (without the interpreter lock), a helper thread hands the caller the file's
+   texts that hold an "@", to check ahead on the processor the parse leaves idle.
 
 The result is a :class:`Workbook` whose :meth:`Workbook.grid` gives a sheet's cells with the
 Excel number of its first row and the index of its first column.
@@ -363,14 +365,14 @@ def _check_zip(data: bytes) -> Format:
         low = name.lower()
         if fmt in (Format.XLSX, Format.XLSM):
             # Every part: the workbook's relationships may name any part as a sheet.
-            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info, data))
+            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info))
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
             "xl/workbook.bin", "xl/styles.bin", "xl/sharedstrings.bin", "xl/vbaproject.bin"
         ):
             scanner = _XlsbSheetScan(name)
-        total = _stream_member(zf, info, total, scanner, data)
+        total = _stream_member(zf, info, total, scanner)
     return fmt
 
 
@@ -395,12 +397,10 @@ class _Scanner:
 _CHUNK = 256 * 1024
 
 
-def _stream_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None, data: bytes
-) -> int:
+def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, scanner: _Scanner | None) -> int:
     """Decompress one entry against the budget, feeding a scanner; returns the new total."""
     try:
-        for chunk in _chunks(zf, info, data):
+        for chunk in _chunks(zf, info):
             total += len(chunk)
             if total > MAX_UNCOMPRESSED_BYTES:
                 raise UnsafeFileError(details=f"unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
@@ -414,66 +414,19 @@ def _stream_member(
     return total
 
 
-def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None) -> Iterator[bytes]:
-    """The decompressed content of an entry, chunk by chunk.
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The decompressed content of an entry, chunk by chunk (zipfile checks its size and CRC:
+    calamine checks the CRC of the sheets it reads, but not of the shared strings).
 
-    Chunks of at most 256 KB: each is measured while it is still in the CPU cache, and
-    dropped before the next one is made, so the memory is reused (fresh pages are costly to
-    fault in). Given the zip's bytes (``data``), a stored or deflated entry is unpacked with
-    zlib directly: zipfile's own reading checks the CRC on the way, a quarter of the time
-    spent (the spreadsheet library checks it again when it reads the part). Anything unusual
-    (another method, a local header that disagrees) goes through zipfile, which says what is
-    wrong. Tried and dropped: inflating on a helper thread (on two cores it was slower, the
-    threads taking turns at the interpreter lock) and handing calamine the unpacked bytes as a
-    stored zip (its own inflating saved, but holding the whole unpacked sheet twice cost more
-    in page faults than that)."""
-    raw = _entry_bytes(data, info) if data is not None else None
-    if raw is None:
-        with zf.open(info) as fh:
-            while chunk := fh.read(_CHUNK):
-                yield chunk
-    elif info.compress_type == zipfile.ZIP_STORED:
-        if len(raw) != info.file_size:
-            raise zlib.error(f"{info.filename}: stored size differs from the declared size")
-        for at in range(0, len(raw), _CHUNK):
-            yield bytes(raw[at : at + _CHUNK])
-    else:
-        inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-        left = info.file_size  # more than declared is damage (zipfile stops there too)
-        for at in range(0, len(raw), _CHUNK // 4):
-            chunk = inflate.decompress(raw[at : at + _CHUNK // 4], _CHUNK)
-            while True:
-                left -= len(chunk)
-                if left < 0:
-                    raise zlib.error(f"{info.filename}: unpacks to more than its declared size")
-                if chunk:
-                    yield chunk
-                if not inflate.unconsumed_tail:
-                    break
-                chunk = inflate.decompress(inflate.unconsumed_tail, _CHUNK)
-            if inflate.eof:
-                break
-        if not inflate.eof:
-            raise zlib.error(f"{info.filename}: the compressed data ends too soon")
-
-
-def _entry_bytes(data: bytes, info: zipfile.ZipInfo) -> memoryview | None:
-    """The compressed bytes of a stored or deflated entry, found from its local header as
-    zipfile finds them; None for anything else."""
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return None
-    at = info.header_offset
-    head = data[at : at + 30]
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        return None
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
-    if data[at + 30 : at + 30 + name_len] != name:
-        return None
-    start = at + 30 + name_len + extra_len
-    if start + info.compress_size > len(data):
-        return None
-    return memoryview(data)[start : start + info.compress_size]
+    Chunks of 256 KB: each is measured while it is still in the CPU cache, and dropped before
+    the next one is made, so the memory is reused (fresh pages are costly to fault in).
+    Tried and dropped: inflating on a helper thread (on two cores it was slower, the threads
+    taking turns at the interpreter lock); inflating with zlib directly (the CRC is most of
+    what it saves, and it is needed); and handing calamine the unpacked bytes as a stored zip
+    (its parse was no faster)."""
+    with zf.open(info) as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
 
 
 def _check_area(rows: int, cols: int, where: str) -> None:
@@ -1234,8 +1187,8 @@ _AHEAD_MIN_BYTES = 1 * _MB
 
 
 def _texts_ahead(data: bytes) -> Iterator[list[str]]:
-    """The texts with an "@" in the shared strings, then in the worksheets of an xlsx, one
-    block per unpacked chunk: very likely the email column's cells, as calamine will give
+    """The texts with an "@" in the shared strings, then in the worksheets of an xlsx, in
+    blocks of at most _AHEAD_BLOCK: very likely the email column's cells, as calamine will give
     them. Only a guess (rich text and Excel's _xHHHH_ escapes come out otherwise, and a text
     cut by a chunk's end is missed): it is used to check texts ahead, never as a cell's
     value. The file has passed _check_zip."""
@@ -1253,14 +1206,24 @@ def _texts_ahead(data: bytes) -> Iterator[list[str]]:
     find = _X_TEXT_AT.findall
     for info in parts:
         tail = b""
-        for chunk in _chunks(zf, info, data):
+        for chunk in _chunks(zf, info):
             text = tail + chunk if tail else chunk
             cut = text.rfind(b"<t")
             if cut < 0 or len(text) - cut > 65536:
                 cut = len(text)
             tail = text[cut:]
-            yield [_xml_text(raw) for raw in find(text, 0, cut)]
-        yield [_xml_text(raw) for raw in find(tail)]
+            yield from _blocks([_xml_text(raw) for raw in find(text, 0, cut)])
+        yield from _blocks([_xml_text(raw) for raw in find(tail)])
+
+
+#: Texts per block handed over: the parse's end waits for the block in progress, and texts
+#: off the fast path take up to ~50 µs each to check.
+_AHEAD_BLOCK = 500
+
+
+def _blocks(texts: list[str]) -> Iterator[list[str]]:
+    for at in range(0, len(texts), _AHEAD_BLOCK):
+        yield texts[at : at + _AHEAD_BLOCK]
 
 
 def _processors() -> int:
@@ -1336,15 +1299,18 @@ class _CalamineBook(Workbook):
         over twice."""
         done = threading.Event()
 
+        texts = self._ahead
+        assert texts is not None
+
         def ahead() -> None:
             try:
                 while not done.is_set():
-                    block = next(self._ahead, None) if self._ahead is not None else None
+                    block = next(texts, None)
                     if block is None:
                         self._ahead = None  # every text seen
                         return
                     if done.is_set():  # the parse ended meanwhile: the block waits for the next
-                        self._ahead = chain((block,), self._ahead)  # type: ignore[arg-type]
+                        self._ahead = chain((block,), texts)
                         return
                     meanwhile(block)
             except Exception:  # a bug, but the import does not need this work: say so, go on
@@ -1357,12 +1323,14 @@ class _CalamineBook(Workbook):
             return self._wb.get_sheet_by_name(name)
         finally:
             done.set()
-            helper.join()  # at most one block's work (a millisecond or two)
+            helper.join()  # at most one block's work: _AHEAD_BLOCK texts
 
     def grid(
         self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
     ) -> Grid:
         sheet = self._sheet(name, meanwhile)
+        if max_rows is None and meanwhile is not None:
+            self._ahead = None  # the sheet is read: no more checking ahead, the bytes can go
         try:
             start = sheet.start
             if start is None:

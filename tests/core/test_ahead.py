@@ -77,6 +77,7 @@ def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def test_importing_with_and_without_checking_ahead_gives_the_same(
     big: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(formats, "_processors", lambda: 2)
     ahead = read_sheet(big).to_dict()
     monkeypatch.setattr(formats, "_processors", lambda: 1)  # a one-processor machine
     plain = read_sheet(big).to_dict()
@@ -90,6 +91,7 @@ def test_what_is_learnt_ahead_covers_the_email_column(big: Path) -> None:
     data = big.read_bytes()
     learnt = Verdicts()
     for block in formats._texts_ahead(data):
+        assert len(block) <= formats._AHEAD_BLOCK  # the parse's end never waits long
         learnt.learn(block)
     with_at = {member_email(i) for i in range(1, ROWS + 1)} - {""}
     with_at = {v for v in with_at if "@" in v}
@@ -107,6 +109,19 @@ def test_what_is_learnt_ahead_covers_the_email_column(big: Path) -> None:
                           lambda *a: None, ahead).to_dict()
 
         assert build(learnt) == build(None)
+    finally:
+        book.close()
+
+
+def test_once_the_sheet_is_read_nothing_more_is_checked_ahead(
+    big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(formats, "_processors", lambda: 2)  # (as on a one-processor CI too)
+    book = open_workbook(big)
+    try:
+        assert book._ahead is not None  # type: ignore[attr-defined]
+        book.grid("Sheet1", meanwhile=lambda block: None)
+        assert book._ahead is None  # type: ignore[attr-defined]  # (nor is the file held)
     finally:
         book.close()
 
