@@ -39,7 +39,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import chain, islice
+from itertools import chain, islice, repeat
+from operator import itemgetter, lt, sub
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,15 @@ log = logging.getLogger("ccdesk.core.formats")
 
 #: What :meth:`Workbook.grid` may call while a sheet is being parsed: see there.
 Meanwhile = Callable[[list[str]], object]
+#: A forecast of one column of a sheet, read from its XML while calamine parses it:
+#: (the column's index, the Excel row of the first text, the texts row by row). A text is ""
+#: where the row has no cell there, None where the cell is not plain text (a number, rich
+#: text...). Only a forecast: the caller compares it with what calamine gives.
+Forecast = tuple[int, int, list[str | None]]
+#: What :meth:`Workbook.grid` may call with a forecast: ``foresee(forecast, stopped)``, where
+#: ``stopped()`` turns true when the parse has finished (the work should then end soon). It
+#: returns whether it has worked the forecast out (then no texts are handed over for it).
+Foresee = Callable[[Forecast, Callable[[], bool]], bool]
 
 
 class Workbook:
@@ -189,7 +199,8 @@ class Workbook:
     hidden_sheets: set[str]
 
     def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
+        foresee: Foresee | None = None,
     ) -> Grid:  # pragma: no cover
         """The cells of sheet ``name`` (only the first ``max_rows`` rows when given).
 
@@ -198,7 +209,9 @@ class Workbook:
         from the file that may be in its cells and hold an "@": work to do ahead, on the
         processor the parse leaves idle. The calls stop when the parse has finished; this
         method waits for the one in progress. The work must be optional: an exception in it
-        is logged, and stops only the work ahead."""
+        is logged, and stops only the work ahead. Once every text has been handed over,
+        ``foresee`` (if given) may be called with a :data:`Forecast` of the column holding
+        the most of them."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -1226,6 +1239,143 @@ def _blocks(texts: list[str]) -> Iterator[list[str]]:
         yield texts[at : at + _AHEAD_BLOCK]
 
 
+_X_WB_SHEET = re.compile(rb"<(?:[A-Za-z0-9_]+:)?sheet\b([^>]*)>")
+_X_REL = re.compile(rb"<(?:[A-Za-z0-9_]+:)?Relationship\b([^>]*)>")
+_X_NAME = re.compile(rb'\sname="([^"]*)"')
+_X_RID = re.compile(rb'\s[A-Za-z0-9_]+:id="([^"]*)"')
+_X_ID = re.compile(rb'\sId="([^"]*)"')
+_X_TARGET = re.compile(rb'\sTarget="([^"]*)"')
+_X_SI = re.compile(rb"<si>(?:<t((?:[ \t\r\n][^>]*)?)>([^<]*)</t>|.*?)</si>", re.DOTALL)
+_XML_SPACE = " \t\r\n"  # what calamine trims from a text without xml:space="preserve"
+#: The reference of a cell whose value holds an "@", for choosing the column to forecast.
+_X_AT_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>(?:<is><t(?:[ \t\r\n][^>]*)?>([^<]*)</t>|<v>([0-9]+)</v>)'
+)
+_X_INLINE = re.compile(rb"[ \t\r\n]*<is>[ \t\r\n]*<t(?:[ \t\r\n][^>]*)?>([^<]*)</t>[ \t\r\n]*</is>[ \t\r\n]*")
+_X_SHARED = re.compile(rb"[ \t\r\n]*<v>([0-9]+)</v>[ \t\r\n]*")
+_X_TYPE = re.compile(rb'\st="([^"]*)"')
+
+
+def _sheet_part(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+    """The part holding sheet ``name``, from the workbook and its relationships."""
+    try:
+        book = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    rid = None
+    for attrs in _X_WB_SHEET.findall(book):
+        m, r = _X_NAME.search(attrs), _X_RID.search(attrs)
+        if m and r and html.unescape(m.group(1).decode("utf-8", "replace")) == name:
+            rid = r.group(1)
+            break
+    for attrs in _X_REL.findall(rels):
+        i, t = _X_ID.search(attrs), _X_TARGET.search(attrs)
+        if rid is not None and i and t and i.group(1) == rid:
+            target = t.group(1).decode("utf-8", "replace")
+            target = target[1:] if target.startswith("/") else "xl/" + target
+            try:
+                return zf.getinfo(target)
+            except KeyError:
+                return None
+    return None
+
+
+def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> Forecast | None:
+    """A :data:`Forecast` of the column of sheet ``name`` that holds the most texts with an
+    "@": None if there is none, if any of its cells is not plain text, or if ``stopped()``
+    turns true first. Everything is done in bulk (C loops), never cell by cell."""
+    if data is None:
+        return None
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    part = _sheet_part(zf, name)
+    if part is None:
+        return None
+    shared: list[str | None] = []
+    for info in zf.infolist():
+        if info.filename.lower().endswith("sharedstrings.xml"):
+            raw = b"".join(_chunks(zf, info))
+            shared = [
+                None if m.group(2) is None
+                else _xml_text(m.group(2)) if b"preserve" in m.group(1)
+                else _xml_text(m.group(2)).strip(_XML_SPACE)
+                for m in _X_SI.finditer(raw)
+            ]
+            break
+    pattern: re.Pattern[bytes] | None = None
+    letters = b""
+    cells: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
+    tail = b""
+    for chunk in _chunks(zf, part):
+        if stopped():
+            return None
+        text = tail + chunk if tail else chunk
+        cut = text.rfind(b"<c ")
+        if cut < 0 or len(text) - cut > 65536:
+            cut = len(text)
+        tail = text[cut:]
+        if pattern is None:
+            letters = _forecast_column(text, cut, shared)
+            if not letters:
+                return None
+            pattern = re.compile(
+                rb'<c r="' + letters + rb'([0-9]{1,7})"((?: [a-z]{1,3}="[^"]*+")*+) ?(?:/>|>'
+                rb'(?:<is><t( xml:space="preserve")?>([^<]*+)</t></is>|<v>([0-9]*+)</v>'
+                rb"|(.*?))</c>)",
+                re.DOTALL,
+            )
+        cells += pattern.findall(text, 0, cut)
+    if pattern is None:
+        return None
+    cells += pattern.findall(tail)
+    if not cells or any(map(itemgetter(5), cells)):
+        return None  # no cell, or one that is not a plain text
+    rows = list(map(int, map(itemgetter(0), cells)))
+    if not all(map(lt, rows, rows[1:])):
+        return None  # rows out of order
+    # Each cell's text: inline strings as written; shared strings by their index.
+    kinds = {attrs: _X_TYPE.search(attrs) for attrs in set(map(itemgetter(1), cells))}
+    kinds = {a: (m.group(1) if m else b"n") for a, m in kinds.items()}
+    if any(k not in (b"inlineStr", b"s") for k in kinds.values()) and any(
+        v for a, v in zip(map(itemgetter(1), cells), map(itemgetter(4), cells), strict=True)
+        if kinds[a] not in (b"inlineStr", b"s")
+    ):
+        return None  # a number, a date or a formula's result
+    inline = list(map(itemgetter(3), cells))
+    joined = b"\n".join(inline)
+    if joined.count(b"\n") != len(inline) - 1:
+        return None
+    try:
+        texts: list[str | None] = joined.decode("utf-8").split("\n")  # type: ignore[assignment]
+    except UnicodeDecodeError:
+        return None
+    if b"&" in joined:
+        texts = [html.unescape(t) if t and "&" in t else t for t in texts]
+    texts = [t if kept else t.strip(_XML_SPACE)  # type: ignore[union-attr]
+             for t, kept in zip(texts, map(itemgetter(2), cells), strict=True)]
+    if b"s" in kinds.values():
+        for i in [i for i, a in enumerate(map(itemgetter(1), cells)) if kinds[a] == b"s"]:
+            index = cells[i][4]
+            texts[i] = shared[int(index)] if index and int(index) < len(shared) else None
+        if None in texts:
+            return None
+    first = rows[0]
+    column: list[str | None] = [""] * (rows[-1] - first + 1)
+    for at, text in zip(map(sub, rows, repeat(first)), texts, strict=True):
+        column[at] = text
+    return _col_index(letters), first, column
+
+
+def _forecast_column(text: bytes, end: int, shared: list[str | None]) -> bytes:
+    """The letters of the column holding the most "@" texts in ``text[:end]`` (b"" if none)."""
+    votes: dict[bytes, int] = {}
+    for letters, attrs, inline, index in _X_AT_CELL.findall(text, 0, end):
+        if b"@" in inline or (index and b't="s"' in attrs and int(index) < len(shared)
+                              and "@" in (shared[int(index)] or "")):
+            votes[letters] = votes.get(letters, 0) + 1
+    return max(votes, key=votes.__getitem__) if votes else b""
+
+
 def _processors() -> int:
     """How many processors this process may run on."""
     try:
@@ -1252,6 +1402,7 @@ class _CalamineBook(Workbook):
         self._ahead: Iterator[list[str]] | None = (
             _texts_ahead(data) if fmt in (Format.XLSX, Format.XLSM) and _processors() > 1 else None
         )
+        self._data: bytes | None = data if self._ahead is not None else None
         try:
             self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
             meta = self._wb.sheets_metadata
@@ -1275,12 +1426,14 @@ class _CalamineBook(Workbook):
             return PasswordProtectedError(details=text)
         return CorruptFileError(details=f"{type(exc).__name__}: {text}"[:500])
 
-    def _sheet(self, name: str, meanwhile: Meanwhile | None = None) -> Any:
+    def _sheet(
+        self, name: str, meanwhile: Meanwhile | None = None, foresee: Foresee | None = None
+    ) -> Any:
         sheet = self._sheets.get(name)
         if sheet is None:
             try:
                 if meanwhile is not None and self._ahead is not None:
-                    sheet = self._parse_meanwhile(name, meanwhile)
+                    sheet = self._parse_meanwhile(name, meanwhile, foresee)
                 else:
                     sheet = self._wb.get_sheet_by_name(name)
             except BaseException as exc:
@@ -1288,7 +1441,7 @@ class _CalamineBook(Workbook):
             self._sheets[name] = sheet
         return sheet
 
-    def _parse_meanwhile(self, name: str, meanwhile: Meanwhile) -> Any:
+    def _parse_meanwhile(self, name: str, meanwhile: Meanwhile, foresee: Foresee | None = None) -> Any:
         """Parse sheet ``name`` (calamine parses without the interpreter lock) while a helper
         thread hands ``meanwhile`` the file's texts with an "@", until the parse is done.
 
@@ -1304,6 +1457,11 @@ class _CalamineBook(Workbook):
 
         def ahead() -> None:
             try:
+                # First the forecast (which, when it holds, spares the caller the most), then
+                # the texts, for whatever the forecast does not cover.
+                forecast = None if foresee is None else _forecast(self._data, name, done.is_set)
+                if forecast is not None and not done.is_set() and foresee(forecast, done.is_set):
+                    return  # worked out: the texts are not needed for this sheet
                 while not done.is_set():
                     block = next(texts, None)
                     if block is None:
@@ -1326,11 +1484,12 @@ class _CalamineBook(Workbook):
             helper.join()  # at most one block's work: _AHEAD_BLOCK texts
 
     def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
+        foresee: Foresee | None = None,
     ) -> Grid:
-        sheet = self._sheet(name, meanwhile)
+        sheet = self._sheet(name, meanwhile, foresee)
         if max_rows is None and meanwhile is not None:
-            self._ahead = None  # the sheet is read: no more checking ahead, the bytes can go
+            self._ahead = self._data = None  # the sheet is read: no more checking ahead
         try:
             start = sheet.start
             if start is None:
@@ -1357,7 +1516,7 @@ class _CalamineBook(Workbook):
 
     def close(self) -> None:
         self._sheets.clear()
-        self._ahead = None
+        self._ahead = self._data = None
         with contextlib.suppress(Exception):  # closing twice is harmless
             self._wb.close()
 
@@ -1474,7 +1633,8 @@ class _CsvBook(Workbook):
         return rows
 
     def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None
+        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
+        foresee: Foresee | None = None,
     ) -> Grid:
         if self._rows is None:
             if max_rows is not None:

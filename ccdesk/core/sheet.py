@@ -37,6 +37,7 @@ from ccdesk.core.formats import (
     MAX_CELLS,
     MAX_FILE_BYTES,
     MAX_ROWS,
+    Forecast,
     Format,
     Grid,
     Meanwhile,
@@ -598,12 +599,12 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
     data = read_file_bytes(path)
     digest = hashlib.sha256(data).hexdigest()
     book = open_workbook(path, data)
-    # Texts of the file checked while calamine parses it (see addresses.Verdicts).
-    ahead = _addr.Verdicts()
+    # Work done while calamine parses the file (see _Ahead).
+    ahead = _Ahead()
     try:
         report("Reading the sheet", 0.1)
-        sheet, _ = _choose_sheet(book, options, ahead.learn)
-        grid = book.grid(sheet, meanwhile=ahead.learn)
+        sheet, _ = _choose_sheet(book, options, ahead.verdicts.learn)
+        grid = book.grid(sheet, meanwhile=ahead.verdicts.learn, foresee=ahead.foresee)
         del data
         report("Finding the email column", 0.5)
         lay = _layout(grid, options, sheet)
@@ -623,7 +624,7 @@ def _build(
     options: ImportOptions,
     digest: str,
     report: Progress,
-    ahead: _addr.Verdicts | None = None,
+    ahead: _Ahead | None = None,
 ) -> MemberSheet:
     rows = grid.rows
     # The last row with anything in it; empty rows after it are not data.
@@ -655,8 +656,10 @@ def _build(
         fkeys = frozenset(_key(v) for v in options.filter_values)
         fname = headings[fcol] if fcol < len(headings) else f"Column {column_letter(fcol)}"
 
-    records = _outcomes(rows, start, end, col, grid.first_row, fcol, fkeys, fname,
-                        options.filter_values, report, ahead)
+    records = None if ahead is None or fcol is not None else ahead.records(grid, start, end, col)
+    if records is None:
+        records = _outcomes(rows, start, end, col, grid.first_row, fcol, fkeys, fname,
+                            options.filter_values, report, None if ahead is None else ahead.verdicts)
     tally = Counter(records.outcomes)
     counts = {str(o): tally.get(o, 0) for o in Outcome}
 
@@ -780,6 +783,73 @@ def _outcomes(
         d = first[i]
         outcomes[i], reasons[i], duplicate_of[i] = _DUPLICATE, f"Same address as row {d}", d
     return SheetRows(numbers, values, emails, outcomes, reasons, duplicate_of)
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Ahead:
+    """What the import works out while calamine parses the sheet, on the processor the parse
+    leaves idle (see formats.Workbook.grid):
+
+    * ``verdicts``: the checks of every text of the file with an "@";
+    * a forecast of the email column read from the XML, and the outcomes of its rows worked
+      out with :func:`_outcomes` itself. They are used only if calamine's column turns out
+      to be exactly the forecast (:meth:`records`); else the rows are checked as usual.
+    """
+
+    def __init__(self) -> None:
+        self.verdicts = _addr.Verdicts()
+        self.forecast: tuple[int, int, list[str], SheetRows] | None = None
+
+    def foresee(self, forecast: Forecast, stopped: Callable[[], bool]) -> bool:
+        column, first_row, texts = forecast
+        if None in texts:
+            return False  # a cell that is not plain text: the forecast cannot be checked
+        known: list[str] = texts  # type: ignore[assignment]
+
+        def report(stage: str, fraction: float) -> None:
+            if stopped():
+                raise _Stopped  # the parse is over: the caller would only wait
+
+        try:
+            rows = [[t] for t in known]
+            records = _outcomes(rows, 0, len(rows), 0, first_row, None, frozenset(), None, (),
+                                report, self.verdicts)
+        except _Stopped:
+            return False
+        self.forecast = (column, first_row, known, records)
+        return True
+
+    def records(self, grid: Grid, start: int, end: int, col: int) -> SheetRows | None:
+        """The outcomes of rows ``start:end`` of column ``col``, from the forecast, if
+        calamine's cells there are exactly the forecast's texts (None if not)."""
+        if self.forecast is None:
+            return None
+        column, first_row, texts, forecast = self.forecast
+        a, b = grid.first_row + start - first_row, grid.first_row + end - first_row
+        if column != grid.first_col + col or a < 0 or a > len(texts):
+            return None
+        data = grid.rows[start:end]
+        values = _column_text(data, col)
+        # Rows below the forecast's last cell have no cell in the column: "" in calamine's.
+        extra = max(0, b - len(texts))
+        if values[: len(values) - extra] != texts[a:b] or any(values[len(values) - extra:]):
+            return None
+        if any(e is not None for e in forecast.emails[:a]):
+            return None  # an address above the data rows would change who is a duplicate
+        outcomes = forecast.outcomes[a:b] + [_BLANK] * extra
+        reasons = forecast.reasons[a:b] + [""] * extra
+        # Each forecast row held only this cell, so every blank one looked like an empty row.
+        for i in list(compress(range(len(outcomes)), map(is_, outcomes, repeat(_BLANK)))):
+            reasons[i] = _BLANK_REASON if any(_nonblank(x) for x in data[i]) else "Empty row"
+        return SheetRows(range(grid.first_row + start, grid.first_row + end), values,
+                         forecast.emails[a:b] + [None] * extra, outcomes, reasons,
+                         forecast.duplicate_of[a:b] + [None] * extra)
+
+
+_BLANK_REASON = check_cell(None).reason
 
 
 def describe_limits() -> dict[str, int]:

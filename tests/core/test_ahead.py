@@ -104,11 +104,15 @@ def test_what_is_learnt_ahead_covers_the_email_column(big: Path) -> None:
         grid = book.grid("Sheet1")
         lay = _layout(grid, ImportOptions(), "Sheet1")
 
-        def build(ahead: Verdicts | None) -> dict[str, Any]:
+        def build(ahead: Any) -> dict[str, Any]:
             return _build(big, book, grid, "Sheet1", lay, ImportOptions(), "x",
                           lambda *a: None, ahead).to_dict()
 
-        assert build(learnt) == build(None)
+        from ccdesk.core.sheet import _Ahead
+
+        with_memo = _Ahead()
+        with_memo.verdicts = learnt
+        assert build(with_memo) == build(None)
     finally:
         book.close()
 
@@ -272,3 +276,105 @@ def test_verdicts_check_other_cells_as_usual() -> None:
     for value in (None, 3, 2.5, True, "ann@example.org", "bob(at)example.org", "new@example.org"):
         assert known.check_cell(value) == check_cell(value)
     assert known.check_cell("").outcome is Outcome.BLANK
+
+
+# -- the forecast of the email column -------------------------------------------------------------
+def sheet_file(path: Path, rows: list[list[Any]], *, shared: bool) -> Path:
+    """A hand-made xlsx: str cells as shared or inline strings, numbers as numbers, None and
+    "" as no cell at all, and ("raw", xml) as the cell's XML verbatim."""
+    strings: list[str] = []
+    out = []
+    for r, row in enumerate(rows, start=1):
+        out.append(f'<row r="{r}">')
+        for j, v in enumerate(row):
+            ref = f"{chr(65 + j)}{r}"
+            if v is None or v == "":
+                continue
+            if isinstance(v, tuple):
+                out.append(v[1].replace("REF", ref))
+            elif isinstance(v, str) and shared:
+                strings.append(v)
+                out.append(f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>')
+            elif isinstance(v, str):
+                out.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(v)}</t></is></c>')
+            else:
+                out.append(f'<c r="{ref}"><v>{v}</v></c>')
+        out.append("</row>")
+    return S.write_xlsx_raw(path, S.sheet_xml("".join(out)), shared_strings=strings)
+
+
+def built(path: Path, *, forecast: bool) -> tuple[dict[str, Any], bool]:
+    """(the import's result, whether the forecast was used), working everything out ahead
+    deterministically (no race with the parse)."""
+    from ccdesk.core.sheet import _Ahead
+
+    data = path.read_bytes()
+    book = open_workbook(path, data)
+    try:
+        ahead = _Ahead()
+        if forecast:
+            for block in formats._texts_ahead(data) or ():
+                ahead.verdicts.learn(block)
+            seen = formats._forecast(data, "Sheet1", lambda: False)
+            if seen is not None:
+                ahead.foresee(seen, lambda: False)
+        grid = book.grid("Sheet1")
+        lay = _layout(grid, ImportOptions(), "Sheet1")
+        used = ahead.forecast is not None and ahead.records(
+            grid, 0 if lay.header is None else lay.header + 1, len(grid.rows), lay.column) is not None
+        result = _build(path, book, grid, "Sheet1", lay, ImportOptions(), "x", lambda *a: None,
+                        ahead if forecast else None).to_dict()
+        return result, used
+    finally:
+        book.close()
+
+
+HEAD = ["Name", "Email", "Level"]
+PLAIN = [HEAD] + [[f"M{i}", member_email(i), "Gold"] for i in range(1, 400)]
+CASES = {
+    "typical": (PLAIN, True),
+    "blank emails, an empty row, trailing blanks": (
+        [*PLAIN[:50], ["", "", ""], ["Ann", "", "Gold"], *PLAIN[50:], ["Zed", "", ""]], True),
+    "title rows above": ([["Members"], [], HEAD, *PLAIN[1:]], True),
+    "an address above the headings that comes back": (
+        [["Contact", "member10@example10.org"], HEAD, *PLAIN[1:]], False),
+    "a number in the email column": ([*PLAIN[:9], ["Bob", 12345, "Gold"], *PLAIN[9:]], False),
+    "a date-like number and a formula text": (
+        [*PLAIN[:9], ["Bob", ("raw", '<c r="REF" t="str"><f>A1</f><v>x@y.org</v></c>'), "G"],
+         *PLAIN[9:]], False),
+    "an entity and spaces": ([*PLAIN[:9], ["Bob", " R&D <rd@example.org> ", "G"], *PLAIN[9:]], True),
+}
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "inline"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_forecast_is_used_only_when_it_gives_the_same(tmp_path: Path, case: str, shared: bool) -> None:
+    rows, usable = CASES[case]
+    path = sheet_file(tmp_path / "f.xlsx", rows, shared=shared)
+    ahead, used = built(path, forecast=True)
+    plain, _ = built(path, forecast=False)
+    assert ahead == plain
+    assert used is usable
+
+
+def test_a_rich_text_shared_string_means_no_forecast(tmp_path: Path) -> None:
+    path = sheet_file(tmp_path / "f.xlsx", PLAIN, shared=True)
+    data = bytearray(path.read_bytes())
+    # Make the third address rich text, as Excel writes a cell with two fonts.
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sst = parts["xl/sharedStrings.xml"]
+    first = sst.index(b"<si><t>member10@")
+    end = sst.index(b"</si>", first)
+    text = sst[first + len(b"<si><t>"):end - len(b"</t>")]
+    parts["xl/sharedStrings.xml"] = (sst[:first] + b"<si><r><t>" + text[:3] + b"</t></r><r><t>"
+                                     + text[3:] + b"</t></r></si>" + sst[end + len(b"</si>"):])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, content in parts.items():
+            z.writestr(n, content)
+    assert data  # (the original is replaced)
+    ahead, used = built(path, forecast=True)
+    plain, _ = built(path, forecast=False)
+    assert ahead == plain and not used
