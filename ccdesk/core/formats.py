@@ -1481,7 +1481,7 @@ class _CalamineBook(Workbook):
             return self._wb.get_sheet_by_name(name)
         finally:
             done.set()
-            helper.join()  # at most one block's work: _AHEAD_BLOCK texts
+            helper.join()  # at most one step of the work ahead (see Workbook.grid)
 
     def grid(
         self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,

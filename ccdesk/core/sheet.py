@@ -758,7 +758,9 @@ def _outcomes(
 
     # Everything the fast path did not settle, one by one.
     check = check_cell if ahead is None else ahead.check_cell
-    for i in list(compress(range(n), map(is_, emails, repeat(None)))):
+    for k, i in enumerate(list(compress(range(n), map(is_, emails, repeat(None))))):
+        if not k % 256 and k:
+            report("Checking the addresses", 0.6)  # (a caller may stop here too)
         if outcomes[i] is not _VALID:
             continue  # filtered out
         checked = check(_cell(data[i], col))
@@ -832,7 +834,9 @@ class _Ahead:
         if column != grid.first_col + col or a < 0 or a > len(texts):
             return None
         data = grid.rows[start:end]
-        values = _column_text(data, col)
+        values = _column(data, col)
+        if not set(map(type, values)) <= {str}:
+            return None  # a number, date or TRUE has reasons of its own, whatever its text
         # Rows below the forecast's last cell have no cell in the column: "" in calamine's.
         extra = max(0, b - len(texts))
         if values[: len(values) - extra] != texts[a:b] or any(values[len(values) - extra:]):

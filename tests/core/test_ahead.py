@@ -378,3 +378,42 @@ def test_a_rich_text_shared_string_means_no_forecast(tmp_path: Path) -> None:
     ahead, used = built(path, forecast=True)
     plain, _ = built(path, forecast=False)
     assert ahead == plain and not used
+
+
+def test_a_number_that_reads_like_the_forecast_text_is_not_taken_for_it(tmp_path: Path) -> None:
+    # Two cells land on B3: the forecast sees the text "12345" (it has a reference), calamine
+    # keeps the number after it (no reference: placed after A3). Same text, not the same cell.
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>M{r}</t></is></c>'
+        f'<c r="B{r}" t="inlineStr"><is><t>m{r}@example.org</t></is></c></row>'
+        for r in range(4, 40)
+    )
+    xml = S.sheet_xml(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>Email</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Ann</t></is></c>'
+        '<c r="B2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>'
+        '<row r="3"><c r="B3" t="inlineStr"><is><t>12345</t></is></c>'
+        '<c r="A3" t="inlineStr"><is><t>Bob</t></is></c><c><v>12345</v></c></row>' + rows
+    )
+    path = S.write_xlsx_raw(tmp_path / "f.xlsx", xml)
+    ahead, used = built(path, forecast=True)
+    plain, _ = built(path, forecast=False)
+    assert ahead == plain and not used
+    assert "number" in plain["problems"][0]["reason"]
+
+
+def test_stopping_the_forecast_outcomes_between_slow_rows(tmp_path: Path) -> None:
+    from ccdesk.core.sheet import _Ahead
+
+    texts = ["Email"] + [f"Ann {i} <ann{i}@example.org>" for i in range(2000)]  # all off the fast path
+    calls = 0
+
+    def stopped() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 3  # the parse ends while the rows are being checked
+
+    ahead = _Ahead()
+    assert ahead.foresee((1, 1, list(texts)), stopped) is False
+    assert ahead.forecast is None and calls == 4
