@@ -370,9 +370,6 @@ class Verdicts:
                 return known
         return check_cell(value)
 
-    def __len__(self) -> int:
-        return len(self.fast)
-
 
 def normalise(text: str) -> str | None:
     """The normalised (lower-case) address in ``text``, or None if there is none."""

@@ -16,8 +16,9 @@ Three jobs, in this order, before any parser sees the file:
    names cell XFD1048576 cannot exhaust the memory.
 3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
    through the standard library (encoding and delimiter detected). While calamine parses an
-   xlsx sheet (without the interpreter lock), a helper thread hands the caller the file's
-   texts that hold an "@", to check ahead on the processor the parse leaves idle.
+   xlsx sheet (without the interpreter lock), a helper thread hands the caller a forecast of
+   the email column read from the XML, or else the file's texts that hold an "@", for work
+   ahead on the processor the parse leaves idle.
 
 The result is a :class:`Workbook` whose :meth:`Workbook.grid` gives a sheet's cells with the
 Excel number of its first row and the index of its first column.
@@ -181,10 +182,10 @@ log = logging.getLogger("ccdesk.core.formats")
 #: What :meth:`Workbook.grid` may call while a sheet is being parsed: see there.
 Meanwhile = Callable[[list[str]], object]
 #: A forecast of one column of a sheet, read from its XML while calamine parses it:
-#: (the column's index, the Excel row of the first text, the texts row by row). A text is ""
-#: where the row has no cell there, None where the cell is not plain text (a number, rich
+#: (the column's index, the Excel row of the first text, the texts row by row; "" where the
+#: row has no cell there). There is none when a cell there is not plain text (a number, rich
 #: text...). Only a forecast: the caller compares it with what calamine gives.
-Forecast = tuple[int, int, list[str | None]]
+Forecast = tuple[int, int, list[str]]
 #: What :meth:`Workbook.grid` may call with a forecast: ``foresee(forecast, stopped)``, where
 #: ``stopped()`` turns true when the parse has finished (the work should then end soon). It
 #: returns whether it has worked the forecast out (then no texts are handed over for it).
@@ -204,14 +205,14 @@ class Workbook:
     ) -> Grid:  # pragma: no cover
         """The cells of sheet ``name`` (only the first ``max_rows`` rows when given).
 
-        ``meanwhile``, if given, may be called while the sheet is being parsed (by a reader
-        that parses without the interpreter lock), from another thread, with blocks of texts
-        from the file that may be in its cells and hold an "@": work to do ahead, on the
-        processor the parse leaves idle. The calls stop when the parse has finished; this
-        method waits for the one in progress. The work must be optional: an exception in it
-        is logged, and stops only the work ahead. Once every text has been handed over,
-        ``foresee`` (if given) may be called with a :data:`Forecast` of the column holding
-        the most of them."""
+        While the sheet is being parsed (by a reader that parses without the interpreter
+        lock), work may be handed to the callers' functions from another thread, on the
+        processor the parse leaves idle: first ``foresee`` (if given) with a
+        :data:`Forecast` of the column holding the most texts with an "@"; then, unless it
+        returns True, ``meanwhile`` (if given) with blocks of the file's texts that hold an
+        "@". The calls stop when the parse has finished; this method waits for the one in
+        progress. The work must be optional: an exception in it is logged, and stops only
+        the work ahead."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -1216,17 +1217,23 @@ def _texts_ahead(data: bytes) -> Iterator[list[str]]:
                    key=lambda i: (order(i), i.filename))
     if sum(i.file_size for i in parts) < _AHEAD_MIN_BYTES:
         return
-    find = _X_TEXT_AT.findall
     for info in parts:
-        tail = b""
-        for chunk in _chunks(zf, info):
-            text = tail + chunk if tail else chunk
-            cut = text.rfind(b"<t")
-            if cut < 0 or len(text) - cut > 65536:
-                cut = len(text)
-            tail = text[cut:]
-            yield from _blocks([_xml_text(raw) for raw in find(text, 0, cut)])
-        yield from _blocks([_xml_text(raw) for raw in find(tail)])
+        for text, end in _stretches(zf, info, b"<t"):
+            yield from _blocks([_xml_text(raw) for raw in _X_TEXT_AT.findall(text, 0, end)])
+
+
+def _stretches(zf: zipfile.ZipFile, info: zipfile.ZipInfo, start: bytes) -> Iterator[tuple[bytes, int]]:
+    """The part's content as (text, end) stretches, each cut before the last ``start`` in it
+    (an element that may run on into the next chunk waits for it, unless it is too long)."""
+    tail = b""
+    for chunk in _chunks(zf, info):
+        text = tail + chunk if tail else chunk
+        cut = text.rfind(start)
+        if cut < 0 or len(text) - cut > 65536:
+            cut = len(text)
+        tail = text[cut:]
+        yield text, cut
+    yield tail, len(tail)
 
 
 #: Texts per block handed over: the parse's end waits for the block in progress, and texts
@@ -1251,8 +1258,6 @@ _XML_SPACE = " \t\r\n"  # what calamine trims from a text without xml:space="pre
 _X_AT_CELL = re.compile(
     rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>(?:<is><t(?:[ \t\r\n][^>]*)?>([^<]*)</t>|<v>([0-9]+)</v>)'
 )
-_X_INLINE = re.compile(rb"[ \t\r\n]*<is>[ \t\r\n]*<t(?:[ \t\r\n][^>]*)?>([^<]*)</t>[ \t\r\n]*</is>[ \t\r\n]*")
-_X_SHARED = re.compile(rb"[ \t\r\n]*<v>([0-9]+)</v>[ \t\r\n]*")
 _X_TYPE = re.compile(rb'\st="([^"]*)"')
 
 
@@ -1305,15 +1310,9 @@ def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> For
     pattern: re.Pattern[bytes] | None = None
     letters = b""
     cells: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
-    tail = b""
-    for chunk in _chunks(zf, part):
+    for text, cut in _stretches(zf, part, b"<c "):
         if stopped():
             return None
-        text = tail + chunk if tail else chunk
-        cut = text.rfind(b"<c ")
-        if cut < 0 or len(text) - cut > 65536:
-            cut = len(text)
-        tail = text[cut:]
         if pattern is None:
             letters = _forecast_column(text, cut, shared)
             if not letters:
@@ -1325,17 +1324,13 @@ def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> For
                 re.DOTALL,
             )
         cells += pattern.findall(text, 0, cut)
-    if pattern is None:
-        return None
-    cells += pattern.findall(tail)
     if not cells or any(map(itemgetter(5), cells)):
         return None  # no cell, or one that is not a plain text
     rows = list(map(int, map(itemgetter(0), cells)))
     if not all(map(lt, rows, rows[1:])):
         return None  # rows out of order
     # Each cell's text: inline strings as written; shared strings by their index.
-    kinds = {attrs: _X_TYPE.search(attrs) for attrs in set(map(itemgetter(1), cells))}
-    kinds = {a: (m.group(1) if m else b"n") for a, m in kinds.items()}
+    kinds = {a: (m.group(1) if (m := _X_TYPE.search(a)) else b"n") for a in set(map(itemgetter(1), cells))}
     if any(k not in (b"inlineStr", b"s") for k in kinds.values()) and any(
         v for a, v in zip(map(itemgetter(1), cells), map(itemgetter(4), cells), strict=True)
         if kinds[a] not in (b"inlineStr", b"s")
@@ -1360,9 +1355,9 @@ def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> For
         if None in texts:
             return None
     first = rows[0]
-    column: list[str | None] = [""] * (rows[-1] - first + 1)
+    column = [""] * (rows[-1] - first + 1)
     for at, text in zip(map(sub, rows, repeat(first)), texts, strict=True):
-        column[at] = text
+        column[at] = text  # type: ignore[call-overload]  # (no None left: checked above)
     return _col_index(letters), first, column
 
 
@@ -1443,7 +1438,8 @@ class _CalamineBook(Workbook):
 
     def _parse_meanwhile(self, name: str, meanwhile: Meanwhile, foresee: Foresee | None = None) -> Any:
         """Parse sheet ``name`` (calamine parses without the interpreter lock) while a helper
-        thread hands ``meanwhile`` the file's texts with an "@", until the parse is done.
+        thread hands ``foresee`` a forecast and ``meanwhile`` the file's texts with an "@"
+        (see :meth:`Workbook.grid`), until the parse is done.
 
         The parse itself stays on this thread: on another one, the C library's allocator
         gives it an arena of its own, and the fresh pages cost some 5,000 more page faults

@@ -795,10 +795,11 @@ class _Ahead:
     """What the import works out while calamine parses the sheet, on the processor the parse
     leaves idle (see formats.Workbook.grid):
 
-    * ``verdicts``: the checks of every text of the file with an "@";
     * a forecast of the email column read from the XML, and the outcomes of its rows worked
       out with :func:`_outcomes` itself. They are used only if calamine's column turns out
-      to be exactly the forecast (:meth:`records`); else the rows are checked as usual.
+      to be exactly the forecast (:meth:`records`); else the rows are checked as usual;
+    * ``verdicts``: when there is no forecast, the checks of every text of the file with an
+      "@", which the usual checking then looks up.
     """
 
     def __init__(self) -> None:
@@ -807,21 +808,18 @@ class _Ahead:
 
     def foresee(self, forecast: Forecast, stopped: Callable[[], bool]) -> bool:
         column, first_row, texts = forecast
-        if None in texts:
-            return False  # a cell that is not plain text: the forecast cannot be checked
-        known: list[str] = texts  # type: ignore[assignment]
 
         def report(stage: str, fraction: float) -> None:
             if stopped():
                 raise _Stopped  # the parse is over: the caller would only wait
 
         try:
-            rows = [[t] for t in known]
+            rows = [[t] for t in texts]
             records = _outcomes(rows, 0, len(rows), 0, first_row, None, frozenset(), None, (),
                                 report, self.verdicts)
         except _Stopped:
             return False
-        self.forecast = (column, first_row, known, records)
+        self.forecast = (column, first_row, texts, records)
         return True
 
     def records(self, grid: Grid, start: int, end: int, col: int) -> SheetRows | None:
