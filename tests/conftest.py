@@ -66,12 +66,43 @@ def _sandbox_server():
     sandbox.stop()
 
 
+# The sandbox's modes for behaviours the public material leaves open (see README, "The sandbox").
+SANDBOX_MODES: dict[str, dict[str, object]] = {
+    "realistic": {},  # the default: list changes and opt-outs leave updated_at alone
+    "touching": {"list_changes_touch_contacts": True},  # the old, kinder behaviour
+}
+
+
+@pytest.fixture(params=list(SANDBOX_MODES))
+def sandbox_mode(request: pytest.FixtureRequest) -> str:
+    """Run a test once per sandbox mode: ``"realistic"`` and ``"touching"``.
+
+    Ask for it (as an argument, or ``pytestmark = pytest.mark.usefixtures("sandbox_mode")``
+    for a whole module) and the ``sandbox`` fixture is reset in that mode:
+
+    - ``"realistic"`` (the sandbox's default): list-membership changes (bulk add/remove
+      activities, PUT of ``list_memberships``) and opt-outs do not touch ``updated_at``;
+    - ``"touching"``: they do (``list_changes_touch_contacts=True``).
+
+    One mode alone: ``@pytest.mark.parametrize("sandbox", ["touching"], indirect=True)``.
+    """
+    return request.param
+
+
 @pytest.fixture
-def sandbox(_sandbox_server):
-    """A running sandbox holding :func:`tests.support.accounts.small_account`."""
+def sandbox(request: pytest.FixtureRequest, _sandbox_server):
+    """A running sandbox holding :func:`tests.support.accounts.small_account`.
+
+    Realistic mode unless the test asks for ``sandbox_mode`` or parametrises ``sandbox``
+    indirectly with a mode name (see :func:`sandbox_mode`).
+    """
     from tests.support.accounts import small_account
 
-    _sandbox_server.reset(small_account(), defaults=True, **FAST_ACTIVITIES)
+    mode = getattr(request, "param", None)
+    if mode is None and "sandbox_mode" in request.fixturenames:
+        mode = request.getfixturevalue("sandbox_mode")
+    options = SANDBOX_MODES[mode or "realistic"]
+    _sandbox_server.reset(small_account(), defaults=True, **FAST_ACTIVITIES, **options)
     yield _sandbox_server
     _sandbox_server.faults.clear()
 

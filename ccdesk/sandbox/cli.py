@@ -39,6 +39,11 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="serve the built-in demo account (implies --auto-approve)"
     )
+    parser.add_argument(
+        "--list-changes-touch-contacts", action="store_true",
+        help="list-membership changes and opt-outs bump a contact's updated_at (the old, kinder "
+             "behaviour; by default they leave it alone, as the real service most likely does)",
+    )
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
@@ -64,6 +69,7 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
         sandbox = Sandbox(
             data, port=args.port, rate_limit=args.rate_limit, daily_quota=args.daily_quota,
             latency_ms=args.latency_ms, auto_approve=args.auto_approve or args.demo, seed=args.seed,
+            list_changes_touch_contacts=args.list_changes_touch_contacts,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

@@ -89,6 +89,7 @@ class SandboxConfig:
     device_interval: float = 5.0
     device_lifetime: float = 600.0
     loopback_any_port: bool = True
+    list_changes_touch_contacts: bool = False  # True: list changes and opt-outs bump updated_at
     seed: int = 1
 
 
@@ -225,7 +226,7 @@ class Sandbox:
         self.quota = DailyQuota(self.config.daily_quota)
         self.token_rate = RateLimiter(self.config.token_rate_limit)
         self._data = data or {"lists": [], "contacts": []}
-        self.state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
+        self.state = self._new_state()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -233,6 +234,11 @@ class Sandbox:
         self._routes = self._build_routes()
 
     # ---- life cycle ------------------------------------------------------------------------
+
+    def _new_state(self) -> AccountState:
+        state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
+        state.list_changes_touch_contacts = self.config.list_changes_touch_contacts
+        return state
 
     def _new_oauth(self, base_url: str) -> OAuthServer:
         c = self.config
@@ -301,7 +307,7 @@ class Sandbox:
         if data is not None:
             self._data = data
         self.clock.unfreeze()
-        self.state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
+        self.state = self._new_state()
         self.faults.clear()
         self.requests.clear()
         self.rate = RateLimiter(self.config.rate_limit)

@@ -211,6 +211,10 @@ class AccountState:
         self.activity_order: list[str] = []
         self._pending: list[tuple[float, int, str]] = []  # heap of (done_at, n, id)
         self._pending_n = 0
+        # False (the default, what the real service most likely does): list-membership changes
+        # and opt-outs leave a contact's ``updated_at`` alone. True: they bump it (the old
+        # sandbox behaviour, ``--list-changes-touch-contacts``).
+        self.list_changes_touch_contacts = False
 
     # ---- ids -----------------------------------------------------------------------------
 
@@ -437,7 +441,9 @@ class AccountState:
         Sandbox decisions for what the public material leaves open: a body without
         ``email_address`` is refused (400) rather than blanking the address; an included
         ``list_memberships`` replaces the whole set; opting out keeps list memberships; an
-        account cannot opt back in a contact who unsubscribed themselves.
+        account cannot opt back in a contact who unsubscribed themselves. ``updated_at`` moves
+        only when the contact's own details change (address, names and other core fields,
+        sub-resources other than lists, a revival), unless :attr:`list_changes_touch_contacts`.
         """
         source = body.get("update_source")
         if source not in ("Account", "Contact"):
@@ -478,7 +484,18 @@ class AccountState:
             if unknown:
                 raise ApiError(404, "contact_lists.api.not_found", f"List {unknown[0]} not found.")
 
-        # All checks passed: apply.
+        # All checks passed: apply. Whether the contact's own details change decides whether
+        # ``updated_at`` moves (list memberships and email status are not its own details).
+        own_changed = (
+            address != rec.address
+            or rec.deleted_at is not None
+            or any(body.get(name) != getattr(rec, name) for name in CORE_FIELDS)
+            or any(
+                list(body[name] or []) != (rec.extras or {}).get(name, [])
+                for name in SUB_RESOURCES
+                if name != "list_memberships" and name in body
+            )
+        )
         if address.lower() != rec.address.lower():
             del self.by_email[rec.address.lower()]
             self.by_email[address.lower()] = rec
@@ -509,7 +526,8 @@ class AccountState:
                 rec.extras = {**(rec.extras or {}), name: list(body[name] or [])}
         rec.deleted_at = None  # a PUT revives a deleted contact
         rec.update_source = source
-        rec.updated_at = now
+        if own_changed or self.list_changes_touch_contacts:
+            rec.updated_at = now
 
     # ---- activities --------------------------------------------------------------------------
 
@@ -558,11 +576,12 @@ class AccountState:
                     changed |= self._join(rec, list_id)
                 if changed and rec.deleted_at is not None:
                     rec.deleted_at = None  # adding a deleted contact to a list revives it
+                    rec.updated_at = now  # a revival is a change of the contact itself
             else:
                 for list_id in activity.list_ids:
                     if list_id in self.lists:
                         changed |= self._leave(rec, list_id)
-            if changed:
+            if changed and self.list_changes_touch_contacts:
                 rec.updated_at = now
 
     def activity_json(self, activity: ActivityRecord, now: float) -> dict[str, Any]:
