@@ -594,7 +594,7 @@ class Sandbox:
         after = ""
         if "cursor" in query:
             query, after = _cursor_decode(query["cursor"])
-        limit = _int_param(query, "limit", 50, 1, 1000)
+        limit = _int_param(query, "limit", 50, 1, 500)  # the parameter's own description
         membership = query.get("include_membership_count")
         if membership not in (None, "all", "active"):
             raise validation_error("include_membership_count does not have a valid value",

@@ -201,3 +201,18 @@ def test_the_validator_is_not_a_rubber_stamp(recorded, sandbox) -> None:
     lists["lists"][0]["colour"] = "not in ContactList"
     with pytest.raises(SpecViolation):
         validate_response("GET", "/v3/contact_lists", 200, lists)
+
+
+def test_issue12_answers_conform(recorded, sandbox) -> None:
+    """Capitalised addresses, deleted_at, and the contact_lists limit's 400."""
+    api, seen = recorded
+    base = api.base
+    api.post(f"{base}/contacts", json={"email_address": {"address": "Zed.McKay@Example.ORG"},
+                                       "create_source": "Account"})
+    api.get(f"{base}/contacts", params={"email": "zed.mckay@example.org"})
+    api.get(f"{base}/contacts", params={"status": "all", "limit": 500})
+    api.get(f"{base}/contact_lists", params={"limit": 500})
+    api.get(f"{base}/contact_lists", params={"limit": 501})
+    covered = check_all(seen)
+    assert {"POST /contacts 201", "GET /contacts 200", "GET /contact_lists 200",
+            "GET /contact_lists 400"} <= covered

@@ -89,3 +89,57 @@ def test_reset_keeps_the_mode_unless_defaults(sandbox) -> None:
     assert sandbox.state.list_changes_touch_contacts
     sandbox.reset(defaults=True)
     assert not sandbox.state.list_changes_touch_contacts
+
+
+# ---- addresses keep their capitals; deleted_at only on deleted contacts ----------------------
+
+
+def test_stored_addresses_keep_their_capitals_and_look_up_ignores_case(api, sandbox) -> None:
+    created = api.post(f"{api.base}/contacts", json={
+        "email_address": {"address": "Zed.McKay@Example.ORG"}, "create_source": "Account"})
+    assert created.status_code == 201
+    assert created.json()["email_address"]["address"] == "Zed.McKay@Example.ORG"
+    for asked in ("zed.mckay@example.org", "ZED.MCKAY@EXAMPLE.ORG", "Zed.McKay@Example.ORG"):
+        found = api.get(f"{api.base}/contacts", params={"email": asked}).json()["contacts"]
+        assert [c["email_address"]["address"] for c in found] == ["Zed.McKay@Example.ORG"]
+    one = api.get(f"{api.base}/contacts/{created.json()['contact_id']}").json()
+    assert one["email_address"]["address"] == "Zed.McKay@Example.ORG"
+    # Through a PUT and from a state file too.
+    put(api, one["contact_id"], {"email_address": {"address": "Zed@Example.ORG"},
+                                 "update_source": "Account"})
+    assert contact(api, "zed@example.org")["email_address"]["address"] == "Zed@Example.ORG"
+    sandbox.reset({"lists": [], "contacts": [{"email": "Mixed.Case@Example.org"}]})
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    sandbox.set_limits(rate_limit=0)
+    assert contact(api, "mixed.case@example.org")["email_address"]["address"] == "Mixed.Case@Example.org"
+    assert sandbox.snapshot()["contacts"][0]["email"] == "Mixed.Case@Example.org"
+
+
+def test_deleted_at_only_on_deleted_contacts(api, sandbox) -> None:
+    everyone = api.get(f"{api.base}/contacts", params={"status": "all", "limit": 500}).json()
+    for c in everyone["contacts"]:
+        deleted = c["email_address"]["address"] == "kim@example.org"
+        assert ("deleted_at" in c) is deleted, c
+        if deleted:
+            assert c["deleted_at"]  # a value, not null
+    ada = contact(api, "ada@example.org")
+    assert "deleted_at" not in api.get(f"{api.base}/contacts/{ada['contact_id']}").json()
+    assert api.delete(f"{api.base}/contacts/{ada['contact_id']}").status_code == 204
+    assert contact(api, "ada@example.org")["deleted_at"]
+
+
+# ---- GET /contact_lists limit is 1–500 -------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "1000", "-1", "ten"])
+def test_contact_lists_limit_outside_1_to_500_is_400(api, limit) -> None:
+    r = api.get(f"{api.base}/contact_lists", params={"limit": limit})
+    assert r.status_code == 400
+    body = r.json()
+    assert isinstance(body, list) and body[0]["error_key"] and "limit" in body[0]["error_message"]
+
+
+@pytest.mark.parametrize("limit", ["1", "500"])
+def test_contact_lists_limit_1_and_500_are_accepted(api, limit) -> None:
+    r = api.get(f"{api.base}/contact_lists", params={"limit": limit})
+    assert r.status_code == 200 and len(r.json()["lists"]) == min(int(limit), 3)
