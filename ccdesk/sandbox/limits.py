@@ -194,18 +194,30 @@ class Fault:
         )
 
 
+ACTIVITY_OUTCOMES = ("failed", "cancelled", "timed_out", "errors", "stuck", "slow")
+
+
 @dataclass
 class ActivityFault:
-    """The next bulk activities end badly.
+    """The next bulk activities end badly, or late, or never.
 
-    ``outcome="failed"``: the activity ends ``failed`` and changes nothing.
-    ``outcome="errors"``: it completes, but its first ``errors`` contacts are left unchanged
-    and reported in ``activity_errors``.
+    Outcomes:
+        ``failed``, ``cancelled``, ``timed_out``: the activity ends in that state; its first
+        ``applied`` contacts (default none) are changed, the rest are not, and
+        ``activity_errors`` says so in one message.
+        ``errors``: it completes, but its first ``errors`` contacts are left unchanged and
+        each is reported in ``activity_errors``.
+        ``stuck``: it stays ``processing`` for ever (until ``Sandbox.end_activity``).
+        ``slow``: it completes after ``duration`` seconds of ``processing``.
+    ``duration`` (seconds of ``processing``; default 60 for ``slow``, the usual time for the
+    others) says when an activity with any outcome but ``stuck`` ends.
     """
 
     outcome: str = "failed"
     errors: int = 1
     times: int = 1
+    duration: float | None = None
+    applied: int = 0
 
 
 class Faults:
@@ -223,11 +235,24 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def activity(self, outcome: str = "failed", errors: int = 1, times: int = 1) -> ActivityFault:
-        """Make the next ``times`` bulk activities fail or report errors."""
-        if outcome not in ("failed", "errors"):
-            raise ValueError("outcome is 'failed' or 'errors'")
-        fault = ActivityFault(outcome=outcome, errors=errors, times=times)
+    def activity(
+        self,
+        outcome: str = "failed",
+        errors: int = 1,
+        times: int = 1,
+        *,
+        duration: float | None = None,
+        applied: int = 0,
+    ) -> ActivityFault:
+        """Make the next ``times`` bulk activities end as ``outcome``; see :class:`ActivityFault`."""
+        if outcome not in ACTIVITY_OUTCOMES:
+            raise ValueError(f"outcome is one of {ACTIVITY_OUTCOMES}")
+        if outcome == "slow" and duration is None:
+            duration = 60.0
+        if duration is not None and duration < 0:
+            raise ValueError("duration is seconds, at least 0")
+        fault = ActivityFault(outcome=outcome, errors=errors, times=times, duration=duration,
+                              applied=applied)
         with self._lock:
             self._activity.append(fault)
         return fault

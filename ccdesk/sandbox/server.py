@@ -369,9 +369,18 @@ class Sandbox:
             self.state.settle(self.clock.time())
 
     def finish_activities(self) -> None:
-        """Complete every pending activity now (moves no clock)."""
+        """Complete every pending activity now (moves no clock); stuck ones stay stuck."""
         with self.state.lock:
             self.state.settle(float("inf"))
+
+    def end_activity(self, activity_id: str, outcome: str = "completed") -> None:
+        """End an unfinished activity (a stuck one, say) now, as ``outcome``.
+
+        ``completed`` applies all its changes; ``failed``, ``cancelled`` and ``timed_out``
+        apply those of its first ``applied`` contacts (see ``Faults.activity``).
+        """
+        with self.state.lock:
+            self.state.end_activity(activity_id, outcome, now=self.clock.time())
 
     def contact(self, email: str) -> dict[str, Any] | None:
         """A contact as the API would show it, plus ``lists``: the names of its lists."""
@@ -811,10 +820,15 @@ class Sandbox:
         )
         fault = self.faults.take_activity()
         if fault is not None:
-            if fault.outcome == "failed":
-                activity.outcome = "failed"
-            else:
+            if fault.duration is not None:
+                activity.done_at = start + fault.duration
+            if fault.outcome == "stuck":
+                activity.done_at = math.inf
+            elif fault.outcome == "errors":
                 activity.error_count = fault.errors
+            elif fault.outcome != "slow":
+                activity.outcome = fault.outcome
+                activity.applied = fault.applied
         self.state.add_activity(activity)
         return Response(201, self.state.activity_json(activity, now))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import math
 import random
 import threading
 import unicodedata
@@ -163,31 +164,53 @@ class ContactRecord:
 
 @dataclass
 class ActivityRecord:
+    """One bulk activity, ccdesk's or (``foreign``) one the account made elsewhere.
+
+    ``outcome`` is what it ends as: ``completed``, or ``failed`` / ``cancelled`` /
+    ``timed_out``, when the first ``applied`` contacts are changed and the rest are not. A
+    ``done_at`` of infinity never comes: the activity stays ``processing`` (stuck).
+    """
+
     activity_id: str
-    kind: str  # "remove_list_memberships" | "add_list_memberships"
+    kind: str  # "remove_list_memberships" | "add_list_memberships" | a foreign kind
     client_id: str | None
     contact_ids: list[str]
     list_ids: list[str]
     created_at: float
     start_at: float
     done_at: float
-    outcome: str = "completed"  # what it will end as: completed | failed
+    outcome: str = "completed"  # completed | failed | cancelled | timed_out
     error_count: int = 0  # with outcome "completed": the first N contacts fail
+    applied: int = 0  # with another outcome: the first N contacts are changed all the same
     errors: list[str] = field(default_factory=list)
     settled: bool = False
+    foreign: bool = False  # made elsewhere (an import, an export, the web app, another app)
+    items_total: int | None = None  # a foreign activity's size (it names no contacts here)
+
+    @property
+    def size(self) -> int:
+        return self.items_total if self.items_total is not None else len(self.contact_ids)
 
     def state_at(self, now: float) -> tuple[str, int, int]:
         """(state, percent_done, items_completed) at ``now``."""
-        total = len(self.contact_ids)
+        total = self.size
         if self.settled:
-            if self.outcome == "failed":
-                return "failed", 100, 0
-            return "completed", 100, total
+            if self.outcome == "completed":
+                return "completed", 100, total
+            done = min(self.applied, total)
+            return self.outcome, (done * 100 // total) if total else 0, done
         if now < self.start_at:
             return "initialized", 0, 0
         span = max(self.done_at - self.start_at, 1e-9)
         fraction = min(max((now - self.start_at) / span, 0.0), 0.99)
         return "processing", int(fraction * 100), int(fraction * total)
+
+
+OUTCOME_ERRORS = {
+    "failed": "The activity failed",
+    "cancelled": "The activity was cancelled",
+    "timed_out": "The activity timed out before completing",
+}
 
 
 # =============================================================================================
@@ -541,18 +564,40 @@ class AccountState:
         return len(self._pending)
 
     def settle(self, now: float) -> None:
-        """Apply every activity whose time has come, in the order they finish."""
-        while self._pending and self._pending[0][0] <= now:
+        """Apply every activity whose time has come, in the order they finish (stuck ones never)."""
+        while self._pending and self._pending[0][0] <= now and self._pending[0][0] != math.inf:
             _, _, activity_id = heapq.heappop(self._pending)
             self._apply(self.activities[activity_id], now)
 
+    def end_activity(self, activity_id: str, outcome: str, *, now: float) -> None:
+        """End an unfinished (e.g. stuck) activity now as ``outcome``; nothing more is applied."""
+        activity = self.activities[activity_id]
+        if activity.settled:
+            raise ValueError(f"activity {activity_id} has already ended")
+        if outcome not in TERMINAL_STATES:
+            raise ValueError(f"outcome is one of {sorted(TERMINAL_STATES)}")
+        self._pending = [item for item in self._pending if item[2] != activity_id]
+        heapq.heapify(self._pending)
+        activity.outcome = outcome
+        activity.start_at = min(activity.start_at, now)
+        activity.done_at = now
+        self._apply(activity, now)
+
     def _apply(self, activity: ActivityRecord, now: float) -> None:
         activity.settled = True
-        if activity.outcome == "failed":
-            activity.errors.append("The activity failed; no contact was changed.")
-            return
+        if activity.foreign:
+            return  # another job's contacts are not modelled
+        contact_ids = activity.contact_ids
+        if activity.outcome != "completed":
+            contact_ids = contact_ids[:activity.applied]
+            changed = len(contact_ids)
+            activity.errors.append(
+                f"{OUTCOME_ERRORS[activity.outcome]}; {changed} of {len(activity.contact_ids)} "
+                "contacts were changed."
+                if changed else f"{OUTCOME_ERRORS[activity.outcome]}; no contact was changed."
+            )
         adding = activity.kind == "add_list_memberships"
-        for n, contact_id in enumerate(activity.contact_ids):
+        for n, contact_id in enumerate(contact_ids):
             rec = self.contacts.get(contact_id)
             if rec is None:
                 activity.errors.append(f"Contact {contact_id} was not found.")
@@ -595,7 +640,7 @@ class AccountState:
             "percent_done": percent,
             "activity_errors": list(activity.errors) if activity.settled else [],
             "status": {
-                "items_total_count": len(activity.contact_ids),
+                "items_total_count": activity.size,
                 "items_completed_count": done,
                 "list_count": len(activity.list_ids),
             },

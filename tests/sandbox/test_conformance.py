@@ -216,3 +216,25 @@ def test_issue12_answers_conform(recorded, sandbox) -> None:
     covered = check_all(seen)
     assert {"POST /contacts 201", "GET /contacts 200", "GET /contact_lists 200",
             "GET /contact_lists 400"} <= covered
+
+
+def test_activities_ending_badly_conform(recorded, sandbox) -> None:
+    """Stuck, slow, failed, cancelled, timed-out and part-way activities, one by one and listed."""
+    api, seen = recorded
+    base = api.base
+    free = sandbox.list_id("Free Members")
+    ada = api.get(f"{base}/contacts", params={"email": "ada@example.org"}).json()["contacts"][0]
+    body = {"source": {"contact_ids": [ada["contact_id"]]}, "list_ids": [free]}
+    made = []
+    for outcome, options in (("stuck", {}), ("slow", {"duration": 100}), ("failed", {}),
+                             ("cancelled", {}), ("timed_out", {"applied": 1})):
+        sandbox.faults.activity(outcome, **options)
+        made.append(api.post(f"{base}/activities/remove_list_memberships", json=body).json())
+    sandbox.finish_activities()
+    time.sleep(0.1)  # past the stuck activity's "initialized" moment
+    for activity in made:
+        api.get(f"{base}/activities/{activity['activity_id']}")
+    listed = api.get(f"{base}/activities").json()["activities"]
+    assert {a["state"] for a in listed} >= {"processing", "failed", "cancelled", "timed_out"}
+    covered = check_all(seen)
+    assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered

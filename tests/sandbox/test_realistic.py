@@ -143,3 +143,71 @@ def test_contact_lists_limit_outside_1_to_500_is_400(api, limit) -> None:
 def test_contact_lists_limit_1_and_500_are_accepted(api, limit) -> None:
     r = api.get(f"{api.base}/contact_lists", params={"limit": limit})
     assert r.status_code == 200 and len(r.json()["lists"]) == min(int(limit), 3)
+
+
+# ---- activities that are slow, never finish, or end failed / cancelled / timed_out ------------
+
+
+def get_activity(api: requests.Session, activity_id: str) -> dict:
+    return api.get(f"{api.base}/activities/{activity_id}").json()
+
+
+def test_stuck_activity_stays_processing_until_ended(api, sandbox) -> None:
+    sandbox.faults.activity("stuck")
+    free = sandbox.list_id("Free Members")
+    activity_id = remove(api, ids(api, "ada@example.org"), [free]).json()["activity_id"]
+    time.sleep(0.3)
+    sandbox.clock.advance(7 * 86400)  # a week later: still processing
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    sandbox.finish_activities()  # does not finish a stuck one
+    body = get_activity(api, activity_id)
+    assert body["state"] == "processing" and "completed_at" not in body
+    assert body["activity_errors"] == []
+    assert "ada@example.org" in sandbox.members("Free Members")
+    processing = api.get(f"{api.base}/activities", params={"state": "processing"}).json()
+    assert [a["activity_id"] for a in processing["activities"]] == [activity_id]
+    sandbox.end_activity(activity_id, "cancelled")
+    body = get_activity(api, activity_id)
+    assert body["state"] == "cancelled" and body["activity_errors"] and "completed_at" in body
+    assert "ada@example.org" in sandbox.members("Free Members")
+
+
+def test_slow_activity_processes_for_its_duration(api, sandbox) -> None:
+    sandbox.faults.activity("slow", duration=30)
+    free = sandbox.list_id("Free Members")
+    activity_id = remove(api, ids(api, "ada@example.org"), [free]).json()["activity_id"]
+    time.sleep(0.3)
+    sandbox.clock.advance(15)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    body = get_activity(api, activity_id)
+    assert body["state"] == "processing" and 40 <= body["percent_done"] <= 60
+    sandbox.clock.advance(16)
+    body = get_activity(api, activity_id)
+    assert body["state"] == "completed" and body["activity_errors"] == []
+    assert "ada@example.org" not in sandbox.members("Free Members")
+
+
+@pytest.mark.parametrize("outcome", ["failed", "cancelled", "timed_out"])
+def test_activity_ending_badly_changes_nothing_and_says_why(api, sandbox, outcome) -> None:
+    sandbox.faults.activity(outcome)
+    cids = ids(api, "ada@example.org", "ben@example.org")
+    body = wait_done(api, remove(api, cids, [sandbox.list_id("Free Members")]).json()["activity_id"])
+    assert body["state"] == outcome
+    assert len(body["activity_errors"]) == 1 and "no contact was changed" in body["activity_errors"][0]
+    assert body["status"]["items_total_count"] == 2 and body["status"]["items_completed_count"] == 0
+    assert {"ada@example.org", "ben@example.org"} <= sandbox.members("Free Members")
+
+
+def test_activity_ending_badly_part_way(api, sandbox) -> None:
+    sandbox.faults.activity("timed_out", applied=1, duration=0.2)
+    cids = ids(api, "ada@example.org", "ben@example.org")
+    body = wait_done(api, remove(api, cids, [sandbox.list_id("Free Members")]).json()["activity_id"])
+    assert body["state"] == "timed_out" and "1 of 2" in body["activity_errors"][0]
+    assert body["status"]["items_completed_count"] == 1 and body["percent_done"] == 50
+    assert "ada@example.org" not in sandbox.members("Free Members")
+    assert "ben@example.org" in sandbox.members("Free Members")
+
+
+def test_unknown_activity_outcome_is_refused(sandbox) -> None:
+    with pytest.raises(ValueError):
+        sandbox.faults.activity("exploded")
