@@ -8,7 +8,6 @@ Contact and to the sandbox; only the endpoints differ.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import requests
 
 from ccdesk.cc.auth import CredentialStoreLike, Endpoints, TokenManager
-from ccdesk.cc.errors import ApiError, BadRequest, Cancelled
+from ccdesk.cc.errors import ApiError
 from ccdesk.cc.models import Account, Activity, Contact, ContactList
 from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy, Transport
 
@@ -90,7 +89,7 @@ class ConstantContact:
     def lists(self) -> list[ContactList]:
         """Every (not deleted) list, with its member count."""
         out: list[ContactList] = []
-        page = self.transport.get("contact_lists", {"limit": 1000, "include_membership_count": "all"})
+        page = self.transport.get("contact_lists", {"limit": 500, "include_membership_count": "all"})
         while True:
             out += [ContactList.from_json(item) for item in page.get("lists", [])]
             nxt = (page.get("_links") or {}).get("next", {}).get("href")
@@ -99,14 +98,20 @@ class ConstantContact:
             page = self.transport.get(nxt)
 
     def find_by_email(self, email: str) -> Contact | None:
-        """The contact with exactly this address, in any state (deleted included), or None."""
-        page = self.transport.get(
-            "contacts",
-            {"email": email.strip().lower(), "status": "all", "include": "list_memberships"},
-        )
-        found = [Contact.from_json(item) for item in page.get("contacts", [])]
+        """The contact with exactly this address (case aside), in any state, or None.
+
+        Only an exact match counts: whatever else the search answers is not this person."""
         wanted = email.strip().lower()
-        return next((c for c in found if c.email.lower() == wanted), found[0] if found else None)
+        page = self.transport.get(
+            "contacts", {"email": wanted, "status": "all", "include": "list_memberships"})
+        found = (Contact.from_json(item) for item in page.get("contacts", []))
+        return next((c for c in found if c.email.strip().lower() == wanted), None)
+
+    def privileges(self) -> set[str]:
+        """What the connected user may do (``contacts:write``, ...): one call."""
+        data = self.transport.get("account/user/privileges")
+        items = data if isinstance(data, list) else (data or {}).get("privileges", [])
+        return {str(x.get("privilege_name")) for x in items if isinstance(x, dict)}
 
     def iter_members(
         self, list_ids: Sequence[str], *, page_size: int = PAGE_SIZE
@@ -118,10 +123,6 @@ class ConstantContact:
     def iter_all_contacts(self, *, page_size: int = PAGE_SIZE) -> Iterator[list[Contact]]:
         """Every contact of the account (deleted included), one page at a time."""
         yield from self._pages({"limit": page_size})
-
-    def iter_updated_since(self, when: str, *, page_size: int = PAGE_SIZE) -> Iterator[list[Contact]]:
-        """Contacts changed after ``when`` (an ISO date-time in the server's clock)."""
-        yield from self._pages({"updated_after": when, "limit": page_size})
 
     def count_contacts(self) -> int:
         """How many contacts the account holds, deleted included (one call)."""
@@ -144,18 +145,18 @@ class ConstantContact:
 
     # ---- changing ---------------------------------------------------------------------------
 
-    def unsubscribe(self, contact_id: str, reason: str = DEFAULT_OPT_OUT_REASON,
-                    *, current: Contact | None = None) -> Contact:
+    def unsubscribe(self, contact_id: str, reason: str = DEFAULT_OPT_OUT_REASON) -> Contact:
         """Opt one contact out (``permission_to_send: unsubscribed``), keeping everything else.
 
-        Reads the full record first (unless ``current`` is a full record already), because a
-        PUT blanks every core field it does not carry. Never touches a deleted contact (a PUT
-        would revive it); a contact already unsubscribed is returned unchanged, at no cost.
+        Reads the contact fresh first, right before the PUT: a PUT blanks every core field it
+        does not carry, so it must carry the names as they are now, and a contact deleted since
+        the preview must not be revived by it. A contact already unsubscribed is returned
+        unchanged, without a PUT.
 
         Raises:
             ContactDeleted: the contact is deleted.
         """
-        record = current if current is not None and current.raw else self.contact(contact_id)
+        record = self.contact(contact_id)
         if record.deleted:
             raise ContactDeleted(status=0, method="PUT", path=f"/contacts/{contact_id}")
         if record.unsubscribed:
@@ -218,51 +219,3 @@ class ConstantContact:
         """The account's activities of the last days, newest first (to recover after a crash)."""
         page = self.transport.get("activities", {"limit": limit})
         return [Activity.from_json(item) for item in page.get("activities", [])]
-
-    def wait_for_activity(
-        self,
-        activity_id: str,
-        *,
-        progress: Callable[[Activity], None] | None = None,
-        cancel: threading.Event | None = None,
-        first_delay: float = 0.5,
-        max_delay: float = 8.0,
-        timeout: float = 1800.0,
-    ) -> Activity:
-        """Poll an activity with back-off (0.5 s, 1 s, 2 s … capped) until it finishes.
-
-        Args:
-            progress: called with each state seen.
-            cancel: when set, stop waiting (the activity itself carries on at Constant
-                Contact) and raise :class:`Cancelled`.
-        """
-        delay = first_delay
-        deadline = time.monotonic() + timeout
-        while True:
-            self._wait(delay, cancel)
-            activity = self.activity(activity_id)
-            if progress is not None:
-                progress(activity)
-            if activity.finished:
-                return activity
-            if time.monotonic() > deadline:
-                raise BadRequest(
-                    "Constant Contact is taking very long",
-                    "The job is still running at Constant Contact. Resume the run later to "
-                    "check on it.",
-                    path=f"/activities/{activity_id}",
-                )
-            delay = min(max_delay, delay * 2)
-
-    def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
-        if cancel is None:
-            self._sleep(seconds)
-            return
-        end = time.monotonic() + seconds
-        while True:
-            if cancel.is_set():
-                raise Cancelled()
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            self._sleep(min(0.1, left))

@@ -52,7 +52,7 @@ class ContactList:
             name=data.get("name") or "",
             membership_count=data.get("membership_count"),
             favorite=bool(data.get("favorite", False)),
-            deleted="deleted_at" in data,
+            deleted=bool(data.get("deleted_at")),
         )
 
 
@@ -89,7 +89,7 @@ class Contact:
             contact_id=data["contact_id"],
             email=email.get("address") or "",
             permission=email.get("permission_to_send") or "not_set",
-            deleted="deleted_at" in data,
+            deleted=bool(data.get("deleted_at")),  # its value, not its presence
             list_ids=tuple(lists) if lists is not None else None,
             first_name=data.get("first_name"),
             last_name=data.get("last_name"),

@@ -12,23 +12,34 @@ Tables:
              Constant Contact's message and whether the change was verified.
     batches  one row per request that changes things (a bulk activity or a PUT): its items, its
              state (planned → sent → started → finished / failed / unknown) and activity id.
+    owners   who last took each run on (process, computer, program, since when).
+
+A run has one owner at a time: :meth:`Journal.claim` holds an exclusive SQLite lock on a small
+file of its own (``locks/<run_id>``) for as long as the run is carried out. The operating system
+lets go of that lock when the owner ends, however it ends, so a crashed owner's run is free to
+resume, and a second process is refused at once, told who holds the run.
 
 No secret is ever written here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir
 
 SCHEMA_VERSION = 1
@@ -86,6 +97,13 @@ CREATE TABLE IF NOT EXISTS batches (
     finished_at REAL,
     message TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, batch)
+);
+CREATE TABLE IF NOT EXISTS owners (
+    run_id TEXT PRIMARY KEY,        -- who last took the run on (see Journal.claim)
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    program TEXT NOT NULL,          -- "the window", "the command line", ...
+    since REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_by_state ON items (run_id, state);
 CREATE INDEX IF NOT EXISTS items_by_batch ON items (run_id, batch);
@@ -156,6 +174,57 @@ class BatchRecord:
     message: str
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The process that took a run on."""
+
+    pid: int
+    host: str
+    program: str
+    since: float
+
+    def describe(self) -> str:
+        """In words: "the window on office-pc (process 4242), since 14:03"."""
+        if not self.pid:
+            return "another ccdesk on this computer"
+        when = time.strftime("%H:%M", time.localtime(self.since))
+        here = "" if self.host == socket.gethostname() else f" on {self.host}"
+        return f"{self.program}{here} (process {self.pid}), since {when}"
+
+
+class RunBusy(CcdeskError):
+    """Another process is carrying this run out."""
+
+    def __init__(self, run_id: str, owner: Owner | None) -> None:
+        self.run_id = run_id
+        self.owner = owner
+        who = owner.describe() if owner else "another ccdesk on this computer"
+        super().__init__(
+            "This run is being carried out elsewhere",
+            f"{who[0].upper()}{who[1:]} is carrying out run {run_id}. Nothing was changed here; "
+            "wait for it to finish, or close that one first.")
+
+
+class RunClaim:
+    """Held while a run is carried out; :meth:`release` (or the process ending) lets it go."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con: sqlite3.Connection | None = con
+
+    def release(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> RunClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 def default_path() -> Path:
     """The journal's file in the per-user data folder."""
     return data_dir() / JOURNAL_NAME
@@ -178,7 +247,9 @@ class Journal:
         self._db.row_factory = sqlite3.Row
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a row marked "sent" is on disk before its request leaves (a power cut must not
+        # forget that a batch may have reached Constant Contact).
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -295,6 +366,58 @@ class Journal:
             with self._tx() as db:
                 db.execute("UPDATE runs SET api_calls = api_calls + ?, updated_at = ? WHERE run_id = ?",
                            (n, time.time(), run_id))
+
+    # ---- owners ----------------------------------------------------------------------------
+
+    def claim(self, run_id: str, program: str) -> RunClaim:
+        """Become the one owner of a run, for as long as the returned claim is held.
+
+        Raises:
+            RunBusy: another process (or thread) is carrying the run out now.
+        """
+        lock = self._lock_file(run_id)
+        con = sqlite3.connect(lock, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            con.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            con.close()
+            raise RunBusy(run_id, self.owner(run_id)) from None
+        owner = Owner(os.getpid(), socket.gethostname(), program, time.time())
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO owners (run_id, pid, host, program, since)"
+                       " VALUES (?,?,?,?,?)", (run_id, *astuple(owner)))
+        return RunClaim(con)
+
+    def holder(self, run_id: str) -> Owner | None:
+        """Who is carrying the run out now, or None when nobody is (a crashed owner is nobody)."""
+        lock = self._lock_file(run_id)
+        con = sqlite3.connect(lock, timeout=0, isolation_level=None)
+        try:
+            con.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            return self.owner(run_id) or Owner(0, "", "another ccdesk", time.time())
+        else:
+            con.execute("ROLLBACK")
+            return None
+        finally:
+            con.close()
+
+    def owner(self, run_id: str) -> Owner | None:
+        """Who last took the run on (whether or not still at it)."""
+        with self._lock:
+            row = self._db.execute("SELECT pid, host, program, since FROM owners WHERE run_id = ?",
+                                   (run_id,)).fetchone()
+        return Owner(*row) if row else None
+
+    def _lock_file(self, run_id: str) -> str:
+        if self.path == ":memory:":
+            folder = Path(tempfile.gettempdir()) / f"ccdesk-locks-{id(self)}"
+        else:
+            folder = Path(self.path).parent / "locks"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not run_id.replace("-", "").isalnum():
+            raise ValueError(f"not a run id: {run_id!r}")
+        return str(folder / f"{run_id}.lock")
 
     # ---- items -----------------------------------------------------------------------------
 

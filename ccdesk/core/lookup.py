@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,6 +41,13 @@ class Strategy(StrEnum):
     BY_ACCOUNT = "by_account"  # page every contact of the account
 
 
+class Check(StrEnum):
+    """How a run reads its changed contacts back, once their activities have completed."""
+
+    BY_LIST = "by_list"  # page the target lists' members as they are after the change
+    BY_CONTACT = "by_contact"  # one read per changed contact
+
+
 @dataclass(frozen=True)
 class LookupCost:
     """A way to look up, and its price in API calls."""
@@ -60,6 +68,29 @@ def list_paging_calls(sizes: Sequence[int]) -> int:
     for start in range(0, len(sizes), MAX_LISTS_PER_FILTER):
         total += pages(sum(sizes[start:start + MAX_LISTS_PER_FILTER]))
     return total
+
+
+def choose_check(
+    targets: Sequence[Sequence[str]], sizes: dict[str, int | None], *, adding: bool = False,
+) -> tuple[Check, int]:
+    """The cheaper way to read back contacts being taken off (or put on) lists, and its calls.
+
+    It does not rely on ``updated_after``: a list change does not touch a contact's
+    ``updated_at``. Either page the target lists' members as they will be after the change
+    (a contact no longer there is off), or read each changed contact once.
+
+    Args:
+        targets: for each changed contact, the ids of the lists it is taken off (put on).
+        sizes: every list's member count now (``membership_count``; None when unknown).
+        adding: the change puts contacts on the lists (an undo).
+    """
+    per_contact = len(targets)
+    changes = Counter(list_id for lists in targets for list_id in lists)
+    if not per_contact or any(sizes.get(x) is None for x in changes):
+        return Check.BY_CONTACT, per_contact
+    after = [max(0, (sizes[x] or 0) + (n if adding else -n)) for x, n in sorted(changes.items())]
+    paging = list_paging_calls(after)
+    return (Check.BY_LIST, paging) if paging < per_contact else (Check.BY_CONTACT, per_contact)
 
 
 def choose_strategy(

@@ -7,38 +7,42 @@ whole step (look up + plan) the CLI and the window call.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from ccdesk.cc.client import MAX_CONTACTS_PER_ACTIVITY, MAX_LISTS_PER_ACTIVITY, ConstantContact
+from ccdesk.cc.errors import NotFound
 from ccdesk.cc.models import Account, Contact, ContactList
 from ccdesk.core.addresses import Outcome as SheetOutcome
 from ccdesk.core.lookup import (
     Action,
+    Check,
     LookupCost,
     Snapshot,
     Strategy,
+    choose_check,
     choose_strategy,
     count_contacts,
     look_up,
-    pages,
 )
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.errors import CcdeskError
+
+log = logging.getLogger("ccdesk.core.plan")
 
 #: A preview older than this is looked up again before a run.
 STALE_AFTER = 15 * 60.0
 #: Polls expected per round of activities (they are checked together, 50 a request).
 POLLS_PER_ROUND = 2
-#: Up to this many changed contacts are verified one request each; more, by paging the
-#: contacts changed since the run began (500 a page).
-VERIFY_ONE_BY_ONE = 3
+#: The privilege a user needs to change contacts (``GET /account/user/privileges``).
+WRITE_PRIVILEGE = "contacts:write"
 
 
 class Outcome(StrEnum):
@@ -95,6 +99,9 @@ class Cost:
     run_polls: int
     run_verify: int
     quota_left: int
+    #: How the run reads its changes back (removals and undos; unsubscribing reads each
+    #: contact right before its PUT, counted in ``run_changes``).
+    check: Check = Check.BY_CONTACT
 
     @property
     def run_total(self) -> int:
@@ -108,7 +115,8 @@ class Cost:
         return {"lookup": self.lookup_spent, "lookup_strategy": str(self.lookup.strategy),
                 "lookup_explanation": self.lookup.explanation, "run": self.run_total,
                 "run_changes": self.run_changes, "run_polls": self.run_polls,
-                "run_verify": self.run_verify, "quota_left": self.quota_left}
+                "run_verify": self.run_verify, "check_strategy": str(self.check),
+                "quota_left": self.quota_left}
 
 
 @dataclass
@@ -125,6 +133,18 @@ class Plan:
     created_at: float = field(default_factory=time.time)
     #: Every list of the account by id (names for the lists a remove-all run takes people off).
     all_list_names: dict[str, str] = field(default_factory=dict)
+    #: False when the connected user may not change contacts (e.g. a "Campaign Creator").
+    may_change: bool = True
+
+    def refusal(self) -> PlanError | None:
+        """Why this plan cannot be run whatever the person does next, or None."""
+        if not self.may_change:
+            return PlanError(
+                "The connected user may not change contacts",
+                "In Constant Contact this user's role (for example Campaign Creator) cannot "
+                "change contacts or lists. Connect as the account owner or an account manager, "
+                "then preview again.")
+        return None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -185,6 +205,7 @@ class Plan:
             "lists": [x.name for x in self.lists],
             "account": self.account.organization_name,
             "summary": self.summary(),
+            "may_change": self.may_change,
             "cost": self.cost.to_dict(),
             "file": self.sheet.path,
             "sheet": self.sheet.sheet,
@@ -283,26 +304,39 @@ def make_plan(
 def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[ContactList],
                  all_lists: Sequence[ContactList], lookup: LookupCost, spent: int,
                  quota_left: int) -> Cost:
-    """API calls the run will need: changes, activity checks, and the verifying re-read."""
+    """API calls the run will need: changes, activity checks, and reading the changes back."""
     changes = [i for i in items if i.outcome in CHANGES]
     if not changes:
         return Cost(lookup, spent, 0, 0, 0, quota_left)
     if action is Action.UNSUBSCRIBE:
-        # One PUT each; the answer is the updated contact, so it verifies itself.
-        return Cost(lookup, spent, len(changes), 0, 0, quota_left)
-    groups = Counter(tuple(sorted(item.list_ids)) for item in changes)
-    activities = sum(math.ceil(n / MAX_CONTACTS_PER_ACTIVITY)
-                     * math.ceil(len(lists) / MAX_LISTS_PER_ACTIVITY) for lists, n in groups.items())
-    rounds = math.ceil(activities / 50)
-    polls = POLLS_PER_ROUND * rounds
-    # Verification re-reads the contacts changed since the run began: about one page per 500
-    # (a handful: one request each).
-    verify = len(changes) if len(changes) <= VERIFY_ONE_BY_ONE else pages(len(changes))
-    return Cost(lookup, spent, activities, polls, verify, quota_left)
+        # Each contact is read fresh, then PUT; the PUT's answer is the contact as stored.
+        return Cost(lookup, spent, 2 * len(changes), 0, 0, quota_left)
+    activities = activity_count(i.list_ids for i in changes)
+    polls = POLLS_PER_ROUND * math.ceil(activities / 50)
+    check, verify = choose_check([i.list_ids for i in changes],
+                                 {x.list_id: x.membership_count for x in all_lists})
+    return Cost(lookup, spent, activities, polls, verify, quota_left, check)
+
+
+def activity_count(targets: Iterable[Sequence[str]]) -> int:
+    """Bulk activities needed for contacts with these target lists (same lists together)."""
+    groups = Counter(tuple(sorted(lists)) for lists in targets)
+    return sum(math.ceil(n / MAX_CONTACTS_PER_ACTIVITY) * math.ceil(len(lists) / MAX_LISTS_PER_ACTIVITY)
+               for lists, n in groups.items())
 
 
 # =============================================================================================
 # The whole step
+
+
+def _may_change(client: ConstantContact) -> bool:
+    """Whether the connected user may change contacts; True when Constant Contact won't say
+    (the run's own requests would then be refused, and the run would pause)."""
+    try:
+        return WRITE_PRIVILEGE in client.privileges()
+    except NotFound:
+        log.warning("Constant Contact did not list the user's privileges")
+        return True
 
 
 def resolve_lists(available: Sequence[ContactList], names: Sequence[str]) -> list[ContactList]:
@@ -340,6 +374,7 @@ def preview(
     calls_at_start = client.calls
     say("Reading the account", 0, 0)
     account = client.account()
+    may_change = _may_change(client)
     all_lists = client.lists()
     chosen = resolve_lists(all_lists, list_names) if list_names else []
     addresses = sheet.addresses
@@ -348,5 +383,6 @@ def preview(
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
                        progress=lambda done, total: say("Looking up the members", done, total))
     snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
-    return make_plan(sheet, snapshot, action, chosen, all_lists, account, cost,
-                     client.quota_left())
+    plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost, client.quota_left())
+    plan.may_change = may_change
+    return plan

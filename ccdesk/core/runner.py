@@ -12,28 +12,36 @@ The flow of a removal (and of an undo, which adds back):
    one that never arrived goes back to ``planned`` and is sent in a further pass. A batch
    Constant Contact refuses (400, 404, 409) fails its rows; one refused for a reason that holds
    for every batch (quota, 5xx, 401, 403) pauses the run;
-3. *wait*: the activities are checked together (one request shows up to 50) with back-off;
-4. *verify*: the contacts are read back, the cheapest way (the contacts changed since the
-   first activity began, or one by one for a handful; those the changed-since pages do not
-   show, by paging their lists when that is cheaper), and each row is marked ``removed``
-   (verified) or ``failed`` with Constant Contact's words.
+   A lost answer is matched only with an activity of the same size and list count created
+   around the batch's sending; when two could be it, neither is taken: the batch's contacts
+   are read to see what is left to send (a removal sent twice is harmless; one marked sent
+   that never went out is not);
+3. *wait*: the activities are checked together (one request shows up to 50), at a growing
+   interval (up to ``POLL_CAP``); Stop ends the wait at once, and after ``wait_limit`` seconds
+   the run pauses, resumable, saying what Constant Contact is still doing;
+4. *verify*: once their activities have completed, the contacts are read back the way the
+   preview chose and priced (:func:`~ccdesk.core.lookup.choose_check`: pages of the target
+   lists' remaining members, or one read per contact; never ``updated_after``, which a list
+   change does not touch), and each row is marked ``removed`` (verified) or ``failed`` with
+   the reason.
 
-Unsubscribing goes contact by contact (one full-record PUT each; never a deleted contact); a
-row left ``sent`` by a crash is checked before it is done again.
+Unsubscribing goes contact by contact: each is read fresh, then PUT with its full record (never
+a deleted contact); a row left ``sent`` by a crash is checked before it is done again.
 
-``quota_exceeded`` and lost connections pause the run (``RunPaused``): nothing is lost, and
-:func:`resume_run` carries on, today or tomorrow.
+Each run has one owner at a time (:meth:`Journal.claim`): a second process is refused and
+changes nothing. ``quota_exceeded`` and lost connections pause the run (``RunPaused``): nothing
+is lost, and :func:`resume_run` carries on, today or tomorrow.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ccdesk.cc.client import (
@@ -55,10 +63,10 @@ from ccdesk.cc.errors import (
     RateLimited,
     ServerError,
 )
-from ccdesk.cc.models import Activity, Contact
+from ccdesk.cc.models import Activity
 from ccdesk.core.journal import BatchRecord, ItemRecord, Journal, RunRecord
-from ccdesk.core.lookup import Action, list_paging_calls
-from ccdesk.core.plan import CHANGES, VERIFY_ONE_BY_ONE, Outcome, Plan, PlanError
+from ccdesk.core.lookup import Action, Check, choose_check
+from ccdesk.core.plan import CHANGES, Outcome, Plan, PlanError, activity_count
 from ccdesk.errors import CcdeskError
 
 log = logging.getLogger("ccdesk.core.run")
@@ -69,10 +77,16 @@ ADD_KIND = "add_list_memberships"
 PUT_KIND = "put"
 REASON = "Upgraded to a paid membership"
 #: Seconds before the first check on started activities; then doubled, up to POLL_CAP.
-FIRST_POLL = 0.5
-POLL_CAP = 8.0
+FIRST_POLL = 1.0
+POLL_CAP = 30.0
+#: How long a run waits for Constant Contact's jobs before it pauses (the default setting).
+WAIT_LIMIT = 20 * 60.0
 #: Seconds to let a request whose answer was lost land before looking for its activity.
 RECOVER_GRACE = 1.0
+#: A lost answer's activity must have been created within this many seconds of the sending.
+MATCH_WINDOW = 120.0
+#: Who carries a run out, as other processes are told ("the window", "the command line").
+DEFAULT_PROGRAM = "ccdesk"
 #: How often rows whose batch never reached Constant Contact are sent again in one go.
 SEND_PASSES = 3
 
@@ -91,15 +105,20 @@ class RunPaused(CcdeskError):
 
 
 class RunCancelled(CcdeskError):
-    """The person cancelled; the run stopped at a batch boundary."""
+    """The person stopped the run; ``message`` says what was sent and what was not."""
 
     title = "Run stopped"
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, message: str) -> None:
         self.run_id = run_id
         super().__init__("The run was stopped",
-                         "Everything sent so far was finished and recorded. The rest was not "
-                         f"sent; resume it later from History (or: ccdesk resume {run_id}).")
+                         f"{message} Resume it from History (or: ccdesk resume {run_id}).")
+
+
+class StillProcessing(CcdeskError):
+    """Constant Contact has not finished ccdesk's jobs within the wait limit."""
+
+    title = "Constant Contact is still working on the changes"
 
 
 @dataclass
@@ -132,7 +151,8 @@ class RunResult:
 
 
 ProgressCallback = Callable[[RunProgress], None]
-_PAUSING = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError, PermissionDenied)
+_PAUSING = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError, PermissionDenied,
+            StillProcessing)
 
 
 # =============================================================================================
@@ -146,6 +166,8 @@ def start_run(
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    program: str = DEFAULT_PROGRAM,
+    wait_limit: float = WAIT_LIMIT,
 ) -> RunResult:
     """Record the plan as a new run and carry it out.
 
@@ -154,6 +176,9 @@ def start_run(
         RunPaused: stopped by the quota or a lost connection; resumable.
         RunCancelled: stopped by ``cancel``; resumable.
     """
+    refusal = plan.refusal()
+    if refusal is not None:
+        raise refusal
     if plan.is_stale():
         raise PlanError("The preview is out of date",
                         "The sheet changed or the preview is old. Preview again, then run.")
@@ -179,12 +204,12 @@ def start_run(
         action=str(plan.action), lists=[{"list_id": x.list_id, "name": x.name} for x in plan.lists],
         account=_account_dict(plan), items=items, predicted_calls=plan.cost.run_total,
         options={"import": plan.sheet.options.to_dict(), "strategy": str(plan.snapshot.strategy),
-                 "lookup_calls": plan.cost.lookup_spent,
+                 "check": str(plan.cost.check), "lookup_calls": plan.cost.lookup_spent,
                  "list_names": _touched_list_names(plan)},
     )
-    journal.add_api_calls(run_id, plan.cost.lookup_spent)
-    known = {c.contact_id: c for c in plan.snapshot.found.values()}
-    return _execute(run_id, client, journal, progress, cancel, known)
+    with journal.claim(run_id, program):
+        journal.add_api_calls(run_id, plan.cost.lookup_spent)
+        return _execute(run_id, client, journal, progress, cancel, wait_limit)
 
 
 def resume_run(
@@ -194,19 +219,27 @@ def resume_run(
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    program: str = DEFAULT_PROGRAM,
+    wait_limit: float = WAIT_LIMIT,
 ) -> RunResult:
-    """Carry on with an unfinished run (crashed, paused or cancelled)."""
-    run = _known_run(journal, run_id)
-    if run.state == "finished":
-        return result_of(journal, run_id)
-    account = client.account()
-    expected = run.account.get("encoded_account_id")
-    if expected and account.encoded_account_id and expected != account.encoded_account_id:
-        raise PlanError("This run belongs to another Constant Contact account",
-                        f"It was made for {run.account.get('organization_name')}. Connect that "
-                        "account to resume it.")
-    journal.add_api_calls(run_id, 1)
-    return _execute(run_id, client, journal, progress, cancel, {})
+    """Carry on with an unfinished run (crashed, paused or cancelled).
+
+    Raises:
+        RunBusy: another process is carrying the run out; nothing was done.
+    """
+    _known_run(journal, run_id)
+    with journal.claim(run_id, program):
+        run = journal.run(run_id)  # as it is now that nobody else is at it
+        if run.state == "finished":
+            return result_of(journal, run_id)
+        account = client.account()
+        expected = run.account.get("encoded_account_id")
+        if expected and account.encoded_account_id and expected != account.encoded_account_id:
+            raise PlanError("This run belongs to another Constant Contact account",
+                            f"It was made for {run.account.get('organization_name')}. Connect "
+                            "that account to resume it.")
+        journal.add_api_calls(run_id, 1)
+        return _execute(run_id, client, journal, progress, cancel, wait_limit)
 
 
 def undo_run(
@@ -216,9 +249,19 @@ def undo_run(
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    program: str = DEFAULT_PROGRAM,
+    wait_limit: float = WAIT_LIMIT,
 ) -> RunResult:
     """Put back exactly the contacts a removal run removed, on exactly those lists."""
     run = _known_run(journal, run_id)
+    with journal.claim(run_id, program):  # one undo at a time, and not while the run goes on
+        undo_id = _record_undo(run, client, journal)
+    with journal.claim(undo_id, program):
+        return _execute(undo_id, client, journal, progress, cancel, wait_limit)
+
+
+def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> str:
+    run_id = run.run_id
     if run.action not in (Action.REMOVE, Action.REMOVE_ALL):
         raise PlanError("This run cannot be undone",
                         "Only removals from lists can be undone. An unsubscribe is permanent: "
@@ -240,13 +283,14 @@ def undo_run(
     items = [{"row": i.row, "email": i.email, "value": i.value, "contact_id": i.contact_id,
               "outcome": "re_add", "reason": "Back on " + _list_names(run, i.list_ids),
               "list_ids": i.list_ids, "state": "planned", "result": ""} for i in removed]
-    undo_id = journal.create_run(
+    check, reads = choose_check([i.list_ids for i in removed],
+                                {x.list_id: x.membership_count for x in client.lists()}, adding=True)
+    return journal.create_run(
         file_path=run.file_path, file_sha256=run.file_sha256, sheet=run.sheet, action=UNDO,
         lists=run.lists, account=run.account, items=items, undo_of=run_id,
-        predicted_calls=len(removed) // MAX_CONTACTS_PER_ACTIVITY + 3,
-        options={"list_names": run.options.get("list_names", {})},
+        predicted_calls=activity_count(i.list_ids for i in removed) + 2 + reads,
+        options={"list_names": run.options.get("list_names", {}), "check": str(check)},
     )
-    return _execute(undo_id, client, journal, progress, cancel, {})
 
 
 def _known_run(journal: Journal, run_id: str) -> RunRecord:
@@ -278,19 +322,35 @@ def result_from_items(run: RunRecord, items: Sequence[ItemRecord]) -> RunResult:
 class _Context:
     def __init__(self, run: RunRecord, client: ConstantContact, journal: Journal,
                  progress: ProgressCallback | None, cancel: threading.Event | None,
-                 known: dict[str, Contact]) -> None:
+                 wait_limit: float) -> None:
         self.run = run
         self.client = client
         self.journal = journal
         self.progress = progress
         self.cancel = cancel
-        self.known = known
+        self.wait_limit = wait_limit
+        self.check = Check(run.options.get("check", Check.BY_CONTACT))
         self.calls_at_start = client.calls
         self.started = time.monotonic()
         self.lists = {x["list_id"]: x["name"] for x in run.lists}
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
+
+    def stop_if_cancelled(self) -> None:
+        if self.cancelled():
+            raise Cancelled()
+
+    def pause(self, seconds: float) -> None:
+        """Wait, unless the person stops the run meanwhile (then raise Cancelled)."""
+        if self.cancel is None:
+            time.sleep(seconds)
+        elif self.cancel.wait(seconds):
+            raise Cancelled()
+
+    def list_sizes(self) -> dict[str, int | None]:
+        """Every list's member count now (one request)."""
+        return {x.list_id: x.membership_count for x in self.client.lists()}
 
     def emit(self, phase: str, done: int, total: int, rows: Sequence[int] = ()) -> None:
         if self.progress is None:
@@ -308,10 +368,11 @@ class _Context:
 
 def _execute(run_id: str, client: ConstantContact, journal: Journal,
              progress: ProgressCallback | None, cancel: threading.Event | None,
-             known: dict[str, Contact]) -> RunResult:
+             wait_limit: float) -> RunResult:
+    """Carry out a run this process has claimed."""
     run = journal.run(run_id)
     journal.set_run_state(run_id, "running")
-    ctx = _Context(run, client, journal, progress, cancel, known)
+    ctx = _Context(run, client, journal, progress, cancel, wait_limit)
     try:
         if run.action == Action.UNSUBSCRIBE:
             _unsubscribe(ctx)
@@ -319,8 +380,9 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
             _memberships(ctx, ADD_KIND if run.action == UNDO else REMOVE_KIND)
     except Cancelled:
         ctx.flush_calls()
-        journal.set_run_state(run_id, "cancelled", "Stopped by you at a batch boundary.")
-        raise RunCancelled(run_id) from None
+        message = _stopped(journal.item_counts(run_id))
+        journal.set_run_state(run_id, "cancelled", message)
+        raise RunCancelled(run_id, message) from None
     except _PAUSING as exc:
         ctx.flush_calls()
         journal.set_run_state(run_id, "paused", exc.title)
@@ -334,6 +396,20 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
     result = result_of(journal, run_id)
     ctx.emit("Finished", 1, 1)
     return result
+
+
+def _stopped(states: dict[str, int]) -> str:
+    """What a stop left behind, truthfully: sent and not checked, or not sent."""
+    sent, unsent = states.get("sent", 0), states.get("planned", 0)
+    if sent and not unsent:
+        return (f"Stopped by you. All changes were sent to Constant Contact; {sent:,} were not "
+                "checked yet (Constant Contact finishes them on its side).")
+    if sent:
+        return (f"Stopped by you. {sent:,} changes were sent to Constant Contact and are not "
+                f"checked yet; {unsent:,} were not sent.")
+    if unsent:
+        return f"Stopped by you. {unsent:,} changes were not sent."
+    return "Stopped by you. Everything was sent and checked."
 
 
 # ---- list memberships ---------------------------------------------------------------------------
@@ -372,9 +448,7 @@ def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -
     for list_ids, members in groups.items():
         for lists in chunks(list(list_ids), MAX_LISTS_PER_ACTIVITY):
             for batch_items in chunks(members, MAX_CONTACTS_PER_ACTIVITY):
-                if ctx.cancelled():
-                    _settle(ctx, kind)
-                    raise Cancelled()
+                ctx.stop_if_cancelled()
                 rows = [i.row for i in batch_items]
                 batch = journal.open_batch(run_id, kind, rows, lists)
                 ids = [i.contact_id for i in batch_items]
@@ -385,17 +459,15 @@ def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -
                     # It may have arrived: look for it now, while it is the newest activity,
                     # rather than after more of the same size were sent.
                     journal.update_batch(run_id, batch, state="unknown", message=exc.title)
-                    time.sleep(RECOVER_GRACE)
+                    ctx.pause(RECOVER_GRACE)
                     _recover_unconfirmed(ctx, kind)
                 except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError,
                         PermissionDenied) as exc:
                     # Refused or never arrived, for a reason that holds for every batch: nothing
-                    # was done, the rows go back to planned, and the run pauses.
+                    # was done, the rows go back to planned, and the run pauses (the batches
+                    # already started are checked when it resumes).
                     journal.update_batch(run_id, batch, state="failed", message=exc.title)
                     journal.reset_items(run_id, rows)
-                    if not isinstance(exc, QuotaExceeded):  # with the quota gone, nothing can be
-                        with contextlib.suppress(*_PAUSING):  # checked until tomorrow
-                            _settle(ctx, kind)
                     raise
                 except ApiError as exc:
                     # Constant Contact refused this batch (400, 404, 409 …): nothing was done.
@@ -414,58 +486,116 @@ def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -
 
 
 def _settle(ctx: _Context, kind: str) -> None:
-    """Wait for every started activity, then verify its rows."""
+    """Wait for every started activity, then read its rows back."""
     _recover_unconfirmed(ctx, kind)
     _wait_for_activities(ctx)
     _verify(ctx, kind)
 
 
 def _recover_unconfirmed(ctx: _Context, kind: str) -> None:
-    """Batches sent without a recorded answer: find their activity, or know it never came."""
+    """Batches sent without a recorded answer: find their activity, or know what is left to send."""
     run_id = ctx.run.run_id
     journal = ctx.journal
-    unsure = [b for b in journal.batches(run_id) if b.state in ("sent", "unknown")]
+    batches = journal.batches(run_id)
+    unsure = [b for b in batches if b.state in ("sent", "unknown")]
     if not unsure:
         return
     claimed = journal.claimed_activities()
-    recent = ctx.client.recent_activities(limit=100)
+    recent = ctx.client.recent_activities(limit=500)
+    offset = _clock_offset(batches)
     for batch in unsure:
-        match = _matching_activity(batch, recent, claimed)
-        if match is not None:
+        candidates = _candidates(batch, recent, claimed, offset)
+        if len(candidates) == 1:
+            match = candidates[0]
             claimed.add(match.activity_id)
             journal.update_batch(run_id, batch.batch, state="started",
                                  activity_id=match.activity_id,
                                  server_created_at=match.created_at)
             log.info("batch %s of run %s was received after all (activity found)", batch.batch,
                      run_id)
-        else:
+        elif not candidates:
             journal.update_batch(run_id, batch.batch, state="failed",
                                  message="Never reached Constant Contact; sent again.")
             journal.reset_items(run_id, [i.row for i in journal.items(run_id, batch=batch.batch)])
             log.info("batch %s of run %s never arrived; its rows will be sent again", batch.batch,
                      run_id)
+        else:
+            _decide_by_reading(ctx, kind, batch, len(candidates))
 
 
-def _matching_activity(batch: BatchRecord, recent: Sequence[Activity],
-                       claimed: set[str]) -> Activity | None:
-    """The oldest unclaimed recent activity of the batch's size and list count."""
-    candidates = [a for a in recent
-                  if a.activity_id not in claimed and a.items_total == batch.size
-                  and a.list_count == len(batch.list_ids)]
-    return candidates[-1] if candidates else None  # recent is newest first
+def _candidates(batch: BatchRecord, recent: Sequence[Activity], claimed: set[str],
+                offset: float) -> list[Activity]:
+    """Unclaimed activities that could be this batch's: the same size and number of lists,
+    created around the moment it was sent (in Constant Contact's clock, ``offset`` ahead)."""
+    if batch.sent_at is None:
+        return []
+    sent = batch.sent_at + offset
+    return [a for a in recent
+            if a.activity_id not in claimed and a.items_total == batch.size
+            and a.list_count == len(batch.list_ids)
+            and abs(_epoch(a.created_at) - sent) <= MATCH_WINDOW]
+
+
+def _clock_offset(batches: Sequence[BatchRecord]) -> float:
+    """How far Constant Contact's clock runs ahead of ours, from this run's confirmed batches."""
+    gaps = sorted(_epoch(b.server_created_at) - b.sent_at for b in batches
+                  if b.server_created_at and b.sent_at is not None)
+    return gaps[len(gaps) // 2] if gaps else 0.0
+
+
+def _epoch(stamp: str | None) -> float:
+    try:
+        return datetime.fromisoformat((stamp or "").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("-inf")
+
+
+def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord, candidates: int) -> None:
+    """A lost answer with several activities that could be it: adopt none. Read the batch's
+    contacts; those already changed are done, the others are sent again."""
+    run_id = ctx.run.run_id
+    items = ctx.journal.items(run_id, batch=batch.batch)
+    check, _ = choose_check([i.list_ids for i in items], ctx.list_sizes(), adding=kind == ADD_KIND)
+    found = _read_back(ctx, items, check)
+    done, again = [], []
+    for item in items:
+        (done if _in_effect(item, found, kind) else again).append(item.row)
+    ctx.journal.update_batch(
+        run_id, batch.batch, state="failed",
+        message=f"Its answer was lost and {candidates} jobs at Constant Contact could be it; "
+                "the contacts were read instead.")
+    ctx.journal.finish_items(run_id, done, state="done", verified=True,
+                             result="re-added" if kind == ADD_KIND else "removed",
+                             message="Checked in Constant Contact")
+    ctx.journal.reset_items(run_id, again)
+    log.info("batch %s of run %s: answer lost, %s candidates; %s rows done, %s sent again",
+             batch.batch, run_id, candidates, len(done), len(again))
+
+
+_ENDINGS = {
+    "failed": "Constant Contact's job failed",
+    "cancelled": "Constant Contact cancelled the job",
+    "timed_out": "Constant Contact's job timed out",
+}
 
 
 def _wait_for_activities(ctx: _Context) -> None:
+    """Poll the started activities at a growing interval until each has ended.
+
+    Stop ends the wait at once (the jobs carry on at Constant Contact; resuming checks them).
+    After ``ctx.wait_limit`` seconds the run pauses with :class:`StillProcessing`."""
     run_id = ctx.run.run_id
     journal = ctx.journal
     delay = FIRST_POLL
+    since = time.monotonic()
     while True:
         started = journal.batches(run_id, state="started")
         if not started:
             return
         ctx.emit("Waiting for Constant Contact to finish", 0, 0)
-        time.sleep(delay)  # activities run on at Constant Contact: this wait ignores cancel
+        ctx.pause(delay)
         states = _activity_states(ctx.client, [b.activity_id for b in started if b.activity_id])
+        still: list[Activity] = []
         for batch in started:
             activity = states.get(batch.activity_id or "")
             if activity is None and batch.activity_id in states.gone:
@@ -474,12 +604,39 @@ def _wait_for_activities(ctx: _Context) -> None:
                                      message="Constant Contact no longer reports on this job")
                 continue
             if activity is None or not activity.finished:
+                if activity is not None:
+                    still.append(activity)
                 continue
-            message = "; ".join(activity.errors)[:1000]
-            journal.update_batch(run_id, batch.batch,
-                                 state="finished" if activity.succeeded else "failed",
-                                 message=message or activity.state)
+            if activity.succeeded:
+                journal.update_batch(run_id, batch.batch, state="finished",
+                                     message="; ".join(activity.errors)[:1000] or activity.state)
+            else:
+                reason = _ENDINGS.get(activity.state, f"Constant Contact's job ended {activity.state}")
+                errors = "; ".join(activity.errors)[:1000]
+                journal.update_batch(run_id, batch.batch, state="failed",
+                                     message=f"{reason}: {errors}" if errors else reason)
+        waited = time.monotonic() - since
+        if still and waited >= ctx.wait_limit:
+            raise StillProcessing(
+                f"Constant Contact is still working on {len(still):,} of ccdesk's jobs",
+                f"After {_minutes(waited)} they are still {_states_in_words(still)} at Constant "
+                "Contact. Nothing is lost: they carry on there, and ccdesk checks them when the "
+                "run is resumed.")
         delay = min(POLL_CAP, delay * 2)
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return "less than a minute" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _states_in_words(activities: Sequence[Activity]) -> str:
+    waiting = sum(1 for a in activities if a.state == "initialized")
+    if waiting == len(activities):
+        return "waiting their turn"
+    done = sum(a.items_completed for a in activities)
+    total = sum(a.items_total for a in activities)
+    return f"in progress ({done:,} of {total:,} contacts done)" if total else "in progress"
 
 
 class _States(dict[str, Activity]):
@@ -506,104 +663,81 @@ def _activity_states(client: ConstantContact, ids: Sequence[str]) -> _States:
 
 
 def _verify(ctx: _Context, kind: str) -> None:
-    """Read the contacts back and mark each sent row done (verified) or failed."""
+    """Read back the rows whose activities have ended; mark each done (verified) or failed.
+
+    By list, the target lists are paged once every activity of the run has ended and nothing
+    is left to send (paging them again for each pass would cost the list again)."""
     run_id = ctx.run.run_id
     journal = ctx.journal
     batches = {b.batch: b for b in journal.batches(run_id) if b.state in ("finished", "failed")}
     items = [i for i in journal.items(run_id, state="sent") if i.batch in batches]
     if not items:
         return
+    if ctx.check is Check.BY_LIST and journal.items(run_id, state="planned"):
+        return
     ctx.emit("Checking the result", 0, len(items))
-    seen: dict[str, Contact] = {}
-    wanted = {i.contact_id for i in items}
-    checking = {i.batch for i in items}
-    stamps = [b.server_created_at for b in batches.values()
-              if b.batch in checking and b.server_created_at]
-    if len(items) > VERIFY_ONE_BY_ONE and stamps:
-        since = _earlier(min(stamps), seconds=2)
-        for page in ctx.client.iter_updated_since(since):
-            for contact in page:
-                if contact.contact_id in wanted:
-                    seen[contact.contact_id] = contact
-    missing = [i for i in items if i.contact_id not in seen]
-    off_lists = _read_missing(ctx, missing, seen) if missing else set()
+    found = _read_back(ctx, items, ctx.check)
     adding = kind == ADD_KIND
     good_word = "re-added" if adding else "removed"
     done_rows, failed = [], []
     for item in items:
-        contact = seen.get(item.contact_id or "")
         batch = batches[item.batch]  # type: ignore[index]
-        on = set(contact.list_ids or ()) if contact else set()
-        known = contact is not None or item.contact_id in off_lists
-        ok = known and (set(item.list_ids) <= on if adding else not (set(item.list_ids) & on))
-        if ok:
+        if _in_effect(item, found, kind):
             done_rows.append(item.row)
+            continue
+        on = found.get(item.contact_id or "")
+        if on is None:
+            why = "Not found in Constant Contact any more"
         else:
             where = _list_names(ctx.run, [i for i in item.list_ids if (i in on) != adding])
-            why = ("Not found in Constant Contact any more" if not known
-                   else (f"Still not on {where}" if adding else f"Still on {where}"))
-            failed.append((item.row, f"{why}. {_message_for(item, batch)}".strip(". ")))
+            why = f"Still not on {where}" if adding else f"Still on {where}"
+        failed.append((item.row, f"{why}. {_message_for(item, batch)}".strip(". ")))
     journal.finish_items(run_id, done_rows, state="done", result=good_word, verified=True,
                          message="Checked in Constant Contact")
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
     ctx.emit("Checked", len(items), len(items), [i.row for i in items])
-    _let_go(seen, items)
 
 
-def _let_go(*big: dict[Any, Any] | list[Any]) -> None:
-    """Empty big containers a slice at a time before they go out of scope.
+def _in_effect(item: ItemRecord, found: dict[str, set[str] | None], kind: str) -> bool:
+    """Whether the contact read back shows the row's change."""
+    on = found.get(item.contact_id or "")
+    if on is None:
+        return False
+    return set(item.list_ids) <= on if kind == ADD_KIND else not set(item.list_ids) & on
 
-    Freeing 100,000 records when a function returns is one long step that keeps the
-    interpreter lock (tens of milliseconds): a window on another thread could not even repaint.
-    Emptied in slices, other threads get their turn in between."""
-    for container in big:
-        if isinstance(container, dict):
-            keys = list(container)
-            for start in range(0, len(keys), _LET_GO_SLICE):
-                for key in keys[start:start + _LET_GO_SLICE]:
-                    del container[key]
+
+def _read_back(ctx: _Context, items: Sequence[ItemRecord], check: Check) -> dict[str, set[str] | None]:
+    """The lists each item's contact is on now (None: not found), read the ``check`` way.
+
+    By list, a contact not met on the target lists' pages is on none of them."""
+    ids = {i.contact_id for i in items if i.contact_id}
+    found: dict[str, set[str] | None] = {}
+    if check is Check.BY_LIST:
+        targets = sorted({x for i in items for x in i.list_ids})
+        for page in ctx.client.iter_members(targets):
+            for contact in page:
+                if contact.contact_id in ids:
+                    found[contact.contact_id] = set(contact.list_ids or ())
+            ctx.stop_if_cancelled()
+        return {contact_id: found.get(contact_id, set()) for contact_id in ids}
+    for n, contact_id in enumerate(sorted(ids), 1):
+        ctx.stop_if_cancelled()
+        try:
+            contact = ctx.client.contact(contact_id)
+        except NotFound:
+            found[contact_id] = None
         else:
-            while container:
-                del container[-_LET_GO_SLICE:]
-
-
-_LET_GO_SLICE = 2000
-
-
-def _read_missing(ctx: _Context, missing: Sequence[ItemRecord], seen: dict[str, Contact]) -> set[str]:
-    """Read the contacts the changed-since pages did not show (their job failed, or nothing
-    changed): one by one, or, when that is cheaper, by paging the members of their lists.
-
-    Returns the ids found on none of those lists (known to be off them)."""
-    ids = {i.contact_id for i in missing if i.contact_id}
-    list_ids = sorted({x for i in missing for x in i.list_ids})
-    if len(ids) > 3 and list_ids:
-        sizes = {x.list_id: x.membership_count for x in ctx.client.lists()}
-        if all(sizes.get(x) is not None for x in list_ids) and \
-                list_paging_calls([sizes[x] or 0 for x in list_ids]) < len(ids):
-            for page in ctx.client.iter_members(list_ids):
-                for contact in page:
-                    if contact.contact_id in ids:
-                        seen[contact.contact_id] = contact
-            return ids - set(seen)
-    for contact_id in ids:
-        with contextlib.suppress(NotFound):
-            seen[contact_id] = ctx.client.contact(contact_id)
-    return set()
+            found[contact_id] = None if contact.deleted else set(contact.list_ids or ())
+        if n % 100 == 0:
+            ctx.emit("Checking the result", n, len(ids))
+    return found
 
 
 def _message_for(item: ItemRecord, batch: BatchRecord) -> str:
     """Constant Contact's words about this contact, when its job named it; else the job's."""
     own = [m for m in batch.message.split("; ") if item.contact_id and item.contact_id in m]
     return "; ".join(own) if own else batch.message
-
-
-def _earlier(stamp: str, seconds: float) -> str:
-    from datetime import datetime, timedelta
-
-    when = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=seconds)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _list_names(run: RunRecord, ids: Sequence[str]) -> str:
@@ -630,16 +764,13 @@ def _unsubscribe(ctx: _Context) -> None:
                         "Checked in Constant Contact", verified=True)
         else:
             journal.reset_items(run_id, [item.row])
-            ctx.known[contact.contact_id] = contact
     pending = journal.items(run_id, state="planned")
     total = len(pending)
     for n, item in enumerate(pending, 1):
-        if ctx.cancelled():
-            raise Cancelled()
+        ctx.stop_if_cancelled()
         batch = journal.open_batch(run_id, PUT_KIND, [item.row], [])
         try:
-            done = ctx.client.unsubscribe(item.contact_id, REASON,  # type: ignore[arg-type]
-                                          current=ctx.known.get(item.contact_id or ""))
+            done = ctx.client.unsubscribe(item.contact_id, REASON)  # type: ignore[arg-type]
         except ContactDeleted:
             _finish_put(journal, run_id, item, "skipped", "skip_deleted",
                         "Deleted in Constant Contact since the preview", batch=batch)

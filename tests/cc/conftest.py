@@ -63,3 +63,14 @@ def client(sandbox, store, usage) -> ConstantContact:
     """A client against an unthrottled sandbox, pacing off, quick retries."""
     sandbox.set_limits(rate_limit=0)
     return fast_client(sandbox, store, usage)
+
+
+def finished(client: ConstantContact, activity_id: str, *, every: float = 0.05, limit: float = 10.0):
+    """Poll one activity until it ends (the tests' own loop: the runner polls many together)."""
+    deadline = time.monotonic() + limit
+    while True:
+        activity = client.activity(activity_id)
+        if activity.finished or time.monotonic() > deadline:
+            return activity
+        time.sleep(every)
+

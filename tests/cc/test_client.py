@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from ccdesk.cc.client import ConstantContact, ContactDeleted, chunks
-from ccdesk.cc.errors import Cancelled, NotFound
+from ccdesk.cc.errors import NotFound
 from ccdesk.sandbox import generate_data
-from tests.cc.conftest import reset_and_connect
+from tests.cc.conftest import finished, reset_and_connect
 
 
 def test_account_summary(client: ConstantContact) -> None:
@@ -30,7 +28,7 @@ def test_lists_follow_paging(client: ConstantContact, sandbox) -> None:
     client = reset_and_connect(sandbox, data)
     names = [x.name for x in client.lists()]
     assert len(names) == 1203 and names[0] == "List 0000" and names[-1] == "List 1202"
-    assert sandbox.requests.count("GET", r"/v3/contact_lists") == 2
+    assert sandbox.requests.count("GET", r"/v3/contact_lists") == 3  # 500 a page
 
 
 def test_find_by_email_any_state(client: ConstantContact, sandbox) -> None:
@@ -85,17 +83,31 @@ def test_unsubscribe_refuses_a_deleted_contact(client: ConstantContact, sandbox)
     kim = client.find_by_email("kim@example.org")
     assert kim is not None
     with pytest.raises(ContactDeleted):
-        client.unsubscribe(kim.contact_id, current=kim)
+        client.unsubscribe(kim.contact_id)
     assert sandbox.requests.count("PUT") == 0
     assert "deleted_at" in sandbox.contact("kim@example.org")
 
 
-def test_unsubscribe_of_an_unsubscribed_contact_costs_nothing(client: ConstantContact, sandbox) -> None:
+def test_unsubscribe_of_an_unsubscribed_contact_only_reads_it(client: ConstantContact, sandbox) -> None:
     ivy = client.find_by_email("ivy@example.org")
     assert ivy is not None
     before = sandbox.requests.api_calls()
-    assert client.unsubscribe(ivy.contact_id, current=ivy).unsubscribed
-    assert sandbox.requests.api_calls() == before
+    assert client.unsubscribe(ivy.contact_id).unsubscribed
+    assert sandbox.requests.api_calls() == before + 1 and sandbox.requests.count("PUT") == 0
+
+
+def test_unsubscribe_reads_the_contact_fresh_and_keeps_names_edited_meanwhile(
+        client: ConstantContact, sandbox, api) -> None:
+    eve = client.find_by_email("eve@example.org")
+    assert eve is not None and eve.first_name == "Eve"
+    # Someone edits her name in Constant Contact after ccdesk looked her up.
+    record = api.get(f"{api.base}/contacts/{eve.contact_id}").json()
+    body = {"email_address": {"address": record["email_address"]["address"]},
+            "first_name": "Evelyn", "last_name": record.get("last_name"), "update_source": "Account"}
+    assert api.put(f"{api.base}/contacts/{eve.contact_id}", json=body).status_code == 200
+    assert client.unsubscribe(eve.contact_id).unsubscribed
+    after = sandbox.contact("eve@example.org")
+    assert after["first_name"] == "Evelyn"  # not the name the look-up saw
 
 
 def test_remove_then_add_back(client: ConstantContact, sandbox) -> None:
@@ -103,13 +115,12 @@ def test_remove_then_add_back(client: ConstantContact, sandbox) -> None:
     ids = [client.find_by_email(e).contact_id for e in ("ada@example.org", "eve@example.org")]
     started = client.start_remove(ids, [free])
     assert started.state == "initialized" and started.items_total == 2
-    seen = []
-    done = client.wait_for_activity(started.activity_id, progress=seen.append, first_delay=0.05)
-    assert done.succeeded and done.items_completed == 2 and seen[-1] == done
+    done = finished(client, started.activity_id)
+    assert done.succeeded and done.items_completed == 2
     assert {"ada@example.org", "eve@example.org"}.isdisjoint(sandbox.members("Free Members"))
     back = client.add_list_memberships(ids, [free])
     assert len(back) == 1
-    assert client.wait_for_activity(back[0].activity_id, first_delay=0.05).succeeded
+    assert finished(client, back[0].activity_id).succeeded
     assert {"ada@example.org", "eve@example.org"} <= sandbox.members("Free Members")
 
 
@@ -122,7 +133,7 @@ def test_bulk_calls_are_chunked_by_the_limits(client: ConstantContact, sandbox) 
     assert len(activities) == -(-len(members) // 500)
     assert sum(a.items_total for a in activities) == len(members)
     for activity in activities:
-        assert client.wait_for_activity(activity.activity_id, first_delay=0.05).succeeded
+        assert finished(client, activity.activity_id).succeeded
     assert sandbox.members("Free Members") == set()
     with pytest.raises(ValueError):
         client.start_remove(members[:501], [free])
@@ -133,18 +144,8 @@ def test_failed_activity_is_reported(client: ConstantContact, sandbox) -> None:
     sandbox.faults.activity("failed")
     ada = client.find_by_email("ada@example.org")
     started = client.start_remove([ada.contact_id], [sandbox.list_id("Free Members")])
-    done = client.wait_for_activity(started.activity_id, first_delay=0.05)
+    done = finished(client, started.activity_id)
     assert done.state == "failed" and not done.succeeded and done.errors
-
-
-def test_waiting_can_be_cancelled(client: ConstantContact, sandbox) -> None:
-    client = reset_and_connect(sandbox, activity_delay=30)
-    ada = client.find_by_email("ada@example.org")
-    started = client.start_remove([ada.contact_id], [sandbox.list_id("Free Members")])
-    cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
-    with pytest.raises(Cancelled):
-        client.wait_for_activity(started.activity_id, cancel=cancel, first_delay=0.05)
 
 
 def test_recent_activities_newest_first(client: ConstantContact, sandbox) -> None:

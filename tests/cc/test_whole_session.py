@@ -24,6 +24,7 @@ from ccdesk.cc.auth import (
 )
 from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy, Transport
+from tests.cc.conftest import finished
 from tests.cc.test_auth import browser
 from tests.support.openapi import require_spec, validate_query, validate_request_body
 
@@ -69,7 +70,7 @@ def run_session(sandbox, endpoints: Endpoints, recorded: list[Any]) -> InMemoryS
     eve = client.find_by_email("eve@example.org")
     client.unsubscribe(eve.contact_id, "Upgraded")
     started = client.start_remove([ada.contact_id], [lists["Free Members"]])
-    client.wait_for_activity(started.activity_id, first_delay=0.05)
+    finished(client, started.activity_id)
     client.add_list_memberships([ada.contact_id], [lists["Free Members"]])
     client.recent_activities()
     client.contact(ada.contact_id)

@@ -210,8 +210,8 @@ def test_an_unknown_run(capsys, url, sandbox, tmp_path, command) -> None:
 
 
 def test_a_paused_run_still_prints_its_id_and_log(capsys, url, sandbox, small_sheet) -> None:
-    # The day's allowance runs out after the sign-in (1 request) and the preview (3).
-    sandbox.set_limits(daily_quota=4)
+    # The day's allowance runs out after the sign-in (1 request) and the preview (4).
+    sandbox.set_limits(daily_quota=5)
     code, out, err = ccdesk(capsys, "run", small_sheet, "--list", "Free Members", "--sandbox-url",
                             url, "--yes", "--json")
     assert code == 3

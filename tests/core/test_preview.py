@@ -3,7 +3,6 @@ guards of ``start_run`` (a stale preview, a run that does not fit today's allowa
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -65,7 +64,7 @@ def test_remove_every_outcome_by_paging_the_list(cc, sandbox, tmp_path) -> None:
     # One page of the list's members, nothing asked address by address, nothing changed.
     pages = gets(sandbox)
     assert len(pages) == 1 and "lists=" in pages[0] and "email=" not in pages[0]
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 3  # + account + lists
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 4  # + account, privileges, lists
     assert no_changes(sandbox)
 
 
@@ -83,7 +82,7 @@ def test_remove_by_email_tells_deleted_and_unknown_apart(sandbox, tmp_path) -> N
     assert plan.items[6].reason == "No contact with this address in Constant Contact"
     queries = gets(sandbox)
     assert len(queries) == 8 and all("email=" in q for q in queries)
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 10
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 11
     assert no_changes(sandbox)
 
 
@@ -105,7 +104,7 @@ def test_remove_all_every_outcome_by_paging_the_account(cc, sandbox, tmp_path) -
     # The account's size (1 call), then its one page.
     queries = gets(sandbox)
     assert len(queries) == 2 and "include_count=true" in queries[0] and "lists=" not in queries[1]
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 4
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 5
     assert plan.summary().startswith("4 will be removed from every list they are on")
     assert no_changes(sandbox)
 
@@ -117,7 +116,7 @@ def test_unsubscribe_outcomes(cc, sandbox, tmp_path) -> None:
     assert kinds(plan) == ["unsubscribe", "unsubscribe", "unsubscribe", "skip_unsubscribed",
                            "skip_unsubscribed", "skip_deleted", "skip_not_found", "invalid",
                            "blank", "duplicate"]
-    assert plan.cost.run_changes == 3 and plan.cost.run_total == 3  # one PUT each, nothing more
+    assert plan.cost.run_changes == 6 and plan.cost.run_total == 6  # a fresh read and a PUT each
     assert plan.summary().startswith("3 will be unsubscribed (permanently)")
     assert no_changes(sandbox)
 
@@ -149,7 +148,7 @@ def test_paging_is_chosen_for_many_addresses_against_a_small_list(sandbox, tmp_p
     assert plan.snapshot.strategy is Strategy.BY_LIST
     assert plan.counts == {"remove": 334}
     assert len(gets(sandbox)) == 2  # 1,000 members: two pages of 500, not 334 look-ups
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 4
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 5
 
 
 def test_per_email_is_chosen_for_few_addresses_against_a_big_list(sandbox, tmp_path) -> None:
@@ -158,13 +157,13 @@ def test_per_email_is_chosen_for_few_addresses_against_a_big_list(sandbox, tmp_p
     assert plan.snapshot.strategy is Strategy.BY_EMAIL
     assert kinds(plan) == ["remove", "remove", "skip_not_on_list"]
     assert len(gets(sandbox)) == 3  # three look-ups, not ten pages
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 5
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 6
     # The same few addresses, for every list: the account's size costs one call.
     sandbox.requests.clear()
     plan = plan_for(client, tmp_path, ["m7@example.org", "x3@example.org"], Action.REMOVE_ALL)
     assert plan.snapshot.strategy is Strategy.BY_EMAIL
     assert kinds(plan) == ["remove", "skip_not_on_list"]
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 5  # account, lists, size, 2
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 6  # account, privileges, lists, size, 2
 
 
 @pytest.mark.parametrize("n", [2, 1100])
@@ -185,7 +184,8 @@ def test_predicted_cost_of_a_removal(sandbox, tmp_path) -> None:
     plan = plan_for(client, tmp_path, [f"m{i}@example.org" for i in range(1100)])
     cost = plan.cost
     assert cost.run_changes == 3  # 1,100 contacts, one list: 500 + 500 + 100
-    assert cost.run_verify == math.ceil(1100 / 500)
+    # Read back by paging what is left of Free Members (100 members): one page, not 1,100 reads.
+    assert cost.run_verify == 1 and cost.check == "by_list"
     assert cost.run_total == cost.run_changes + cost.run_polls + cost.run_verify
     shown = plan.to_dict()
     assert shown["api_calls"] == cost.lookup_spent + cost.run_total
@@ -225,7 +225,7 @@ def test_a_run_that_does_not_fit_todays_allowance_is_refused(sandbox, tmp_path, 
     values = ["ada@example.org", "ben@example.org", "eve@example.org"]
     probe = plan_for(fast_client(sandbox), tmp_path, values)
     needed, lookup = probe.cost.run_total, probe.cost.lookup_spent
-    assert needed == 6  # one activity, two checks, three contacts read back one by one
+    assert needed == 4  # one activity, two checks, one page of what is left of the list
 
     def client_with_left(left: int):
         usage = DailyUsage(tmp_path / f"usage-{left}.json")

@@ -121,7 +121,7 @@ def test_crash_before_the_post_went_out(big, sandbox, tmp_path, journal, nth) ->
     reconcile(sandbox, journal, run_id)
 
 
-@pytest.mark.parametrize("where", ["recent_activities", "iter_updated_since"])
+@pytest.mark.parametrize("where", ["recent_activities", "iter_members"])
 def test_crash_while_waiting_or_checking(big, sandbox, tmp_path, journal, where) -> None:
     plan = plan_for(big, tmp_path, EVERYONE)
     crash_at(big, where, before=True)

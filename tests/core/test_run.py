@@ -112,9 +112,10 @@ def test_unsubscribe(cc, sandbox, tmp_path, journal) -> None:
     assert result.counts == {"unsubscribed": 3, "skip_unsubscribed": 1, "skip_deleted": 1,
                              "skip_not_found": 1, "invalid": 1, "duplicate": 1}
     assert result.verified == 3
-    # One PUT per contact, with the whole record the preview already read: nothing else.
+    # Each contact read fresh, then one PUT with its whole record: nothing else.
     assert sandbox.requests.count("PUT", r"/v3/contacts/") == 3
-    assert sandbox.requests.api_calls() == 3
+    assert sandbox.requests.count("GET", r"/v3/contacts/") == 3
+    assert sandbox.requests.api_calls() == 6 == plan.cost.run_total
     for email in ("ada@example.org", "hal@example.org", "dev@example.org"):
         after = sandbox.contact(email)
         assert after["email_address"]["permission_to_send"] == "unsubscribed"
@@ -165,7 +166,7 @@ def test_server_errors_on_reads_are_retried(big, sandbox, tmp_path, journal) -> 
     sandbox.faults.add(r"/v3/contact_lists", method="GET", status=503)
     plan = plan_for(big, tmp_path, EVERYONE)
     assert plan.counts == {"remove": N}
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 4 + 3  # retries counted
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 5 + 3  # retries counted
     sandbox.faults.add(r"/v3/activities(/.*)?", method="GET", status=503, times=2)  # the checks
     sandbox.faults.add(r"/v3/contacts", method="GET", status=500)  # the verifying re-read
     result = start_run(plan, big, journal)
@@ -192,10 +193,9 @@ def test_a_503_that_persists_pauses_the_run_and_resume_finishes_it(big, sandbox,
         start_run(plan, big, journal)
     run_id = paused.value.run_id
     assert journal.run(run_id).state == "paused"
-    # The first batch was finished and checked before stopping; the second is still to do.
+    # The first batch was sent (it is checked when the run resumes); the second is still to do.
     counts = journal.result_counts(run_id)
-    assert counts == {"removed": 500, "planned": 200}
-    assert len(sandbox.members("Free Members")) == 200
+    assert counts == {"sent": 500, "planned": 200}
     assert posts(sandbox, status=201) == 1
     sandbox.faults.clear()
     result = resume_run(run_id, big, journal)
@@ -319,7 +319,7 @@ def test_quota_exhausted_mid_run_then_resumed_the_next_day(big, sandbox, tmp_pat
 def test_quota_exhausted_while_unsubscribing(cc, sandbox, tmp_path, journal) -> None:
     values = ["ada@example.org", "ben@example.org", "eve@example.org"]
     plan = plan_for(cc, tmp_path, values, Action.UNSUBSCRIBE)
-    sandbox.quota.set_used(DEMO_CLIENT_ID, sandbox.clock.time(), 10_000 - 2)
+    sandbox.quota.set_used(DEMO_CLIENT_ID, sandbox.clock.time(), 10_000 - 4)  # read + PUT, twice
     with pytest.raises(RunPaused) as paused:
         start_run(plan, cc, journal)
     run_id = paused.value.run_id
@@ -342,9 +342,11 @@ def test_cancel_stops_at_a_batch_boundary_and_resume_finishes(big, sandbox, tmp_
         start_run(plan, big, journal, progress=on_progress, cancel=cancel)
     run_id = stopped.value.run_id
     assert journal.run(run_id).state == "cancelled"
-    # The batch already sent was followed to the end and checked; the rest was not sent.
-    assert journal.result_counts(run_id) == {"removed": 500, "planned": 200}
-    assert posts(sandbox) == 1 and len(sandbox.members("Free Members")) == 200
+    # Stop stops at once: the batch already sent is checked on resume; the rest was not sent.
+    assert journal.result_counts(run_id) == {"sent": 500, "planned": 200}
+    assert journal.run(run_id).message == ("Stopped by you. 500 changes were sent to Constant "
+                                           "Contact and are not checked yet; 200 were not sent.")
+    assert posts(sandbox) == 1
     result = resume_run(run_id, big, journal)
     assert_all_removed(sandbox, result)
     assert posts(sandbox) == 2
@@ -433,12 +435,3 @@ def test_undo_is_refused_while_an_undo_is_unfinished(cc, sandbox, tmp_path, jour
     assert paused.value.run_id in refused.value.what_to_do
     assert resume_run(paused.value.run_id, cc, journal).counts == {"re-added": 2}
     assert sandbox.members("Free Members") == SMALL_FREE
-
-
-def test_let_go_empties_big_containers_in_slices() -> None:
-    from ccdesk.core import runner
-
-    d = {str(i): [i] for i in range(5 * runner._LET_GO_SLICE + 3)}
-    lst = list(range(3 * runner._LET_GO_SLICE + 1))
-    runner._let_go(d, lst, [], {})
-    assert d == {} and lst == []
