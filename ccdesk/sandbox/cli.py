@@ -44,6 +44,15 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         help="list-membership changes and opt-outs bump a contact's updated_at (the old, kinder "
              "behaviour; by default they leave it alone, as the real service most likely does)",
     )
+    parser.add_argument(
+        "--foreign-activities", metavar="N", type=int, default=0,
+        help="seed N activities the account made elsewhere (imports, exports, the web app), "
+             "some the size of ccdesk's batches; more keep coming while it runs",
+    )
+    parser.add_argument(
+        "--foreign-activity-every", metavar="S", type=float, default=120.0,
+        help="with --foreign-activities: one more about every S seconds (default 120; 0 = none)",
+    )
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
@@ -70,6 +79,8 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             data, port=args.port, rate_limit=args.rate_limit, daily_quota=args.daily_quota,
             latency_ms=args.latency_ms, auto_approve=args.auto_approve or args.demo, seed=args.seed,
             list_changes_touch_contacts=args.list_changes_touch_contacts,
+            foreign_activities=args.foreign_activities,
+            foreign_activity_every=args.foreign_activity_every,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

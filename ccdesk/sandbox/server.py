@@ -90,6 +90,8 @@ class SandboxConfig:
     device_lifetime: float = 600.0
     loopback_any_port: bool = True
     list_changes_touch_contacts: bool = False  # True: list changes and opt-outs bump updated_at
+    foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
+    foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
     seed: int = 1
 
 
@@ -238,6 +240,9 @@ class Sandbox:
     def _new_state(self) -> AccountState:
         state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
         state.list_changes_touch_contacts = self.config.list_changes_touch_contacts
+        if self.config.foreign_activities > 0:
+            state.start_foreign(self.config.foreign_activities, now=self.clock.time(),
+                                every=self.config.foreign_activity_every)
         return state
 
     def _new_oauth(self, base_url: str) -> OAuthServer:
@@ -381,6 +386,35 @@ class Sandbox:
         """
         with self.state.lock:
             self.state.end_activity(activity_id, outcome, now=self.clock.time())
+
+    def add_foreign_activity(
+        self,
+        size: int,
+        *,
+        created_at: float | None = None,
+        lists: list[str] | None = None,
+        kind: str = "remove_list_memberships",
+        seconds: float | None = None,
+        outcome: str = "completed",
+    ) -> str:
+        """Add an activity the account made elsewhere, now (or at ``created_at``); its id.
+
+        Args:
+            size: its ``items_total_count``.
+            created_at: epoch seconds on the sandbox clock; now by default.
+            lists: names of its target lists; one or two of the account's by default.
+            kind: what it is (not shown by the API): an import, a removal, …
+            seconds: how long it processes; as long as a bulk job that size by default.
+            outcome: ``completed``, ``failed``, ``cancelled`` or ``timed_out``.
+        """
+        with self.state.lock:
+            when = self.clock.time() if created_at is None else created_at
+            list_ids = None if lists is None else [self.list_id(name) for name in lists]
+            activity = self.state.add_foreign_activity(
+                size=size, created_at=when, kind=kind, list_ids=list_ids, seconds=seconds,
+                outcome=outcome,
+            )
+            return activity.activity_id
 
     def contact(self, email: str) -> dict[str, Any] | None:
         """A contact as the API would show it, plus ``lists``: the names of its lists."""
@@ -830,6 +864,16 @@ class Sandbox:
                 activity.outcome = fault.outcome
                 activity.applied = fault.applied
         self.state.add_activity(activity)
+        twin = self.faults.take_foreign(request.path)
+        if twin is not None:
+            self.state.add_foreign_activity(
+                size=twin.size if twin.size is not None else len(contact_ids),
+                created_at=now + twin.offset, kind=kind,
+                list_ids=activity.list_ids if twin.same_lists else None,
+                seconds=activity.done_at - activity.start_at if activity.done_at != math.inf
+                else None,
+                outcome=twin.outcome,
+            )
         return Response(201, self.state.activity_json(activity, now))
 
     def _remove_memberships(self, request: Request, token: AccessToken, now: float) -> Response:
@@ -853,7 +897,9 @@ class Sandbox:
         wanted = _csv_param(query, "state", ("processing", "completed", "cancelled", "failed",
                                              "timed_out", "initialized"))
         visible = []
-        for activity_id in reversed(self.state.activity_order):  # newest first
+        newest_first = sorted(reversed(self.state.activity_order),
+                              key=lambda i: -self.state.activities[i].created_at)
+        for activity_id in newest_first:
             activity = self.state.visible_activity(activity_id, now)
             if activity is None:
                 continue

@@ -206,6 +206,12 @@ class ActivityRecord:
         return "processing", int(fraction * 100), int(fraction * total)
 
 
+# Activities made elsewhere: imports, exports, the web app's list changes, deletions.
+FOREIGN_KINDS = ("add_contacts", "contact_exports", "remove_list_memberships",
+                 "add_list_memberships", "contact_delete", "list_delete")
+# Sizes include 500 and the small sizes of ccdesk's batches (a tail, a retry of a few).
+FOREIGN_SIZES = (500, 500, 500, 1, 1, 2, 3, 5, 10, 12, 25, 50, 100, 250, 499, 1200, 4000)
+
 OUTCOME_ERRORS = {
     "failed": "The activity failed",
     "cancelled": "The activity was cancelled",
@@ -238,14 +244,16 @@ class AccountState:
         # and opt-outs leave a contact's ``updated_at`` alone. True: they bump it (the old
         # sandbox behaviour, ``--list-changes-touch-contacts``).
         self.list_changes_touch_contacts = False
+        # Activities the account makes elsewhere (see start_foreign); none unless asked.
+        self._foreign_rng = random.Random(seed * 7919 + 17)
+        self._foreign_every = 0.0
+        self._foreign_next = math.inf
 
     # ---- ids -----------------------------------------------------------------------------
 
     def new_id(self) -> str:
         """A UUID string from the seeded generator (8-4-4-4-12, as the API uses)."""
-        h = f"{self._rng.getrandbits(128):032x}"
-        variant = "89ab"[int(h[16], 16) & 3]
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+        return _uuid(self._rng)
 
     def _id_hex(self, n: int) -> str:
         return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
@@ -560,11 +568,73 @@ class AccountState:
         self._pending_n += 1
         heapq.heappush(self._pending, (activity.done_at, self._pending_n, activity.activity_id))
 
+    # ---- activities made elsewhere -------------------------------------------------------------
+
+    def add_foreign_activity(
+        self,
+        *,
+        size: int,
+        created_at: float,
+        kind: str = "remove_list_memberships",
+        list_ids: list[str] | None = None,
+        seconds: float | None = None,
+        outcome: str = "completed",
+    ) -> ActivityRecord:
+        """An activity the account made elsewhere (the web app, an import, another app).
+
+        It looks like any other in ``GET /activities`` (the API shows no kind) and changes
+        nothing here. ``seconds`` of processing; by default as long as a bulk job that size.
+        """
+        if outcome not in TERMINAL_STATES:
+            raise ValueError(f"outcome is one of {sorted(TERMINAL_STATES)}")
+        rng = self._foreign_rng
+        if list_ids is None:
+            known = [i for i in self.list_order if self.lists[i].deleted_at is None]
+            list_ids = rng.sample(known, min(len(known), rng.choice((1, 1, 1, 2)))) if known else []
+        start = created_at + rng.uniform(0.05, 0.5)
+        if seconds is None:
+            seconds = max(0.2, size / 500 * rng.uniform(0.8, 3.0))
+        activity = ActivityRecord(
+            activity_id=_uuid(rng), kind=kind, client_id=None, contact_ids=[],
+            list_ids=list(list_ids), created_at=created_at, start_at=start,
+            done_at=start + seconds, outcome=outcome, foreign=True, items_total=size,
+        )
+        if outcome != "completed":
+            activity.errors.append(f"{OUTCOME_ERRORS[outcome]}.")
+        self.add_activity(activity)
+        return activity
+
+    def start_foreign(self, n: int, *, now: float, every: float = 0.0) -> None:
+        """Seed ``n`` activities made elsewhere over the last hour, then one about every
+        ``every`` seconds (on average; 0 = no more) while the sandbox runs."""
+        for created in sorted(now - self._foreign_rng.uniform(0, 3600) for _ in range(n)):
+            self._random_foreign(created)
+        self._foreign_every = every
+        self._foreign_next = now + self._foreign_rng.expovariate(1 / every) if every > 0 else math.inf
+
+    def _random_foreign(self, created_at: float) -> ActivityRecord:
+        rng = self._foreign_rng
+        kind = rng.choices(FOREIGN_KINDS, weights=(25, 20, 20, 20, 10, 5))[0]
+        size = rng.choice(FOREIGN_SIZES)
+        outcome = rng.choices(("completed", "failed", "cancelled"), weights=(92, 5, 3))[0]
+        return self.add_foreign_activity(size=size, created_at=created_at, kind=kind,
+                                         outcome=outcome)
+
+    def _foreign_due(self, now: float) -> None:
+        if self._foreign_next <= now:
+            # Long clock jumps (tests) create at most what the 10-day retention would show.
+            self._foreign_next = max(self._foreign_next, now - ACTIVITY_RETENTION)
+            while self._foreign_next <= now:
+                self._random_foreign(self._foreign_next)
+                self._foreign_next += self._foreign_rng.expovariate(1 / self._foreign_every)
+
     def queued_activities(self) -> int:
         return len(self._pending)
 
     def settle(self, now: float) -> None:
         """Apply every activity whose time has come, in the order they finish (stuck ones never)."""
+        if now != math.inf:
+            self._foreign_due(now)
         while self._pending and self._pending[0][0] <= now and self._pending[0][0] != math.inf:
             _, _, activity_id = heapq.heappop(self._pending)
             self._apply(self.activities[activity_id], now)
@@ -658,6 +728,12 @@ class AccountState:
         if activity is None or now - activity.created_at > ACTIVITY_RETENTION:
             return None
         return activity
+
+
+def _uuid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 def _unique(seqs: Iterable[int]) -> Iterator[int]:

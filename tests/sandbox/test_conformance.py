@@ -238,3 +238,19 @@ def test_activities_ending_badly_conform(recorded, sandbox) -> None:
     assert {a["state"] for a in listed} >= {"processing", "failed", "cancelled", "timed_out"}
     covered = check_all(seen)
     assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered
+
+
+def test_foreign_activities_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    sandbox.reset(foreign_activities=40, foreign_activity_every=0)
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    sandbox.add_foreign_activity(3, seconds=100)  # processing
+    sandbox.add_foreign_activity(5, created_at=sandbox.clock.time() + 50)  # initialized
+    time.sleep(0.6)  # the first past its "initialized" moment
+    listed = api.get(f"{api.base}/activities", params={"limit": 500}).json()["activities"]
+    for activity in listed[:10]:
+        api.get(f"{api.base}/activities/{activity['activity_id']}")
+    assert {a["state"] for a in listed} >= {"initialized", "processing", "completed"}
+    covered = check_all(seen)
+    assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered

@@ -211,3 +211,83 @@ def test_activity_ending_badly_part_way(api, sandbox) -> None:
 def test_unknown_activity_outcome_is_refused(sandbox) -> None:
     with pytest.raises(ValueError):
         sandbox.faults.activity("exploded")
+
+
+# ---- GET /activities also lists what the account did elsewhere --------------------------------
+
+
+def all_activities(api: requests.Session, sandbox: Sandbox) -> list[dict]:
+    out = []
+    r = api.get(f"{api.base}/activities", params={"limit": 500}).json()
+    out += r["activities"]
+    while "_links" in r:
+        r = api.get(sandbox.base_url + r["_links"]["next"]["href"]).json()
+        out += r["activities"]
+    return out
+
+
+def test_foreign_activities_are_seeded_mixed_and_look_like_ours(api, sandbox) -> None:
+    sandbox.reset(foreign_activities=60, foreign_activity_every=0)
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    ours = remove(api, ids(api, "ada@example.org"), [sandbox.list_id("Free Members")]).json()
+    listed = all_activities(api, sandbox)
+    assert len(listed) == 61
+    assert listed[0]["activity_id"] == ours["activity_id"]  # newest first
+    created = [a["created_at"] for a in listed]
+    assert created == sorted(created, reverse=True)
+    sizes = {a["status"]["items_total_count"] for a in listed}
+    assert 500 in sizes and sizes & {1, 2, 3, 5, 10}
+    assert {a["state"] for a in listed} >= {"completed"}
+    assert len({a.kind for a in sandbox.state.activities.values()}) >= 4
+    shape = set(ours)
+    for a in listed:
+        assert set(a) - {"started_at", "completed_at"} == shape - {"started_at", "completed_at"}
+        assert set(a["status"]) == set(ours["status"])
+        if a["state"] in ("completed", "failed", "cancelled"):  # no longer moving
+            assert api.get(f"{api.base}/activities/{a['activity_id']}").json() == a
+
+
+def test_foreign_activities_keep_coming_while_the_sandbox_runs(api, sandbox) -> None:
+    sandbox.reset(foreign_activities=3, foreign_activity_every=60)
+    sandbox.set_limits(rate_limit=0)
+    sandbox.clock.advance(3600)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    assert 20 <= len(all_activities(api, sandbox)) <= 150
+
+
+def test_foreign_activities_are_deterministic_for_a_seed(sandbox) -> None:
+    sandbox.reset(foreign_activities=10, foreign_activity_every=0)
+    first = [(a.activity_id, a.kind, a.size) for a in sandbox.state.activities.values()]
+    sandbox.reset()
+    again = [(a.activity_id, a.kind, a.size) for a in sandbox.state.activities.values()]
+    assert first == again and len(first) == 10
+
+
+def test_a_twin_of_the_same_size_next_to_a_lost_post(api, sandbox) -> None:
+    """faults.foreign_activity puts someone else's equal-size job right beside ours."""
+    sandbox.faults.foreign_activity(offset=-0.001)
+    sandbox.faults.add(r"/v3/activities/remove_list_memberships", kind="drop", after=True)
+    cids = ids(api, "ada@example.org", "ben@example.org")
+    with pytest.raises(requests.ConnectionError):
+        remove(api, cids, [sandbox.list_id("Free Members")])
+    listed = all_activities(api, sandbox)
+    assert len(listed) == 2
+    assert {a["status"]["items_total_count"] for a in listed} == {2}
+    assert {a["status"]["list_count"] for a in listed} == {1}
+    ours = next(a for a in sandbox.state.activities.values() if not a.foreign)
+    assert listed[0]["activity_id"] == ours.activity_id  # the twin was created just before
+    sandbox.finish_activities()
+    assert {a["state"] for a in all_activities(api, sandbox)} == {"completed"}
+    assert {"ada@example.org", "ben@example.org"}.isdisjoint(sandbox.members("Free Members"))
+
+
+def test_add_foreign_activity_at_a_moment(api, sandbox) -> None:
+    at = sandbox.clock.time() - 5
+    activity_id = sandbox.add_foreign_activity(7, created_at=at, lists=["Sustainers"],
+                                               outcome="failed")
+    sandbox.finish_activities()
+    one = api.get(f"{api.base}/activities/{activity_id}").json()
+    assert one["state"] == "failed" and one["activity_errors"]
+    assert one["status"] == {"items_total_count": 7, "items_completed_count": 0, "list_count": 1}
+    assert sandbox.members("Sustainers") == {"fay@example.org", "gus@example.org"}
