@@ -50,6 +50,11 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
              "some the size of ccdesk's batches; more keep coming while it runs",
     )
     parser.add_argument(
+        "--gateway-rate-errors", action="store_true",
+        help="over the rate limit or daily quota, answer as the older gateway did: 403 "
+             "mashery.not.authorized.over.qps / .ratelimit instead of 429",
+    )
+    parser.add_argument(
         "--foreign-activity-every", metavar="S", type=float, default=120.0,
         help="with --foreign-activities: one more about every S seconds (default 120; 0 = none)",
     )
@@ -81,6 +86,7 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             list_changes_touch_contacts=args.list_changes_touch_contacts,
             foreign_activities=args.foreign_activities,
             foreign_activity_every=args.foreign_activity_every,
+            gateway_rate_errors=args.gateway_rate_errors,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

@@ -149,7 +149,7 @@ class DailyQuota:
 # =============================================================================================
 # Faults
 
-FAULT_KINDS = ("status", "drop", "delay")
+FAULT_KINDS = ("status", "drop", "delay", "mashery_qps", "mashery_ratelimit")
 
 
 @dataclass
@@ -167,6 +167,11 @@ class Fault:
         ``status``: answer ``status`` (500, 503, …) with the API's error body, doing nothing.
         ``drop``: close the connection without an answer.
         ``delay``: wait ``delay`` seconds, then answer normally.
+        ``mashery_qps`` / ``mashery_ratelimit``: the older gateway's rate-limit answer, 403 with
+        the single object ``{"error_key": "mashery.not.authorized.over.qps" (or
+        "…over.ratelimit"), "error_message": …}``, doing nothing.
+    ``body`` (JSON-able) replaces a ``status`` fault's error body, e.g. ``status=403,
+    body={"error_key": "mashery.not.authorized.over.qps", …}``.
     ``after=True`` makes ``drop`` and ``delay`` happen *after* the request took effect, the
     case of a POST whose answer is lost.
     """
@@ -179,6 +184,7 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     after: bool = False
+    body: object = None
     seen: int = 0
     fired: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)

@@ -62,6 +62,12 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 THROTTLED = {"error_key": "throttled", "error_message": "Too Many Requests"}
 QUOTA_EXCEEDED = {"error_key": "quota_exceeded", "error_message": "Limit Exceeded"}
 UNAUTHORIZED = {"error_key": "unauthorized", "error_message": "Unauthorized"}
+# The older API gateway's (Mashery's) rate-limit answers: 403, one object (cc-v3-api.md §6, §9).
+MASHERY_QPS = {"error_key": "mashery.not.authorized.over.qps",
+               "error_message": "Account Over Queries Per Second Limit"}
+MASHERY_RATELIMIT = {"error_key": "mashery.not.authorized.over.ratelimit",
+                     "error_message": "Account Over Rate Limit"}
+MASHERY_BODIES = {"mashery_qps": MASHERY_QPS, "mashery_ratelimit": MASHERY_RATELIMIT}
 FAULT_BODIES = {
     500: [{"error_key": "server.error", "error_message": "An internal server error occurred."}],
     502: [{"error_key": "bad_gateway", "error_message": "Bad Gateway"}],
@@ -92,6 +98,7 @@ class SandboxConfig:
     list_changes_touch_contacts: bool = False  # True: list changes and opt-outs bump updated_at
     foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
     foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
+    gateway_rate_errors: bool = False  # over a limit: the old gateway's 403 mashery.* answers
     seed: int = 1
 
 
@@ -477,7 +484,11 @@ class Sandbox:
             if fault is not None and not fault.after and fault.kind == "delay":
                 time.sleep(fault.delay)
             if fault is not None and fault.kind == "status":
-                response = Response(fault.status, FAULT_BODIES.get(fault.status, FAULT_BODIES[500]))
+                body = fault.body if fault.body is not None else FAULT_BODIES.get(
+                    fault.status, FAULT_BODIES[500])
+                response = Response(fault.status, body)
+            elif fault is not None and fault.kind in MASHERY_BODIES:
+                response = Response(403, MASHERY_BODIES[fault.kind])
             elif length > MAX_BODY:
                 response = Response(413, [{"error_key": "http.status.payload_too_large",
                                            "error_message": "Request body too large."}])
@@ -572,8 +583,12 @@ class Sandbox:
         client_id = token.client_id
         now = self.clock.time()
         if not self.rate.allow(client_id, now):
+            if self.config.gateway_rate_errors:
+                return Response(403, MASHERY_QPS), client_id
             return Response(429, THROTTLED), client_id
         if not self.quota.allow(client_id, now):
+            if self.config.gateway_rate_errors:
+                return Response(403, MASHERY_RATELIMIT), client_id
             return Response(429, QUOTA_EXCEEDED), client_id
         allowed_methods = []
         for method, pattern, fn, scope in self._routes:

@@ -254,3 +254,13 @@ def test_foreign_activities_conform(recorded, sandbox) -> None:
     assert {a["state"] for a in listed} >= {"initialized", "processing", "completed"}
     covered = check_all(seen)
     assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered
+
+
+def test_gateway_rate_limit_answers_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    sandbox.faults.add(r"/v3/contacts", kind="mashery_qps")
+    sandbox.faults.add(r"/v3/contact_lists", kind="mashery_ratelimit")
+    api.get(f"{api.base}/contacts")
+    api.get(f"{api.base}/contact_lists")
+    covered = check_all(seen)
+    assert {"GET /contacts 403", "GET /contact_lists 403"} <= covered

@@ -291,3 +291,40 @@ def test_add_foreign_activity_at_a_moment(api, sandbox) -> None:
     assert one["state"] == "failed" and one["activity_errors"]
     assert one["status"] == {"items_total_count": 7, "items_completed_count": 0, "list_count": 1}
     assert sandbox.members("Sustainers") == {"fay@example.org", "gus@example.org"}
+
+
+# ---- the older gateway's 403 rate-limit answers ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind, key", [("mashery_qps", "mashery.not.authorized.over.qps"),
+                                       ("mashery_ratelimit", "mashery.not.authorized.over.ratelimit")])
+def test_gateway_rate_limit_fault(api, sandbox, kind, key) -> None:
+    sandbox.faults.add(r"/v3/activities/remove_list_memberships", kind=kind)
+    cids = ids(api, "ada@example.org")
+    r = remove(api, cids, [sandbox.list_id("Free Members")])
+    assert r.status_code == 403
+    body = r.json()
+    assert isinstance(body, dict) and body["error_key"] == key and body["error_message"]
+    assert sandbox.state.activities == {}  # nothing was done
+    assert sandbox.requests.records()[-1].fault == kind
+    assert remove(api, cids, [sandbox.list_id("Free Members")]).status_code == 201
+
+
+def test_status_fault_with_a_body(api, sandbox) -> None:
+    body = {"error_key": "mashery.not.authorized.over.qps", "error_message": "Over QPS"}
+    sandbox.faults.add(r"/v3/contacts", status=403, body=body)
+    r = api.get(f"{api.base}/contacts")
+    assert r.status_code == 403 and r.json() == body
+
+
+def test_gateway_rate_errors_option(api, sandbox) -> None:
+    sandbox.reset(gateway_rate_errors=True, rate_limit=1, daily_quota=3)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    assert api.get(f"{api.base}/account/summary").status_code == 200
+    r = api.get(f"{api.base}/account/summary")
+    assert r.status_code == 403 and r.json()["error_key"] == "mashery.not.authorized.over.qps"
+    sandbox.set_limits(rate_limit=0)
+    api.get(f"{api.base}/account/summary")
+    api.get(f"{api.base}/account/summary")
+    r = api.get(f"{api.base}/account/summary")
+    assert r.status_code == 403 and r.json()["error_key"] == "mashery.not.authorized.over.ratelimit"
