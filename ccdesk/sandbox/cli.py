@@ -50,6 +50,11 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
              "some the size of ccdesk's batches; more keep coming while it runs",
     )
     parser.add_argument(
+        "--user-role", choices=("account_owner", "account_manager", "campaign_creator"),
+        help="the connected user's role (default: the state file's, else account_owner); a "
+             "campaign_creator may not read or change contacts (403 access_denied)",
+    )
+    parser.add_argument(
         "--gateway-rate-errors", action="store_true",
         help="over the rate limit or daily quota, answer as the older gateway did: 403 "
              "mashery.not.authorized.over.qps / .ratelimit instead of 429",
@@ -86,7 +91,7 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             list_changes_touch_contacts=args.list_changes_touch_contacts,
             foreign_activities=args.foreign_activities,
             foreign_activity_every=args.foreign_activity_every,
-            gateway_rate_errors=args.gateway_rate_errors,
+            gateway_rate_errors=args.gateway_rate_errors, user_role=args.user_role,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

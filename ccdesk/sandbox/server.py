@@ -40,6 +40,7 @@ from ccdesk.sandbox.oauth import DEVICE_GRANT, AccessToken, App, OAuthError, OAu
 from ccdesk.sandbox.state import (
     MAILABLE,
     PERMISSIONS,
+    ROLE_PRIVILEGES,
     STATUS_FILTERS,
     SUB_RESOURCES,
     AccountState,
@@ -67,6 +68,9 @@ MASHERY_QPS = {"error_key": "mashery.not.authorized.over.qps",
                "error_message": "Account Over Queries Per Second Limit"}
 MASHERY_RATELIMIT = {"error_key": "mashery.not.authorized.over.ratelimit",
                      "error_message": "Account Over Rate Limit"}
+# A request the connected user's role does not allow (Constant Contact's documented body).
+ACCESS_DENIED = {"error_key": "access_denied",
+                 "error_message": "Request forbidden due to insufficient user privileges."}
 MASHERY_BODIES = {"mashery_qps": MASHERY_QPS, "mashery_ratelimit": MASHERY_RATELIMIT}
 FAULT_BODIES = {
     500: [{"error_key": "server.error", "error_message": "An internal server error occurred."}],
@@ -99,6 +103,8 @@ class SandboxConfig:
     foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
     foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
     gateway_rate_errors: bool = False  # over a limit: the old gateway's 403 mashery.* answers
+    user_role: str | None = None  # account_owner | account_manager | campaign_creator; None:
+    # the state's ("user_role" in the state file; account_owner by default)
     seed: int = 1
 
 
@@ -138,7 +144,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Route = tuple[str, re.Pattern[str], Callable[..., Response], str | None]
+# method, path, handler, OAuth scope needed, user privilege needed (the description's
+# x-authorization-privileges)
+Route = tuple[str, re.Pattern[str], Callable[..., Response], str | None, str | None]
 
 
 def _cursor_encode(params: dict[str, str], after: str) -> str:
@@ -247,6 +255,11 @@ class Sandbox:
     def _new_state(self) -> AccountState:
         state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
         state.list_changes_touch_contacts = self.config.list_changes_touch_contacts
+        if self.config.user_role is not None:
+            if self.config.user_role not in ROLE_PRIVILEGES:
+                raise ValueError(f"user_role {self.config.user_role!r}: use one of "
+                                 f"{sorted(ROLE_PRIVILEGES)}")
+            state.user_role = self.config.user_role
         if self.config.foreign_activities > 0:
             state.start_foreign(self.config.foreign_activities, now=self.clock.time(),
                                 every=self.config.foreign_activity_every)
@@ -560,21 +573,26 @@ class Sandbox:
 
     def _build_routes(self) -> list[Route]:
         uid = r"(?P<id>[^/]+)"
-        table: list[tuple[str, str, Callable[..., Response], str | None]] = [
-            ("GET", r"/v3/account/summary", self._account_summary, "account_read"),
-            ("GET", r"/v3/contact_lists", self._get_lists, "contact_data"),
-            ("GET", rf"/v3/contact_lists/{uid}", self._get_list, "contact_data"),
-            ("GET", r"/v3/contacts", self._get_contacts, "contact_data"),
-            ("POST", r"/v3/contacts", self._post_contact, "contact_data"),
-            ("GET", rf"/v3/contacts/{uid}", self._get_contact, "contact_data"),
-            ("PUT", rf"/v3/contacts/{uid}", self._put_contact, "contact_data"),
-            ("DELETE", rf"/v3/contacts/{uid}", self._delete_contact, "contact_data"),
-            ("POST", r"/v3/activities/remove_list_memberships", self._remove_memberships, "contact_data"),
-            ("POST", r"/v3/activities/add_list_memberships", self._add_memberships, "contact_data"),
-            ("GET", r"/v3/activities", self._get_activities, "contact_data"),
-            ("GET", rf"/v3/activities/{uid}", self._get_activity, "contact_data"),
+        table: list[tuple[str, str, Callable[..., Response], str | None, str | None]] = [
+            ("GET", r"/v3/account/user/privileges", self._user_privileges, None, None),
+            ("GET", r"/v3/account/summary", self._account_summary, "account_read", "account:read"),
+            ("GET", r"/v3/contact_lists", self._get_lists, "contact_data", "contacts:lists:read"),
+            ("GET", rf"/v3/contact_lists/{uid}", self._get_list, "contact_data",
+             "contacts:lists:read"),
+            ("GET", r"/v3/contacts", self._get_contacts, "contact_data", "contacts:read"),
+            ("POST", r"/v3/contacts", self._post_contact, "contact_data", "contacts:write"),
+            ("GET", rf"/v3/contacts/{uid}", self._get_contact, "contact_data", "contacts:read"),
+            ("PUT", rf"/v3/contacts/{uid}", self._put_contact, "contact_data", "contacts:write"),
+            ("DELETE", rf"/v3/contacts/{uid}", self._delete_contact, "contact_data",
+             "contacts:write"),
+            ("POST", r"/v3/activities/remove_list_memberships", self._remove_memberships,
+             "contact_data", "contacts:write"),
+            ("POST", r"/v3/activities/add_list_memberships", self._add_memberships,
+             "contact_data", "contacts:write"),
+            ("GET", r"/v3/activities", self._get_activities, "contact_data", "contacts:write"),
+            ("GET", rf"/v3/activities/{uid}", self._get_activity, "contact_data", "contacts:write"),
         ]
-        return [(m, re.compile(p), fn, scope) for m, p, fn, scope in table]
+        return [(m, re.compile(p), fn, scope, privilege) for m, p, fn, scope, privilege in table]
 
     def _api(self, request: Request) -> tuple[Response, str | None]:
         token = self.oauth.check_bearer(request.headers.get("Authorization"))
@@ -591,7 +609,7 @@ class Sandbox:
                 return Response(403, MASHERY_RATELIMIT), client_id
             return Response(429, QUOTA_EXCEEDED), client_id
         allowed_methods = []
-        for method, pattern, fn, scope in self._routes:
+        for method, pattern, fn, scope, privilege in self._routes:
             match = pattern.fullmatch(request.path)
             if match is None:
                 continue
@@ -601,6 +619,8 @@ class Sandbox:
             if scope and scope not in token.scope:
                 return Response(403, [{"error_key": "unauthorized",
                                        "error_message": f"This request needs the {scope} scope."}]), client_id
+            if privilege and privilege not in ROLE_PRIVILEGES[self.state.user_role]:
+                return Response(403, ACCESS_DENIED), client_id
             try:
                 with self.state.lock:
                     self.state.settle(now)
@@ -629,6 +649,9 @@ class Sandbox:
                  "postal_code": "01970", "country_code": "US"},
             )
         return Response(200, out)
+
+    def _user_privileges(self, request: Request, token: AccessToken, now: float) -> Response:
+        return Response(200, self.state.privileges_json())
 
     # lists
 

@@ -3,6 +3,7 @@
 The state file format (used by ``--state FILE``, the demo account and tests) is::
 
     {"account": {"organization_name": "…", "contact_email": "…", …},   # optional
+     "user_role": "account_owner",   # optional: or account_manager, campaign_creator
      "lists": [{"name": "Free Members", "description": "…"}, …],
      "contacts": [{"email": "a@b.org", "first_name": "…", "last_name": "…",
                    "lists": ["Free Members"], "permission_to_send": "implicit",
@@ -64,6 +65,31 @@ DEFAULT_ACCOUNT = {
     "state_code": "MA",
     "time_zone_id": "US/Eastern",
     "website": "https://harbourview.example.org",
+}
+
+
+# The connected user's privileges (GET /account/user/privileges), by role. The names are those
+# of the V3 description's x-authorization-privileges and Constant Contact's privilege list; the
+# ids are the sandbox's own (only campaign:create = 30 is documented, as an example).
+PRIVILEGE_IDS = {
+    "account:read": 1, "account:update": 2, "campaign:activate": 10, "campaign:create": 30,
+    "campaign:delete": 31, "campaign:list": 32, "campaign:read": 33, "campaign:send": 34,
+    "campaign:stop": 35, "campaign:write": 36, "contacts:lists:read": 50,
+    "contacts:lists:write": 51, "contacts:read": 52, "contacts:signuptools:create": 53,
+    "contacts:write": 54, "customer-journey:create": 70, "customer-journey:read": 71,
+    "customer-journey:update": 72, "mylibrary:create": 80, "mylibrary:delete": 81,
+    "mylibrary:read": 82, "mylibrary:update": 83, "ui:campaign:metrics": 90,
+}
+# Owners and managers may use every endpoint. A Campaign Creator may create, edit and view
+# campaigns and view contact lists, not read or change contacts nor change lists (Constant
+# Contact's "User Roles and Privileges Overview"); that it may read the account summary is
+# the sandbox's assumption.
+ROLE_PRIVILEGES = {
+    "account_owner": tuple(PRIVILEGE_IDS),
+    "account_manager": tuple(PRIVILEGE_IDS),
+    "campaign_creator": ("account:read", "campaign:create", "campaign:list", "campaign:read",
+                         "campaign:write", "contacts:lists:read", "mylibrary:create",
+                         "mylibrary:read", "mylibrary:update"),
 }
 
 
@@ -231,6 +257,7 @@ class AccountState:
         self.account = {**DEFAULT_ACCOUNT, **(account or {})}
         self._rng = random.Random(seed)
         self.account.setdefault("encoded_account_id", self._id_hex(12))
+        self.user_role = "account_owner"  # the connected user's role (ROLE_PRIVILEGES)
         self.lists: dict[str, ListRecord] = {}
         self.list_order: list[str] = []
         self.contacts: dict[str, ContactRecord] = {}
@@ -264,6 +291,10 @@ class AccountState:
     def from_data(cls, data: dict[str, Any], *, now: float, seed: int = 1) -> AccountState:
         """Build the account from the state-file format (see the module docstring)."""
         state = cls(data.get("account"), seed=seed)
+        role = data.get("user_role", "account_owner")
+        if role not in ROLE_PRIVILEGES:
+            raise ValueError(f"user_role {role!r}: use one of {sorted(ROLE_PRIVILEGES)}")
+        state.user_role = role
         created = now - 400 * 86400
         for item in data.get("lists", []):
             state.create_list(item["name"], item.get("description", ""), now=created,
@@ -305,8 +336,11 @@ class AccountState:
             item["permission_to_send"] = rec.permission
             item["deleted"] = rec.deleted
             contacts.append(item)
+        out: dict[str, Any] = {"account": dict(self.account)}
+        if self.user_role != "account_owner":
+            out["user_role"] = self.user_role
         return {
-            "account": dict(self.account),
+            **out,
             "lists": [
                 {"name": self.lists[i].name, "description": self.lists[i].description}
                 for i in self.list_order
@@ -314,6 +348,17 @@ class AccountState:
             ],
             "contacts": contacts,
         }
+
+    # ---- the connected user ----------------------------------------------------------------
+
+    def privileges(self) -> list[str]:
+        """The connected user's privilege names."""
+        return list(ROLE_PRIVILEGES[self.user_role])
+
+    def privileges_json(self) -> list[dict[str, Any]]:
+        """The ``UserPrivilegesResource`` of the connected user."""
+        return [{"privilege_id": PRIVILEGE_IDS[name], "privilege_name": name}
+                for name in self.privileges()]
 
     # ---- lists -----------------------------------------------------------------------------
 

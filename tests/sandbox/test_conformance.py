@@ -264,3 +264,18 @@ def test_gateway_rate_limit_answers_conform(recorded, sandbox) -> None:
     api.get(f"{api.base}/contact_lists")
     covered = check_all(seen)
     assert {"GET /contacts 403", "GET /contact_lists 403"} <= covered
+
+
+def test_privileges_and_access_denied_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    api.get(f"{api.base}/account/user/privileges")
+    sandbox.reset(user_role="campaign_creator")
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    api.get(f"{api.base}/account/user/privileges")
+    api.get(f"{api.base}/contacts")
+    api.post(f"{api.base}/activities/remove_list_memberships",
+             json={"source": {"contact_ids": []}, "list_ids": [sandbox.list_id("Free Members")]})
+    covered = check_all(seen)
+    assert {"GET /account/user/privileges 200", "GET /contacts 403",
+            "POST /activities/remove_list_memberships 403"} <= covered

@@ -328,3 +328,65 @@ def test_gateway_rate_errors_option(api, sandbox) -> None:
     api.get(f"{api.base}/account/summary")
     r = api.get(f"{api.base}/account/summary")
     assert r.status_code == 403 and r.json()["error_key"] == "mashery.not.authorized.over.ratelimit"
+
+
+# ---- the connected user's privileges ----------------------------------------------------------
+
+
+def test_account_owner_has_every_privilege(api) -> None:
+    r = api.get(f"{api.base}/account/user/privileges")
+    assert r.status_code == 200
+    names = [p["privilege_name"] for p in r.json()]
+    assert {"contacts:read", "contacts:write", "contacts:lists:read", "contacts:lists:write",
+            "account:read", "campaign:create"} <= set(names)
+    assert all(isinstance(p["privilege_id"], int) for p in r.json())
+    assert len(set(names)) == len(names)
+
+
+CONTACT_CHANGES = [
+    ("put", "/contacts/{ada}", {"email_address": {"address": "ada@example.org"},
+                                "update_source": "Account"}),
+    ("post", "/contacts", {"email_address": {"address": "new@example.org"},
+                           "create_source": "Account"}),
+    ("delete", "/contacts/{ada}", None),
+    ("post", "/activities/remove_list_memberships",
+     {"source": {"contact_ids": ["{ada}"]}, "list_ids": ["{free}"]}),
+    ("post", "/activities/add_list_memberships",
+     {"source": {"contact_ids": ["{ada}"]}, "list_ids": ["{free}"]}),
+]
+
+
+@pytest.mark.parametrize("how", ["option", "state file"])
+def test_campaign_creator_may_not_read_or_change_contacts(api, sandbox, how) -> None:
+    if how == "option":
+        sandbox.reset(user_role="campaign_creator")
+    else:
+        sandbox.reset({**sandbox.snapshot(), "user_role": "campaign_creator"})
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    names = {p["privilege_name"] for p in api.get(f"{api.base}/account/user/privileges").json()}
+    assert "contacts:lists:read" in names and "campaign:create" in names
+    assert not names & {"contacts:write", "contacts:read", "contacts:lists:write"}
+    ada = sandbox.contact("ada@example.org")["contact_id"]
+    free = sandbox.list_id("Free Members")
+    for method, path, body in CONTACT_CHANGES:
+        url = api.base + path.format(ada=ada)
+        if body is not None:
+            body = {k: ({"contact_ids": [ada]} if k == "source" else [free] if k == "list_ids"
+                        else v) for k, v in body.items()}
+        r = getattr(api, method)(url, json=body) if body is not None else getattr(api, method)(url)
+        assert r.status_code == 403, (method, path)
+        assert r.json() == {"error_key": "access_denied",
+                            "error_message": "Request forbidden due to insufficient user privileges."}
+    assert api.get(f"{api.base}/contacts").status_code == 403
+    assert api.get(f"{api.base}/contact_lists").status_code == 200
+    assert api.get(f"{api.base}/account/summary").status_code == 200
+    assert sandbox.contact("ada@example.org")["lists"] == ["Free Members"]
+    assert sandbox.contact("new@example.org") is None
+
+
+def test_unknown_user_role_is_refused(sandbox) -> None:
+    with pytest.raises(ValueError):
+        sandbox.reset(user_role="intern")
+    with pytest.raises(ValueError):
+        sandbox.reset({"user_role": "intern", "lists": [], "contacts": []}, defaults=True)
