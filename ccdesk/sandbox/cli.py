@@ -44,6 +44,25 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         help="list-membership changes and opt-outs bump a contact's updated_at (the old, kinder "
              "behaviour; by default they leave it alone, as the real service most likely does)",
     )
+    parser.add_argument(
+        "--foreign-activities", metavar="N", type=int, default=0,
+        help="seed N activities the account made elsewhere (imports, exports, the web app), "
+             "some the size of ccdesk's batches; more keep coming while it runs",
+    )
+    parser.add_argument(
+        "--user-role", choices=("account_owner", "account_manager", "campaign_creator"),
+        help="the connected user's role (default: the state file's, else account_owner); a "
+             "campaign_creator may not read or change contacts (403 access_denied)",
+    )
+    parser.add_argument(
+        "--gateway-rate-errors", action="store_true",
+        help="over the rate limit or daily quota, answer as the older gateway did: 403 "
+             "mashery.not.authorized.over.qps / .ratelimit instead of 429",
+    )
+    parser.add_argument(
+        "--foreign-activity-every", metavar="S", type=float, default=120.0,
+        help="with --foreign-activities: one more about every S seconds (default 120; 0 = none)",
+    )
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
@@ -70,6 +89,9 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             data, port=args.port, rate_limit=args.rate_limit, daily_quota=args.daily_quota,
             latency_ms=args.latency_ms, auto_approve=args.auto_approve or args.demo, seed=args.seed,
             list_changes_touch_contacts=args.list_changes_touch_contacts,
+            foreign_activities=args.foreign_activities,
+            foreign_activity_every=args.foreign_activity_every,
+            gateway_rate_errors=args.gateway_rate_errors, user_role=args.user_role,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

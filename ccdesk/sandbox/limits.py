@@ -149,7 +149,7 @@ class DailyQuota:
 # =============================================================================================
 # Faults
 
-FAULT_KINDS = ("status", "drop", "delay")
+FAULT_KINDS = ("status", "drop", "delay", "mashery_qps", "mashery_ratelimit")
 
 
 @dataclass
@@ -167,6 +167,11 @@ class Fault:
         ``status``: answer ``status`` (500, 503, …) with the API's error body, doing nothing.
         ``drop``: close the connection without an answer.
         ``delay``: wait ``delay`` seconds, then answer normally.
+        ``mashery_qps`` / ``mashery_ratelimit``: the older gateway's rate-limit answer, 403 with
+        the single object ``{"error_key": "mashery.not.authorized.over.qps" (or
+        "…over.ratelimit"), "error_message": …}``, doing nothing.
+    ``body`` (JSON-able) replaces a ``status`` fault's error body, e.g. ``status=403,
+    body={"error_key": "mashery.not.authorized.over.qps", …}``.
     ``after=True`` makes ``drop`` and ``delay`` happen *after* the request took effect, the
     case of a POST whose answer is lost.
     """
@@ -179,6 +184,7 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     after: bool = False
+    body: object = None
     seen: int = 0
     fired: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
@@ -220,6 +226,26 @@ class ActivityFault:
     applied: int = 0
 
 
+@dataclass
+class ForeignActivityFault:
+    """The next bulk POSTs get a twin made elsewhere: an activity the account made in the web
+    app or another app, ``offset`` seconds from theirs (negative: before), of the same size
+    (or ``size``) and on the same lists (unless ``same_lists=False``). It is indistinguishable
+    in ``GET /activities``, changes nothing, and ends as ``outcome``.
+    """
+
+    offset: float = 0.0
+    size: int | None = None
+    same_lists: bool = True
+    outcome: str = "completed"
+    path: str = r"/v3/activities/(add|remove)_list_memberships"
+    times: int = 1
+    _pattern: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pattern = re.compile(self.path)
+
+
 class Faults:
     """The scripted faults of one sandbox."""
 
@@ -227,6 +253,7 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._activity: list[ActivityFault] = []
+        self._foreign: list[ForeignActivityFault] = []
 
     def add(self, path: str, kind: str = "status", **options: object) -> Fault:
         """Script a fault; see :class:`Fault` for the options."""
@@ -257,6 +284,35 @@ class Faults:
             self._activity.append(fault)
         return fault
 
+    def foreign_activity(
+        self,
+        offset: float = 0.0,
+        *,
+        size: int | None = None,
+        same_lists: bool = True,
+        outcome: str = "completed",
+        path: str = r"/v3/activities/(add|remove)_list_memberships",
+        times: int = 1,
+    ) -> ForeignActivityFault:
+        """Put an activity made elsewhere next to each of the next ``times`` bulk POSTs
+        matching ``path``; see :class:`ForeignActivityFault`."""
+        if outcome not in ("completed", "failed", "cancelled", "timed_out"):
+            raise ValueError("outcome is completed, failed, cancelled or timed_out")
+        fault = ForeignActivityFault(offset=offset, size=size, same_lists=same_lists,
+                                     outcome=outcome, path=path, times=times)
+        with self._lock:
+            self._foreign.append(fault)
+        return fault
+
+    def take_foreign(self, path: str) -> ForeignActivityFault | None:
+        """The twin to create next to the bulk activity posted to ``path`` now, if any."""
+        with self._lock:
+            for fault in self._foreign:
+                if fault.times > 0 and fault._pattern.fullmatch(path):
+                    fault.times -= 1
+                    return fault
+        return None
+
     def take(self, method: str, path: str) -> Fault | None:
         """The fault that fires for this request, if any (counts the request)."""
         chosen = None
@@ -283,6 +339,7 @@ class Faults:
         with self._lock:
             self._faults.clear()
             self._activity.clear()
+            self._foreign.clear()
 
 
 # =============================================================================================

@@ -40,6 +40,7 @@ from ccdesk.sandbox.oauth import DEVICE_GRANT, AccessToken, App, OAuthError, OAu
 from ccdesk.sandbox.state import (
     MAILABLE,
     PERMISSIONS,
+    ROLE_PRIVILEGES,
     STATUS_FILTERS,
     SUB_RESOURCES,
     AccountState,
@@ -62,6 +63,15 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 THROTTLED = {"error_key": "throttled", "error_message": "Too Many Requests"}
 QUOTA_EXCEEDED = {"error_key": "quota_exceeded", "error_message": "Limit Exceeded"}
 UNAUTHORIZED = {"error_key": "unauthorized", "error_message": "Unauthorized"}
+# The older API gateway's (Mashery's) rate-limit answers: 403, one object (cc-v3-api.md §6, §9).
+MASHERY_QPS = {"error_key": "mashery.not.authorized.over.qps",
+               "error_message": "Account Over Queries Per Second Limit"}
+MASHERY_RATELIMIT = {"error_key": "mashery.not.authorized.over.ratelimit",
+                     "error_message": "Account Over Rate Limit"}
+# A request the connected user's role does not allow (Constant Contact's documented body).
+ACCESS_DENIED = {"error_key": "access_denied",
+                 "error_message": "Request forbidden due to insufficient user privileges."}
+MASHERY_BODIES = {"mashery_qps": MASHERY_QPS, "mashery_ratelimit": MASHERY_RATELIMIT}
 FAULT_BODIES = {
     500: [{"error_key": "server.error", "error_message": "An internal server error occurred."}],
     502: [{"error_key": "bad_gateway", "error_message": "Bad Gateway"}],
@@ -90,6 +100,11 @@ class SandboxConfig:
     device_lifetime: float = 600.0
     loopback_any_port: bool = True
     list_changes_touch_contacts: bool = False  # True: list changes and opt-outs bump updated_at
+    foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
+    foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
+    gateway_rate_errors: bool = False  # over a limit: the old gateway's 403 mashery.* answers
+    user_role: str | None = None  # account_owner | account_manager | campaign_creator; None:
+    # the state's ("user_role" in the state file; account_owner by default)
     seed: int = 1
 
 
@@ -129,7 +144,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Route = tuple[str, re.Pattern[str], Callable[..., Response], str | None]
+# method, path, handler, OAuth scope needed, user privilege needed (the description's
+# x-authorization-privileges)
+Route = tuple[str, re.Pattern[str], Callable[..., Response], str | None, str | None]
 
 
 def _cursor_encode(params: dict[str, str], after: str) -> str:
@@ -238,6 +255,14 @@ class Sandbox:
     def _new_state(self) -> AccountState:
         state = AccountState.from_data(self._data, now=self.clock.time(), seed=self.config.seed)
         state.list_changes_touch_contacts = self.config.list_changes_touch_contacts
+        if self.config.user_role is not None:
+            if self.config.user_role not in ROLE_PRIVILEGES:
+                raise ValueError(f"user_role {self.config.user_role!r}: use one of "
+                                 f"{sorted(ROLE_PRIVILEGES)}")
+            state.user_role = self.config.user_role
+        if self.config.foreign_activities > 0:
+            state.start_foreign(self.config.foreign_activities, now=self.clock.time(),
+                                every=self.config.foreign_activity_every)
         return state
 
     def _new_oauth(self, base_url: str) -> OAuthServer:
@@ -382,6 +407,35 @@ class Sandbox:
         with self.state.lock:
             self.state.end_activity(activity_id, outcome, now=self.clock.time())
 
+    def add_foreign_activity(
+        self,
+        size: int,
+        *,
+        created_at: float | None = None,
+        lists: list[str] | None = None,
+        kind: str = "remove_list_memberships",
+        seconds: float | None = None,
+        outcome: str = "completed",
+    ) -> str:
+        """Add an activity the account made elsewhere, now (or at ``created_at``); its id.
+
+        Args:
+            size: its ``items_total_count``.
+            created_at: epoch seconds on the sandbox clock; now by default.
+            lists: names of its target lists; one or two of the account's by default.
+            kind: what it is (not shown by the API): an import, a removal, …
+            seconds: how long it processes; as long as a bulk job that size by default.
+            outcome: ``completed``, ``failed``, ``cancelled`` or ``timed_out``.
+        """
+        with self.state.lock:
+            when = self.clock.time() if created_at is None else created_at
+            list_ids = None if lists is None else [self.list_id(name) for name in lists]
+            activity = self.state.add_foreign_activity(
+                size=size, created_at=when, kind=kind, list_ids=list_ids, seconds=seconds,
+                outcome=outcome,
+            )
+            return activity.activity_id
+
     def contact(self, email: str) -> dict[str, Any] | None:
         """A contact as the API would show it, plus ``lists``: the names of its lists."""
         with self.state.lock:
@@ -443,7 +497,11 @@ class Sandbox:
             if fault is not None and not fault.after and fault.kind == "delay":
                 time.sleep(fault.delay)
             if fault is not None and fault.kind == "status":
-                response = Response(fault.status, FAULT_BODIES.get(fault.status, FAULT_BODIES[500]))
+                body = fault.body if fault.body is not None else FAULT_BODIES.get(
+                    fault.status, FAULT_BODIES[500])
+                response = Response(fault.status, body)
+            elif fault is not None and fault.kind in MASHERY_BODIES:
+                response = Response(403, MASHERY_BODIES[fault.kind])
             elif length > MAX_BODY:
                 response = Response(413, [{"error_key": "http.status.payload_too_large",
                                            "error_message": "Request body too large."}])
@@ -515,21 +573,26 @@ class Sandbox:
 
     def _build_routes(self) -> list[Route]:
         uid = r"(?P<id>[^/]+)"
-        table: list[tuple[str, str, Callable[..., Response], str | None]] = [
-            ("GET", r"/v3/account/summary", self._account_summary, "account_read"),
-            ("GET", r"/v3/contact_lists", self._get_lists, "contact_data"),
-            ("GET", rf"/v3/contact_lists/{uid}", self._get_list, "contact_data"),
-            ("GET", r"/v3/contacts", self._get_contacts, "contact_data"),
-            ("POST", r"/v3/contacts", self._post_contact, "contact_data"),
-            ("GET", rf"/v3/contacts/{uid}", self._get_contact, "contact_data"),
-            ("PUT", rf"/v3/contacts/{uid}", self._put_contact, "contact_data"),
-            ("DELETE", rf"/v3/contacts/{uid}", self._delete_contact, "contact_data"),
-            ("POST", r"/v3/activities/remove_list_memberships", self._remove_memberships, "contact_data"),
-            ("POST", r"/v3/activities/add_list_memberships", self._add_memberships, "contact_data"),
-            ("GET", r"/v3/activities", self._get_activities, "contact_data"),
-            ("GET", rf"/v3/activities/{uid}", self._get_activity, "contact_data"),
+        table: list[tuple[str, str, Callable[..., Response], str | None, str | None]] = [
+            ("GET", r"/v3/account/user/privileges", self._user_privileges, None, None),
+            ("GET", r"/v3/account/summary", self._account_summary, "account_read", "account:read"),
+            ("GET", r"/v3/contact_lists", self._get_lists, "contact_data", "contacts:lists:read"),
+            ("GET", rf"/v3/contact_lists/{uid}", self._get_list, "contact_data",
+             "contacts:lists:read"),
+            ("GET", r"/v3/contacts", self._get_contacts, "contact_data", "contacts:read"),
+            ("POST", r"/v3/contacts", self._post_contact, "contact_data", "contacts:write"),
+            ("GET", rf"/v3/contacts/{uid}", self._get_contact, "contact_data", "contacts:read"),
+            ("PUT", rf"/v3/contacts/{uid}", self._put_contact, "contact_data", "contacts:write"),
+            ("DELETE", rf"/v3/contacts/{uid}", self._delete_contact, "contact_data",
+             "contacts:write"),
+            ("POST", r"/v3/activities/remove_list_memberships", self._remove_memberships,
+             "contact_data", "contacts:write"),
+            ("POST", r"/v3/activities/add_list_memberships", self._add_memberships,
+             "contact_data", "contacts:write"),
+            ("GET", r"/v3/activities", self._get_activities, "contact_data", "contacts:write"),
+            ("GET", rf"/v3/activities/{uid}", self._get_activity, "contact_data", "contacts:write"),
         ]
-        return [(m, re.compile(p), fn, scope) for m, p, fn, scope in table]
+        return [(m, re.compile(p), fn, scope, privilege) for m, p, fn, scope, privilege in table]
 
     def _api(self, request: Request) -> tuple[Response, str | None]:
         token = self.oauth.check_bearer(request.headers.get("Authorization"))
@@ -538,11 +601,15 @@ class Sandbox:
         client_id = token.client_id
         now = self.clock.time()
         if not self.rate.allow(client_id, now):
+            if self.config.gateway_rate_errors:
+                return Response(403, MASHERY_QPS), client_id
             return Response(429, THROTTLED), client_id
         if not self.quota.allow(client_id, now):
+            if self.config.gateway_rate_errors:
+                return Response(403, MASHERY_RATELIMIT), client_id
             return Response(429, QUOTA_EXCEEDED), client_id
         allowed_methods = []
-        for method, pattern, fn, scope in self._routes:
+        for method, pattern, fn, scope, privilege in self._routes:
             match = pattern.fullmatch(request.path)
             if match is None:
                 continue
@@ -552,6 +619,8 @@ class Sandbox:
             if scope and scope not in token.scope:
                 return Response(403, [{"error_key": "unauthorized",
                                        "error_message": f"This request needs the {scope} scope."}]), client_id
+            if privilege and privilege not in ROLE_PRIVILEGES[self.state.user_role]:
+                return Response(403, ACCESS_DENIED), client_id
             try:
                 with self.state.lock:
                     self.state.settle(now)
@@ -580,6 +649,9 @@ class Sandbox:
                  "postal_code": "01970", "country_code": "US"},
             )
         return Response(200, out)
+
+    def _user_privileges(self, request: Request, token: AccessToken, now: float) -> Response:
+        return Response(200, self.state.privileges_json())
 
     # lists
 
@@ -830,6 +902,16 @@ class Sandbox:
                 activity.outcome = fault.outcome
                 activity.applied = fault.applied
         self.state.add_activity(activity)
+        twin = self.faults.take_foreign(request.path)
+        if twin is not None:
+            self.state.add_foreign_activity(
+                size=twin.size if twin.size is not None else len(contact_ids),
+                created_at=now + twin.offset, kind=kind,
+                list_ids=activity.list_ids if twin.same_lists else None,
+                seconds=activity.done_at - activity.start_at if activity.done_at != math.inf
+                else None,
+                outcome=twin.outcome,
+            )
         return Response(201, self.state.activity_json(activity, now))
 
     def _remove_memberships(self, request: Request, token: AccessToken, now: float) -> Response:
@@ -853,7 +935,9 @@ class Sandbox:
         wanted = _csv_param(query, "state", ("processing", "completed", "cancelled", "failed",
                                              "timed_out", "initialized"))
         visible = []
-        for activity_id in reversed(self.state.activity_order):  # newest first
+        newest_first = sorted(reversed(self.state.activity_order),
+                              key=lambda i: -self.state.activities[i].created_at)
+        for activity_id in newest_first:
             activity = self.state.visible_activity(activity_id, now)
             if activity is None:
                 continue

@@ -3,6 +3,7 @@
 The state file format (used by ``--state FILE``, the demo account and tests) is::
 
     {"account": {"organization_name": "…", "contact_email": "…", …},   # optional
+     "user_role": "account_owner",   # optional: or account_manager, campaign_creator
      "lists": [{"name": "Free Members", "description": "…"}, …],
      "contacts": [{"email": "a@b.org", "first_name": "…", "last_name": "…",
                    "lists": ["Free Members"], "permission_to_send": "implicit",
@@ -64,6 +65,31 @@ DEFAULT_ACCOUNT = {
     "state_code": "MA",
     "time_zone_id": "US/Eastern",
     "website": "https://harbourview.example.org",
+}
+
+
+# The connected user's privileges (GET /account/user/privileges), by role. The names are those
+# of the V3 description's x-authorization-privileges and Constant Contact's privilege list; the
+# ids are the sandbox's own (only campaign:create = 30 is documented, as an example).
+PRIVILEGE_IDS = {
+    "account:read": 1, "account:update": 2, "campaign:activate": 10, "campaign:create": 30,
+    "campaign:delete": 31, "campaign:list": 32, "campaign:read": 33, "campaign:send": 34,
+    "campaign:stop": 35, "campaign:write": 36, "contacts:lists:read": 50,
+    "contacts:lists:write": 51, "contacts:read": 52, "contacts:signuptools:create": 53,
+    "contacts:write": 54, "customer-journey:create": 70, "customer-journey:read": 71,
+    "customer-journey:update": 72, "mylibrary:create": 80, "mylibrary:delete": 81,
+    "mylibrary:read": 82, "mylibrary:update": 83, "ui:campaign:metrics": 90,
+}
+# Owners and managers may use every endpoint. A Campaign Creator may create, edit and view
+# campaigns and view contact lists, not read or change contacts nor change lists (Constant
+# Contact's "User Roles and Privileges Overview"); that it may read the account summary is
+# the sandbox's assumption.
+ROLE_PRIVILEGES = {
+    "account_owner": tuple(PRIVILEGE_IDS),
+    "account_manager": tuple(PRIVILEGE_IDS),
+    "campaign_creator": ("account:read", "campaign:create", "campaign:list", "campaign:read",
+                         "campaign:write", "contacts:lists:read", "mylibrary:create",
+                         "mylibrary:read", "mylibrary:update"),
 }
 
 
@@ -206,6 +232,12 @@ class ActivityRecord:
         return "processing", int(fraction * 100), int(fraction * total)
 
 
+# Activities made elsewhere: imports, exports, the web app's list changes, deletions.
+FOREIGN_KINDS = ("add_contacts", "contact_exports", "remove_list_memberships",
+                 "add_list_memberships", "contact_delete", "list_delete")
+# Sizes include 500 and the small sizes of ccdesk's batches (a tail, a retry of a few).
+FOREIGN_SIZES = (500, 500, 500, 1, 1, 2, 3, 5, 10, 12, 25, 50, 100, 250, 499, 1200, 4000)
+
 OUTCOME_ERRORS = {
     "failed": "The activity failed",
     "cancelled": "The activity was cancelled",
@@ -225,6 +257,7 @@ class AccountState:
         self.account = {**DEFAULT_ACCOUNT, **(account or {})}
         self._rng = random.Random(seed)
         self.account.setdefault("encoded_account_id", self._id_hex(12))
+        self.user_role = "account_owner"  # the connected user's role (ROLE_PRIVILEGES)
         self.lists: dict[str, ListRecord] = {}
         self.list_order: list[str] = []
         self.contacts: dict[str, ContactRecord] = {}
@@ -238,14 +271,16 @@ class AccountState:
         # and opt-outs leave a contact's ``updated_at`` alone. True: they bump it (the old
         # sandbox behaviour, ``--list-changes-touch-contacts``).
         self.list_changes_touch_contacts = False
+        # Activities the account makes elsewhere (see start_foreign); none unless asked.
+        self._foreign_rng = random.Random(seed * 7919 + 17)
+        self._foreign_every = 0.0
+        self._foreign_next = math.inf
 
     # ---- ids -----------------------------------------------------------------------------
 
     def new_id(self) -> str:
         """A UUID string from the seeded generator (8-4-4-4-12, as the API uses)."""
-        h = f"{self._rng.getrandbits(128):032x}"
-        variant = "89ab"[int(h[16], 16) & 3]
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+        return _uuid(self._rng)
 
     def _id_hex(self, n: int) -> str:
         return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
@@ -256,6 +291,10 @@ class AccountState:
     def from_data(cls, data: dict[str, Any], *, now: float, seed: int = 1) -> AccountState:
         """Build the account from the state-file format (see the module docstring)."""
         state = cls(data.get("account"), seed=seed)
+        role = data.get("user_role", "account_owner")
+        if role not in ROLE_PRIVILEGES:
+            raise ValueError(f"user_role {role!r}: use one of {sorted(ROLE_PRIVILEGES)}")
+        state.user_role = role
         created = now - 400 * 86400
         for item in data.get("lists", []):
             state.create_list(item["name"], item.get("description", ""), now=created,
@@ -297,8 +336,11 @@ class AccountState:
             item["permission_to_send"] = rec.permission
             item["deleted"] = rec.deleted
             contacts.append(item)
+        out: dict[str, Any] = {"account": dict(self.account)}
+        if self.user_role != "account_owner":
+            out["user_role"] = self.user_role
         return {
-            "account": dict(self.account),
+            **out,
             "lists": [
                 {"name": self.lists[i].name, "description": self.lists[i].description}
                 for i in self.list_order
@@ -306,6 +348,17 @@ class AccountState:
             ],
             "contacts": contacts,
         }
+
+    # ---- the connected user ----------------------------------------------------------------
+
+    def privileges(self) -> list[str]:
+        """The connected user's privilege names."""
+        return list(ROLE_PRIVILEGES[self.user_role])
+
+    def privileges_json(self) -> list[dict[str, Any]]:
+        """The ``UserPrivilegesResource`` of the connected user."""
+        return [{"privilege_id": PRIVILEGE_IDS[name], "privilege_name": name}
+                for name in self.privileges()]
 
     # ---- lists -----------------------------------------------------------------------------
 
@@ -560,11 +613,73 @@ class AccountState:
         self._pending_n += 1
         heapq.heappush(self._pending, (activity.done_at, self._pending_n, activity.activity_id))
 
+    # ---- activities made elsewhere -------------------------------------------------------------
+
+    def add_foreign_activity(
+        self,
+        *,
+        size: int,
+        created_at: float,
+        kind: str = "remove_list_memberships",
+        list_ids: list[str] | None = None,
+        seconds: float | None = None,
+        outcome: str = "completed",
+    ) -> ActivityRecord:
+        """An activity the account made elsewhere (the web app, an import, another app).
+
+        It looks like any other in ``GET /activities`` (the API shows no kind) and changes
+        nothing here. ``seconds`` of processing; by default as long as a bulk job that size.
+        """
+        if outcome not in TERMINAL_STATES:
+            raise ValueError(f"outcome is one of {sorted(TERMINAL_STATES)}")
+        rng = self._foreign_rng
+        if list_ids is None:
+            known = [i for i in self.list_order if self.lists[i].deleted_at is None]
+            list_ids = rng.sample(known, min(len(known), rng.choice((1, 1, 1, 2)))) if known else []
+        start = created_at + rng.uniform(0.05, 0.5)
+        if seconds is None:
+            seconds = max(0.2, size / 500 * rng.uniform(0.8, 3.0))
+        activity = ActivityRecord(
+            activity_id=_uuid(rng), kind=kind, client_id=None, contact_ids=[],
+            list_ids=list(list_ids), created_at=created_at, start_at=start,
+            done_at=start + seconds, outcome=outcome, foreign=True, items_total=size,
+        )
+        if outcome != "completed":
+            activity.errors.append(f"{OUTCOME_ERRORS[outcome]}.")
+        self.add_activity(activity)
+        return activity
+
+    def start_foreign(self, n: int, *, now: float, every: float = 0.0) -> None:
+        """Seed ``n`` activities made elsewhere over the last hour, then one about every
+        ``every`` seconds (on average; 0 = no more) while the sandbox runs."""
+        for created in sorted(now - self._foreign_rng.uniform(0, 3600) for _ in range(n)):
+            self._random_foreign(created)
+        self._foreign_every = every
+        self._foreign_next = now + self._foreign_rng.expovariate(1 / every) if every > 0 else math.inf
+
+    def _random_foreign(self, created_at: float) -> ActivityRecord:
+        rng = self._foreign_rng
+        kind = rng.choices(FOREIGN_KINDS, weights=(25, 20, 20, 20, 10, 5))[0]
+        size = rng.choice(FOREIGN_SIZES)
+        outcome = rng.choices(("completed", "failed", "cancelled"), weights=(92, 5, 3))[0]
+        return self.add_foreign_activity(size=size, created_at=created_at, kind=kind,
+                                         outcome=outcome)
+
+    def _foreign_due(self, now: float) -> None:
+        if self._foreign_next <= now:
+            # Long clock jumps (tests) create at most what the 10-day retention would show.
+            self._foreign_next = max(self._foreign_next, now - ACTIVITY_RETENTION)
+            while self._foreign_next <= now:
+                self._random_foreign(self._foreign_next)
+                self._foreign_next += self._foreign_rng.expovariate(1 / self._foreign_every)
+
     def queued_activities(self) -> int:
         return len(self._pending)
 
     def settle(self, now: float) -> None:
         """Apply every activity whose time has come, in the order they finish (stuck ones never)."""
+        if now != math.inf:
+            self._foreign_due(now)
         while self._pending and self._pending[0][0] <= now and self._pending[0][0] != math.inf:
             _, _, activity_id = heapq.heappop(self._pending)
             self._apply(self.activities[activity_id], now)
@@ -658,6 +773,12 @@ class AccountState:
         if activity is None or now - activity.created_at > ACTIVITY_RETENTION:
             return None
         return activity
+
+
+def _uuid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 def _unique(seqs: Iterable[int]) -> Iterator[int]:

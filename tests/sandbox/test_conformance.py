@@ -238,3 +238,44 @@ def test_activities_ending_badly_conform(recorded, sandbox) -> None:
     assert {a["state"] for a in listed} >= {"processing", "failed", "cancelled", "timed_out"}
     covered = check_all(seen)
     assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered
+
+
+def test_foreign_activities_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    sandbox.reset(foreign_activities=40, foreign_activity_every=0)
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    sandbox.add_foreign_activity(3, seconds=100)  # processing
+    sandbox.add_foreign_activity(5, created_at=sandbox.clock.time() + 50)  # initialized
+    time.sleep(0.6)  # the first past its "initialized" moment
+    listed = api.get(f"{api.base}/activities", params={"limit": 500}).json()["activities"]
+    for activity in listed[:10]:
+        api.get(f"{api.base}/activities/{activity['activity_id']}")
+    assert {a["state"] for a in listed} >= {"initialized", "processing", "completed"}
+    covered = check_all(seen)
+    assert {"GET /activities/{activity_id} 200", "GET /activities 200"} <= covered
+
+
+def test_gateway_rate_limit_answers_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    sandbox.faults.add(r"/v3/contacts", kind="mashery_qps")
+    sandbox.faults.add(r"/v3/contact_lists", kind="mashery_ratelimit")
+    api.get(f"{api.base}/contacts")
+    api.get(f"{api.base}/contact_lists")
+    covered = check_all(seen)
+    assert {"GET /contacts 403", "GET /contact_lists 403"} <= covered
+
+
+def test_privileges_and_access_denied_conform(recorded, sandbox) -> None:
+    api, seen = recorded
+    api.get(f"{api.base}/account/user/privileges")
+    sandbox.reset(user_role="campaign_creator")
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    api.get(f"{api.base}/account/user/privileges")
+    api.get(f"{api.base}/contacts")
+    api.post(f"{api.base}/activities/remove_list_memberships",
+             json={"source": {"contact_ids": []}, "list_ids": [sandbox.list_id("Free Members")]})
+    covered = check_all(seen)
+    assert {"GET /account/user/privileges 200", "GET /contacts 403",
+            "POST /activities/remove_list_memberships 403"} <= covered

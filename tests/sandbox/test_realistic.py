@@ -211,3 +211,182 @@ def test_activity_ending_badly_part_way(api, sandbox) -> None:
 def test_unknown_activity_outcome_is_refused(sandbox) -> None:
     with pytest.raises(ValueError):
         sandbox.faults.activity("exploded")
+
+
+# ---- GET /activities also lists what the account did elsewhere --------------------------------
+
+
+def all_activities(api: requests.Session, sandbox: Sandbox) -> list[dict]:
+    out = []
+    r = api.get(f"{api.base}/activities", params={"limit": 500}).json()
+    out += r["activities"]
+    while "_links" in r:
+        r = api.get(sandbox.base_url + r["_links"]["next"]["href"]).json()
+        out += r["activities"]
+    return out
+
+
+def test_foreign_activities_are_seeded_mixed_and_look_like_ours(api, sandbox) -> None:
+    sandbox.reset(foreign_activities=60, foreign_activity_every=0)
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    ours = remove(api, ids(api, "ada@example.org"), [sandbox.list_id("Free Members")]).json()
+    listed = all_activities(api, sandbox)
+    assert len(listed) == 61
+    assert listed[0]["activity_id"] == ours["activity_id"]  # newest first
+    created = [a["created_at"] for a in listed]
+    assert created == sorted(created, reverse=True)
+    sizes = {a["status"]["items_total_count"] for a in listed}
+    assert 500 in sizes and sizes & {1, 2, 3, 5, 10}
+    assert {a["state"] for a in listed} >= {"completed"}
+    assert len({a.kind for a in sandbox.state.activities.values()}) >= 4
+    shape = set(ours)
+    for a in listed:
+        assert set(a) - {"started_at", "completed_at"} == shape - {"started_at", "completed_at"}
+        assert set(a["status"]) == set(ours["status"])
+        if a["state"] in ("completed", "failed", "cancelled"):  # no longer moving
+            assert api.get(f"{api.base}/activities/{a['activity_id']}").json() == a
+
+
+def test_foreign_activities_keep_coming_while_the_sandbox_runs(api, sandbox) -> None:
+    sandbox.reset(foreign_activities=3, foreign_activity_every=60)
+    sandbox.set_limits(rate_limit=0)
+    sandbox.clock.advance(3600)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    assert 20 <= len(all_activities(api, sandbox)) <= 150
+
+
+def test_foreign_activities_are_deterministic_for_a_seed(sandbox) -> None:
+    sandbox.reset(foreign_activities=10, foreign_activity_every=0)
+    first = [(a.activity_id, a.kind, a.size) for a in sandbox.state.activities.values()]
+    sandbox.reset()
+    again = [(a.activity_id, a.kind, a.size) for a in sandbox.state.activities.values()]
+    assert first == again and len(first) == 10
+
+
+def test_a_twin_of_the_same_size_next_to_a_lost_post(api, sandbox) -> None:
+    """faults.foreign_activity puts someone else's equal-size job right beside ours."""
+    sandbox.faults.foreign_activity(offset=-0.001)
+    sandbox.faults.add(r"/v3/activities/remove_list_memberships", kind="drop", after=True)
+    cids = ids(api, "ada@example.org", "ben@example.org")
+    with pytest.raises(requests.ConnectionError):
+        remove(api, cids, [sandbox.list_id("Free Members")])
+    listed = all_activities(api, sandbox)
+    assert len(listed) == 2
+    assert {a["status"]["items_total_count"] for a in listed} == {2}
+    assert {a["status"]["list_count"] for a in listed} == {1}
+    ours = next(a for a in sandbox.state.activities.values() if not a.foreign)
+    assert listed[0]["activity_id"] == ours.activity_id  # the twin was created just before
+    sandbox.finish_activities()
+    assert {a["state"] for a in all_activities(api, sandbox)} == {"completed"}
+    assert {"ada@example.org", "ben@example.org"}.isdisjoint(sandbox.members("Free Members"))
+
+
+def test_add_foreign_activity_at_a_moment(api, sandbox) -> None:
+    at = sandbox.clock.time() - 5
+    activity_id = sandbox.add_foreign_activity(7, created_at=at, lists=["Sustainers"],
+                                               outcome="failed")
+    sandbox.finish_activities()
+    one = api.get(f"{api.base}/activities/{activity_id}").json()
+    assert one["state"] == "failed" and one["activity_errors"]
+    assert one["status"] == {"items_total_count": 7, "items_completed_count": 0, "list_count": 1}
+    assert sandbox.members("Sustainers") == {"fay@example.org", "gus@example.org"}
+
+
+# ---- the older gateway's 403 rate-limit answers ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind, key", [("mashery_qps", "mashery.not.authorized.over.qps"),
+                                       ("mashery_ratelimit", "mashery.not.authorized.over.ratelimit")])
+def test_gateway_rate_limit_fault(api, sandbox, kind, key) -> None:
+    sandbox.faults.add(r"/v3/activities/remove_list_memberships", kind=kind)
+    cids = ids(api, "ada@example.org")
+    r = remove(api, cids, [sandbox.list_id("Free Members")])
+    assert r.status_code == 403
+    body = r.json()
+    assert isinstance(body, dict) and body["error_key"] == key and body["error_message"]
+    assert sandbox.state.activities == {}  # nothing was done
+    assert sandbox.requests.records()[-1].fault == kind
+    assert remove(api, cids, [sandbox.list_id("Free Members")]).status_code == 201
+
+
+def test_status_fault_with_a_body(api, sandbox) -> None:
+    body = {"error_key": "mashery.not.authorized.over.qps", "error_message": "Over QPS"}
+    sandbox.faults.add(r"/v3/contacts", status=403, body=body)
+    r = api.get(f"{api.base}/contacts")
+    assert r.status_code == 403 and r.json() == body
+
+
+def test_gateway_rate_errors_option(api, sandbox) -> None:
+    sandbox.reset(gateway_rate_errors=True, rate_limit=1, daily_quota=3)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    assert api.get(f"{api.base}/account/summary").status_code == 200
+    r = api.get(f"{api.base}/account/summary")
+    assert r.status_code == 403 and r.json()["error_key"] == "mashery.not.authorized.over.qps"
+    sandbox.set_limits(rate_limit=0)
+    api.get(f"{api.base}/account/summary")
+    api.get(f"{api.base}/account/summary")
+    r = api.get(f"{api.base}/account/summary")
+    assert r.status_code == 403 and r.json()["error_key"] == "mashery.not.authorized.over.ratelimit"
+
+
+# ---- the connected user's privileges ----------------------------------------------------------
+
+
+def test_account_owner_has_every_privilege(api) -> None:
+    r = api.get(f"{api.base}/account/user/privileges")
+    assert r.status_code == 200
+    names = [p["privilege_name"] for p in r.json()]
+    assert {"contacts:read", "contacts:write", "contacts:lists:read", "contacts:lists:write",
+            "account:read", "campaign:create"} <= set(names)
+    assert all(isinstance(p["privilege_id"], int) for p in r.json())
+    assert len(set(names)) == len(names)
+
+
+CONTACT_CHANGES = [
+    ("put", "/contacts/{ada}", {"email_address": {"address": "ada@example.org"},
+                                "update_source": "Account"}),
+    ("post", "/contacts", {"email_address": {"address": "new@example.org"},
+                           "create_source": "Account"}),
+    ("delete", "/contacts/{ada}", None),
+    ("post", "/activities/remove_list_memberships",
+     {"source": {"contact_ids": ["{ada}"]}, "list_ids": ["{free}"]}),
+    ("post", "/activities/add_list_memberships",
+     {"source": {"contact_ids": ["{ada}"]}, "list_ids": ["{free}"]}),
+]
+
+
+@pytest.mark.parametrize("how", ["option", "state file"])
+def test_campaign_creator_may_not_read_or_change_contacts(api, sandbox, how) -> None:
+    if how == "option":
+        sandbox.reset(user_role="campaign_creator")
+    else:
+        sandbox.reset({**sandbox.snapshot(), "user_role": "campaign_creator"})
+    sandbox.set_limits(rate_limit=0)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_token()['access_token']}"
+    names = {p["privilege_name"] for p in api.get(f"{api.base}/account/user/privileges").json()}
+    assert "contacts:lists:read" in names and "campaign:create" in names
+    assert not names & {"contacts:write", "contacts:read", "contacts:lists:write"}
+    ada = sandbox.contact("ada@example.org")["contact_id"]
+    free = sandbox.list_id("Free Members")
+    for method, path, body in CONTACT_CHANGES:
+        url = api.base + path.format(ada=ada)
+        if body is not None:
+            body = {k: ({"contact_ids": [ada]} if k == "source" else [free] if k == "list_ids"
+                        else v) for k, v in body.items()}
+        r = getattr(api, method)(url, json=body) if body is not None else getattr(api, method)(url)
+        assert r.status_code == 403, (method, path)
+        assert r.json() == {"error_key": "access_denied",
+                            "error_message": "Request forbidden due to insufficient user privileges."}
+    assert api.get(f"{api.base}/contacts").status_code == 403
+    assert api.get(f"{api.base}/contact_lists").status_code == 200
+    assert api.get(f"{api.base}/account/summary").status_code == 200
+    assert sandbox.contact("ada@example.org")["lists"] == ["Free Members"]
+    assert sandbox.contact("new@example.org") is None
+
+
+def test_unknown_user_role_is_refused(sandbox) -> None:
+    with pytest.raises(ValueError):
+        sandbox.reset(user_role="intern")
+    with pytest.raises(ValueError):
+        sandbox.reset({"user_role": "intern", "lists": [], "contacts": []}, defaults=True)
