@@ -520,7 +520,7 @@ def _recover_unconfirmed(ctx: _Context, kind: str) -> None:
             log.info("batch %s of run %s never arrived; its rows will be sent again", batch.batch,
                      run_id)
         else:
-            _decide_by_reading(ctx, kind, batch, len(candidates))
+            _decide_by_reading(ctx, kind, batch, candidates)
 
 
 def _candidates(batch: BatchRecord, recent: Sequence[Activity], claimed: set[str],
@@ -550,10 +550,29 @@ def _epoch(stamp: str | None) -> float:
         return float("-inf")
 
 
-def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord, candidates: int) -> None:
+def _wait_until_ended(ctx: _Context, activities: Sequence[Activity]) -> None:
+    """Poll these activities (growing interval, bounded by the wait limit) until all ended."""
+    waiting = [a.activity_id for a in activities if not a.finished]
+    delay, since = FIRST_POLL, time.monotonic()
+    while waiting and time.monotonic() - since < ctx.wait_limit:
+        ctx.pause(delay)
+        waiting = [i for i in waiting if not _activity_ended(ctx.client, i)]
+        delay = min(POLL_CAP, delay * 2)
+
+
+def _activity_ended(client: ConstantContact, activity_id: str) -> bool:
+    try:
+        return client.activity(activity_id).finished
+    except NotFound:
+        return True
+
+
+def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,
+                       candidates: Sequence[Activity]) -> None:
     """A lost answer with several activities that could be it: adopt none. Read the batch's
     contacts; those already changed are done, the others are sent again."""
     run_id = ctx.run.run_id
+    _wait_until_ended(ctx, candidates)  # if one of them is ours, its work shows in the read
     items = ctx.journal.items(run_id, batch=batch.batch)
     check, _ = choose_check([i.list_ids for i in items], ctx.list_sizes(), adding=kind == ADD_KIND)
     found = _read_back(ctx, items, check)
@@ -562,14 +581,14 @@ def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord, candidates:
         (done if _in_effect(item, found, kind) else again).append(item.row)
     ctx.journal.update_batch(
         run_id, batch.batch, state="failed",
-        message=f"Its answer was lost and {candidates} jobs at Constant Contact could be it; "
+        message=f"Its answer was lost and {len(candidates)} jobs at Constant Contact could be it; "
                 "the contacts were read instead.")
     ctx.journal.finish_items(run_id, done, state="done", verified=True,
                              result="re-added" if kind == ADD_KIND else "removed",
                              message="Checked in Constant Contact")
     ctx.journal.reset_items(run_id, again)
     log.info("batch %s of run %s: answer lost, %s candidates; %s rows done, %s sent again",
-             batch.batch, run_id, candidates, len(done), len(again))
+             batch.batch, run_id, len(candidates), len(done), len(again))
 
 
 _ENDINGS = {

@@ -116,10 +116,10 @@ ADD_POST = r"/v3/activities/add_list_memberships$"
 
 
 def activities(sandbox, kind: str = "remove_list_memberships") -> list[Any]:
-    """The bulk activities the sandbox created, oldest first."""
+    """The bulk activities ccdesk made in the sandbox, oldest first (none made elsewhere)."""
     with sandbox.state.lock:
         return [sandbox.state.activities[i] for i in sandbox.state.activity_order
-                if sandbox.state.activities[i].kind == kind]
+                if sandbox.state.activities[i].kind == kind and not sandbox.state.activities[i].foreign]
 
 
 def assert_no_contact_twice(sandbox, kind: str = "remove_list_memberships") -> list[str]:
