@@ -28,6 +28,10 @@ DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_POR
 #: Exit status of a run that stopped before the end and can be resumed (paused or cancelled).
 EXIT_PAUSED = 3
 
+#: How other processes are told who is carrying a run out.
+PROGRAM = "the command line"
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """Which account to act on."""
     group = parser.add_argument_group("which account")
@@ -127,6 +131,13 @@ def _print_plan(plan: Plan) -> None:
     print(f"Cost:     {cost.lookup_spent:,} requests spent on the look-up "
           f"({cost.lookup.explanation}); the run needs about {cost.run_total:,}; "
           f"{cost.quota_left:,} left today.")
+    if cost.run_verify:
+        how = ("pages of what is left on the lists" if cost.check == "by_list"
+               else "one read per contact")
+        print(f"Checking: {cost.run_verify:,} of those requests read the changes back ({how}).")
+    refusal = plan.refusal()
+    if refusal is not None:
+        print(f"Cannot run: {refusal.one_line()}")
     for item in plan.items:
         if item.outcome not in ("remove", "unsubscribe"):
             print(f"  row {item.row:>6}  {item.outcome:<18} {item.email or item.value}  {item.reason}")
@@ -210,7 +221,8 @@ def run_run(args: argparse.Namespace) -> int:
         plan = _make_plan(args, session)
         _confirm(args, plan)
         return _run_with_session(args, session, lambda client, journal, progress, cancel:
-                                 start_run(plan, client, journal, progress=progress, cancel=cancel))
+                                 start_run(plan, client, journal, progress=progress, cancel=cancel,
+                                           program=PROGRAM, wait_limit=_wait_limit(args)))
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -219,7 +231,8 @@ def run_resume(args: argparse.Namespace) -> int:
     with open_session(args) as session:
         return _run_with_session(args, session, lambda client, journal, progress, cancel:
                                  resume_run(args.run_id, client, journal, progress=progress,
-                                            cancel=cancel))
+                                            cancel=cancel, program=PROGRAM,
+                                            wait_limit=_wait_limit(args)))
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -232,7 +245,15 @@ def run_undo(args: argparse.Namespace) -> int:
                 raise ConfigError("Nothing was done", "The undo was not confirmed.")
         return _run_with_session(args, session, lambda client, journal, progress, cancel:
                                  undo_run(args.run_id, client, journal, progress=progress,
-                                          cancel=cancel))
+                                          cancel=cancel, program=PROGRAM,
+                                          wait_limit=_wait_limit(args)))
+
+
+def _wait_limit(args: argparse.Namespace) -> float:
+    from ccdesk.core.runner import WAIT_LIMIT
+
+    minutes = getattr(args, "wait_limit", None)
+    return WAIT_LIMIT if minutes is None else minutes * 60.0
 
 
 def _journal_for(args: argparse.Namespace) -> Any:
@@ -336,6 +357,12 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def add_wait_limit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait-limit", metavar="MINUTES", type=float,
+                   help="how long to wait for Constant Contact to finish its jobs before the run "
+                   "pauses, resumable (default 20)")
+
+
 def add_job_commands(sub: Any, add_import_options: Any) -> None:
     """Register the job sub-commands on the ``ccdesk`` parser."""
     actions = list(ACTIONS)
@@ -362,11 +389,13 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
                    help="for --action unsubscribe: the number of contacts the preview shows")
     p.add_argument("--log", metavar="FILE", help="where to save the results log")
     p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    add_wait_limit(p)
     p = job("runs", "list past runs", run_runs, sheet=False)
     p = job("resume", "carry on with an unfinished run", run_resume, sheet=False)
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--log", metavar="FILE", help="where to save the results log")
     p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    add_wait_limit(p)
     p = job("export", "save the results log of a run", run_export, sheet=False)
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
@@ -376,6 +405,7 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--log", metavar="FILE", help="where to save the results log")
     p.add_argument("--log-format", choices=["xlsx", "csv"], default="xlsx")
+    add_wait_limit(p)
     job("status", "show the connected account and today's remaining API requests", run_status,
         sheet=False)
 

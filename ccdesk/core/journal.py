@@ -225,6 +225,53 @@ class RunClaim:
         self.release()
 
 
+_SOMEBODY = Owner(0, "", "another ccdesk", 0.0)
+
+
+def holder_of(journal_path: Path | str | None, run_id: str) -> Owner | None:
+    """:meth:`Journal.holder` without opening the journal for writing (cheap: for the window)."""
+    path = str(journal_path or default_path())
+    lock = _lock_path(_locks_folder(path, 0), run_id)
+    if not Path(lock).exists() or not _lock_is_held(lock):
+        return None
+    try:
+        db = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = db.execute("SELECT pid, host, program, since FROM owners WHERE run_id = ?",
+                             (run_id,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        row = None
+    return Owner(*row) if row else _SOMEBODY
+
+
+def _locks_folder(journal_path: str, instance: int) -> Path:
+    if journal_path == ":memory:":
+        return Path(tempfile.gettempdir()) / f"ccdesk-locks-{os.getpid()}-{instance}"
+    return Path(journal_path).parent / "locks"
+
+
+def _lock_path(folder: Path, run_id: str) -> str:
+    if not run_id.replace("-", "").isalnum():
+        raise ValueError(f"not a run id: {run_id!r}")
+    return str(folder / f"{run_id}.lock")
+
+
+def _lock_is_held(lock: str) -> bool:
+    """Whether some connection (any process) holds the run's lock now."""
+    con = sqlite3.connect(lock, timeout=0, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError:
+        return True
+    else:
+        con.execute("ROLLBACK")
+        return False
+    finally:
+        con.close()
+
+
 def default_path() -> Path:
     """The journal's file in the per-user data folder."""
     return data_dir() / JOURNAL_NAME
@@ -390,17 +437,9 @@ class Journal:
 
     def holder(self, run_id: str) -> Owner | None:
         """Who is carrying the run out now, or None when nobody is (a crashed owner is nobody)."""
-        lock = self._lock_file(run_id)
-        con = sqlite3.connect(lock, timeout=0, isolation_level=None)
-        try:
-            con.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError:
-            return self.owner(run_id) or Owner(0, "", "another ccdesk", time.time())
-        else:
-            con.execute("ROLLBACK")
+        if not _lock_is_held(self._lock_file(run_id)):
             return None
-        finally:
-            con.close()
+        return self.owner(run_id) or _SOMEBODY
 
     def owner(self, run_id: str) -> Owner | None:
         """Who last took the run on (whether or not still at it)."""
@@ -410,14 +449,9 @@ class Journal:
         return Owner(*row) if row else None
 
     def _lock_file(self, run_id: str) -> str:
-        if self.path == ":memory:":
-            folder = Path(tempfile.gettempdir()) / f"ccdesk-locks-{id(self)}"
-        else:
-            folder = Path(self.path).parent / "locks"
+        folder = _locks_folder(self.path, id(self))
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not run_id.replace("-", "").isalnum():
-            raise ValueError(f"not a run id: {run_id!r}")
-        return str(folder / f"{run_id}.lock")
+        return _lock_path(folder, run_id)
 
     # ---- items -----------------------------------------------------------------------------
 

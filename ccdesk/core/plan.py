@@ -43,6 +43,7 @@ STALE_AFTER = 15 * 60.0
 POLLS_PER_ROUND = 2
 #: The privilege a user needs to change contacts (``GET /account/user/privileges``).
 WRITE_PRIVILEGE = "contacts:write"
+READ_PRIVILEGE = "contacts:read"
 
 
 class Outcome(StrEnum):
@@ -329,14 +330,14 @@ def activity_count(targets: Iterable[Sequence[str]]) -> int:
 # The whole step
 
 
-def _may_change(client: ConstantContact) -> bool:
-    """Whether the connected user may change contacts; True when Constant Contact won't say
-    (the run's own requests would then be refused, and the run would pause)."""
+def _privileges(client: ConstantContact) -> set[str] | None:
+    """What the connected user may do; None when Constant Contact won't say (then the run's own
+    requests are the test: a refusal pauses the run)."""
     try:
-        return WRITE_PRIVILEGE in client.privileges()
+        return client.privileges()
     except NotFound:
         log.warning("Constant Contact did not list the user's privileges")
-        return True
+        return None
 
 
 def resolve_lists(available: Sequence[ContactList], names: Sequence[str]) -> list[ContactList]:
@@ -374,7 +375,13 @@ def preview(
     calls_at_start = client.calls
     say("Reading the account", 0, 0)
     account = client.account()
-    may_change = _may_change(client)
+    privileges = _privileges(client)
+    may_change = privileges is None or WRITE_PRIVILEGE in privileges
+    if privileges is not None and READ_PRIVILEGE not in privileges:
+        raise PlanError("The connected user may not read or change contacts",
+                        "In Constant Contact this user's role (for example Campaign Creator) "
+                        "cannot see or change contacts. Connect as the account owner or an "
+                        "account manager.")
     all_lists = client.lists()
     chosen = resolve_lists(all_lists, list_names) if list_names else []
     addresses = sheet.addresses

@@ -34,7 +34,7 @@ from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.errors import OAuthFlowError
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
-from ccdesk.core.journal import Journal
+from ccdesk.core.journal import Journal, Owner, holder_of
 from ccdesk.paths import data_dir
 
 log = logging.getLogger("ccdesk.core.session")
@@ -184,6 +184,10 @@ class Session:
     def journal(self) -> Journal:
         """A journal connection (each thread should open its own)."""
         return Journal(self._journal_path)
+
+    def run_holder(self, run_id: str) -> Owner | None:
+        """Who is carrying the run out now (another window, a scheduled job), or None."""
+        return holder_of(self._journal_path, run_id)
 
 
 __all__ = ["OAuthFlowError", "Session"]

@@ -489,7 +489,8 @@ class MainWindow(QMainWindow):
         """Run a confirmed preview."""
         if self.session is None or self.run_page.running:
             return
-        job = self.start_job("run", tasks.run_work(self.session, "start", plan=plan),
+        job = self.start_job("run", tasks.run_work(self.session, "start", plan=plan,
+                                                            wait_limit=self._wait_limit()),
                              on_done=self._run_finished, on_error=self._run_failed,
                              on_cancel=self._run_cancelled)
         self.run_page.begin(job, action=str(plan.action), headline=words.run_headline(
@@ -500,7 +501,8 @@ class MainWindow(QMainWindow):
     def resume_run(self, run: RunRecord) -> None:
         if self.session is None or self.run_page.running:
             return
-        job = self.start_job("resume", tasks.run_work(self.session, "resume", run_id=run.run_id),
+        job = self.start_job("resume", tasks.run_work(self.session, "resume", run_id=run.run_id,
+                                                            wait_limit=self._wait_limit()),
                              on_done=self._run_finished, on_error=self._run_failed,
                              on_cancel=self._run_cancelled)
         self.run_page.begin(job, action=run.action, headline="Resuming: " + words.ACTION_TITLES.get(
@@ -511,7 +513,8 @@ class MainWindow(QMainWindow):
     def undo_run(self, run_id: str, count: int, lists: str = "") -> None:
         if self.session is None or self.run_page.running:
             return
-        job = self.start_job("undo", tasks.run_work(self.session, "undo", run_id=run_id),
+        job = self.start_job("undo", tasks.run_work(self.session, "undo", run_id=run_id,
+                                                            wait_limit=self._wait_limit()),
                              on_done=self._run_finished, on_error=self._run_failed,
                              on_cancel=self._run_cancelled)
         self.run_page.begin(job, action="undo", headline=words.run_headline(
@@ -560,13 +563,18 @@ class MainWindow(QMainWindow):
         self._update_steps()
         self.go("results")
 
+    def _wait_limit(self) -> float:
+        return max(1, int(self.settings.get("prefs/wait_limit_minutes"))) * 60.0
+
     def resumable(self, run: RunRecord) -> bool:
         """Whether ``run`` can be resumed here and now."""
         if run.state not in ("running", "paused", "cancelled"):
             return False
         if self.run_page.running:
             return False
-        return not (self.demo and run.created_at < self.session_started)
+        if self.demo and run.created_at < self.session_started:
+            return False
+        return self.session is None or self.session.run_holder(run.run_id) is None
 
     def not_resumable_reason(self, run: RunRecord) -> str:
         if self.demo and run.created_at < self.session_started:
@@ -574,6 +582,11 @@ class MainWindow(QMainWindow):
                     "account starts afresh each time, so the run cannot be resumed.")
         if self.run_page.running:
             return "Another run is in progress; resume this one when it is finished."
+        holder = self.session.run_holder(run.run_id) if self.session is not None else None
+        if holder is not None:
+            who = holder.describe()
+            return (f"{who[0].upper()}{who[1:]} is carrying this run out now. Let it finish; "
+                    "its results show here when you open the run again.")
         return ""
 
     def _offer_resume(self) -> None:

@@ -42,6 +42,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("prefs/confidential", bool, False),  # whether the app has a secret (never the secret)
     Key("prefs/redirect_port", int, DEFAULT_REDIRECT_PORT),
     Key("prefs/log_format", str, "xlsx"),
+    # minutes a run waits for Constant Contact's jobs before it pauses (resumable)
+    Key("prefs/wait_limit_minutes", int, 20),
     # state: remembered by the window
     Key("state/geometry", QByteArray, QByteArray()),
     Key("state/last_folder", str, ""),

@@ -25,6 +25,7 @@ from ccdesk.core.journal import Journal, RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.plan import Plan, preview
 from ccdesk.core.runner import (
+    WAIT_LIMIT,
     RunProgress,
     RunResult,
     result_from_items,
@@ -349,8 +350,12 @@ class RunTracker:
             self.report(RunTick(event, chunked_update(self.table, changes)))
 
 
+#: How other processes are told who is carrying a run out.
+PROGRAM = "the window"
+
+
 def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: str = "",
-             table: RowTable | None = None) -> Work:
+             table: RowTable | None = None, wait_limit: float = WAIT_LIMIT) -> Work:
     """Carry out a run: ``kind`` is ``start`` (with ``plan``), ``resume`` or ``undo``
     (with ``run_id``). Returns the core's :class:`RunResult`; raises ``RunPaused``,
     ``RunCancelled`` and the rest as the core does."""
@@ -372,13 +377,15 @@ def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: s
             tracker = RunTracker(journal, report, rows)
             client = session.client()
             try:
+                how = {"progress": tracker, "cancel": cancel, "program": PROGRAM,
+                       "wait_limit": wait_limit}
                 if kind == "start":
                     assert plan is not None
-                    return start_run(plan, client, journal, progress=tracker, cancel=cancel)
+                    return start_run(plan, client, journal, **how)
                 if kind == "resume":
-                    return resume_run(run_id, client, journal, progress=tracker, cancel=cancel)
+                    return resume_run(run_id, client, journal, **how)
                 if kind == "undo":
-                    return undo_run(run_id, client, journal, progress=tracker, cancel=cancel)
+                    return undo_run(run_id, client, journal, **how)
                 raise ValueError(kind)
             finally:
                 tracker.flush()
@@ -451,8 +458,8 @@ def history_work(session: Session) -> Work:
 def unfinished_work(session: Session) -> Work:
     def work(report: Report, cancel: threading.Event) -> list[RunRecord]:
         journal = session.journal()
-        try:
-            return journal.unfinished_runs()
+        try:  # not the runs another process is carrying out now
+            return [r for r in journal.unfinished_runs() if journal.holder(r.run_id) is None]
         finally:
             journal.close()
 

@@ -182,6 +182,21 @@ def result_groups(counts: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
+def stopping_text(counts: Mapping[str, int]) -> str:
+    """What Stop does, given the journal's counts when it was pressed (never "not sent" when
+    everything was)."""
+    unsent, sent = counts.get("planned", 0), counts.get("sent", 0)
+    if counts and not unsent:
+        return ("<b>All changes were sent to Constant Contact; waiting for it to finish.</b> "
+                "Stopping now leaves Constant Contact to finish them on its side; resume the run "
+                "later to check them.")
+    text = "<b>Stopping: no more changes will be sent.</b> "
+    if sent:
+        text += (f"The {sent:,} already sent carry on at Constant Contact and are checked when "
+                 "you resume the run. ")
+    return text + "Nothing is lost: resume the run later to do the rest."
+
+
 def duration(seconds: float | None) -> str:
     """``95`` → ``"about 2 minutes"``; None → ``""``."""
     if seconds is None:

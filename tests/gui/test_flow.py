@@ -73,7 +73,7 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
     assert pp.tile_change.number.text() == "40"
     assert pp.tile_skip.number.text() == "8"
     assert pp.tile_problem.number.text() == "4"
-    assert "3 requests" in pp.cost.text() and "1 page of the 199 members" in pp.cost.text()
+    assert "4 requests" in pp.cost.text() and "1 page of the 199 members" in pp.cost.text()
     table = pp.table
     assert table.proxy.rowCount() == 52 and table.shown.text() == "52 rows"
     assert table.view.isColumnHidden(4)

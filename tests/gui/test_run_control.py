@@ -3,6 +3,9 @@ at start-up, closing the window during a run, and trying the failed rows again."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from ccdesk.core.journal import Journal
 from ccdesk.core.runner import RunPaused
 from ccdesk.gui import words
@@ -35,7 +38,8 @@ def test_cancel_stops_at_a_batch_boundary(make_window, qtbot, dialogs, shot):
     with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:
         run.stop_button.click()
         assert run.stopping.isVisible()
-        assert "Stopping at the end of the current batch" in run.stopping.text()
+        assert "Stopping: no more changes will be sent" in run.stopping.text()
+        assert "not sent" not in run.stopping.text()
         assert not run.stop_button.isEnabled()
     run_id, how = ended.args
     assert how == "cancelled"
@@ -79,6 +83,30 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     assert history.proxy.index(0, 3).data() == "Paused: can be resumed"
     assert history.resume_button.isEnabled()
     shot(window, "13-history-paused")
+
+    # Meanwhile a scheduled job takes the run on: the window does not offer it, and says why.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from ccdesk.core.journal import Journal\n"
+        f"claim = Journal({str(window.session._journal_path)!r}).claim({run_id!r}, 'a scheduled job')\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        run = window.session.journal().run(run_id)
+        assert not window.resumable(run)
+        assert window.not_resumable_reason(run).startswith("A scheduled job")
+        with qtbot.waitSignal(window.history_loaded, timeout=WAIT):
+            window.go("history")
+        history.view.selectRow(0)
+        assert not history.resume_button.isEnabled()
+    finally:
+        holder.kill()
+        holder.wait()
+    with qtbot.waitSignal(window.history_loaded, timeout=WAIT):
+        window.go("history")
+    history.view.selectRow(0)
+    assert history.resume_button.isEnabled()  # the job ended (killed): the run is free again
 
     sandbox.set_limits(daily_quota=10_000)  # the next day
     with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:

@@ -345,7 +345,16 @@ class PreviewPage(Page):
         if changes:
             text += (f"The run needs about {words.plural(cost.run_total, 'more request')}; "
                      f"{cost.quota_left:,} are left today.")
-        if changes and not cost.fits:
+            if cost.run_verify:
+                how = ("reading what is left on the list" if cost.check == "by_list"
+                       else "reading each changed contact")
+                text += (f" That includes {words.plural(cost.run_verify, 'request')} to check "
+                         f"the changes afterwards, {how}.")
+        refusal = plan.refusal()
+        if refusal is not None:
+            self.summary.set_text(f"<b>{_html(refusal.title)}.</b> {_html(refusal.what_to_do)}",
+                                  "warning")
+        elif changes and not cost.fits:
             self.summary.set_text(
                 f"<b>{_html(plan.summary())}.</b><br>Not enough of today's Constant Contact "
                 f"allowance is left for this run (it needs about {cost.run_total:,}; "
@@ -359,7 +368,7 @@ class PreviewPage(Page):
         self.table.set_hidden_columns((4,))
         self.run_button.setText(f"Run: {words.run_headline(action, changes, plan.list_names)}…"
                                 if changes else "Nothing to run")
-        self.run_button.setEnabled(bool(changes) and cost.fits)
+        self.run_button.setEnabled(bool(changes) and cost.fits and refusal is None)
         self.export_button.setEnabled(True)
         self.result.show()
         self.filler.hide()

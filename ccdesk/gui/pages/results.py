@@ -110,10 +110,10 @@ class ResultsPage(Page):
                          "(Show: Failed).")
             self.outcome.set_text(text, "warning" if g["failed"] else "ok")
         elif run.state == "cancelled":
+            left = run.message.removeprefix("Stopped by you.").strip()
             self.outcome.set_text(
                 f"<b>Stopped by you.</b> {words.plural(g['done'], 'contact')} {done}"
-                f"{where}; {g['waiting']:,} not done yet. Everything sent was finished and "
-                "recorded. Resume to do the rest.", "info")
+                f"{where}. {left} Resume the run to finish it.", "info")
         else:
             reason = run.message or "It stopped before the end"
             if "allowance" in reason:

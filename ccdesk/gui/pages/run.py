@@ -81,6 +81,7 @@ class RunPage(Page):
         self.action = ""
         self._one_by_one = False
         self._latest: Any = None
+        self._latest_counts: dict[str, int] = {}  # the journal's counts at the last event
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(self.REFRESH_MS)
@@ -103,6 +104,7 @@ class RunPage(Page):
         self.counts.clear()
         self.eta.clear()
         self._latest = None
+        self._latest_counts = {}
         self.stopping.hide()
         self.stop_button.setEnabled(True)
         self.stop_button.setFocus()
@@ -123,14 +125,12 @@ class RunPage(Page):
         self.eta.clear()
 
     def stop(self) -> None:
-        """Cancel: the core stops at the next batch boundary."""
+        """Stop: no more changes are sent, and waiting for Constant Contact ends at once."""
         if self.job is None or not self.job.running:
             return
         self.job.cancel()
         self.stop_button.setEnabled(False)
-        self.stopping.set_text(
-            "<b>Stopping at the end of the current batch.</b> What was already sent is "
-            "finished, checked and recorded; the rest is not sent. You can resume it later.")
+        self.stopping.set_text(words.stopping_text(self._latest_counts))
         self.stopping.show()
 
     def _progress(self, value: Any) -> None:
@@ -149,6 +149,7 @@ class RunPage(Page):
         if not event.phase:  # the final flush of row states
             return
         self.run_id = event.run_id
+        self._latest_counts = event.counts
         # Many events can arrive at once: show the latest, at most every REFRESH_MS.
         self._latest = event
         if not self._refresh.isActive():
