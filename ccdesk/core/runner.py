@@ -77,7 +77,7 @@ ADD_KIND = "add_list_memberships"
 PUT_KIND = "put"
 REASON = "Upgraded to a paid membership"
 #: Seconds before the first check on started activities; then doubled, up to POLL_CAP.
-FIRST_POLL = 1.0
+FIRST_POLL = 0.5
 POLL_CAP = 30.0
 #: How long a run waits for Constant Contact's jobs before it pauses (the default setting).
 WAIT_LIMIT = 20 * 60.0
