@@ -148,6 +148,17 @@ class Cancelled(CcdeskError):
     what_to_do = "Nothing more was sent. You can carry on later."
 
 
+#: The older gateway's rate-limit answers: 403 with ``mashery.not.authorized.over.qps`` or
+#: ``….over.ratelimit`` (``cc-v3-api.md`` §9). They mean exactly what 429 ``throttled`` means.
+GATEWAY_RATE_PREFIX = "mashery.not.authorized.over"
+
+
+def is_throttled(error: ApiError) -> bool:
+    """Whether ``error`` is the per-second rate limit (429 ``throttled`` or the gateway's 403)."""
+    return isinstance(error, RateLimited) and (
+        error.error_key == "throttled" or error.error_key.startswith(GATEWAY_RATE_PREFIX))
+
+
 def _parse_body(text: str) -> Any:
     try:
         return json.loads(text) if text else None
@@ -182,6 +193,8 @@ def error_from_response(status: int, text: str, *, method: str = "", path: str =
         return AppConfigError(**kwargs)
     if status == 401:
         return AuthError(**kwargs)
+    if status == 403 and key.startswith(GATEWAY_RATE_PREFIX):
+        return RateLimited(**kwargs)
     if status == 403:
         return PermissionDenied(**kwargs)
     if status == 404:

@@ -7,7 +7,8 @@ Rules (``../shared/cc-v3-api.md`` §5–6):
 - It allows 10,000 requests a day per key, reset at 00:00 UTC; :class:`DailyUsage` counts what
   this computer sent (persisted), so the app can say what is left and refuse a job that cannot
   fit.
-- ``throttled`` → wait a second and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
+- ``throttled`` (or the older gateway's 403 ``mashery.not.authorized.over…``) → wait a second
+  and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
   500/502/503/504, lost connections and timeouts → capped, jittered exponential back-off,
   bounded; other 4xx → no retry; 401 → one token refresh, one retry.
 - A request that changes things and is not idempotent (the bulk-activity POSTs) is never
@@ -44,6 +45,7 @@ from ccdesk.cc.errors import (
     RateLimited,
     ServerError,
     error_from_response,
+    is_throttled,
 )
 
 log = logging.getLogger("ccdesk.cc")
@@ -348,7 +350,7 @@ class Transport:
                 if throttled > self.retry.max_throttled:
                     raise error
                 wait = self.retry.throttle_wait * (1 + self.retry.rng.random() * 0.25)
-                if error.error_key != "throttled":  # e.g. the 1,000-queued-activities limit
+                if not is_throttled(error):  # e.g. the 1,000-queued-activities limit
                     wait = max(wait, self.retry.backoff(min(throttled, 6)))
                 self.pacer.hold(wait)
                 continue
