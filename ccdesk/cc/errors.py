@@ -134,6 +134,21 @@ class OutcomeUnknown(ApiError):
     what_to_do = "ccdesk will check what was done before going on. Nothing is sent twice."
 
 
+class ForeignLink(ApiError):
+    """An answer pointed ccdesk at a URL outside Constant Contact's API host.
+
+    ccdesk never sends the access token anywhere but the API's own host, so it does not
+    follow such a link (e.g. a ``_links.next.href`` on another host).
+    """
+
+    title = "Constant Contact's answer pointed somewhere else"
+    what_to_do = (
+        "ccdesk stopped instead of sending your connection to another address. Nothing was "
+        "changed. Try again later; if it keeps happening, send the log file to whoever "
+        "supports ccdesk."
+    )
+
+
 class OAuthFlowError(CcdeskError):
     """Connecting an account did not finish (denied, timed out, expired, cancelled)."""
 

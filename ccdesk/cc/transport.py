@@ -40,6 +40,7 @@ from urllib3.exceptions import NewConnectionError
 from ccdesk.cc.errors import (
     ApiError,
     ConnectionFailed,
+    ForeignLink,
     OutcomeUnknown,
     QuotaExceeded,
     RateLimited,
@@ -220,6 +221,19 @@ class RetryPolicy:
         return self.rng.uniform(full / 2, full)
 
 
+def _host_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL; None when it has a user part or is odd."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
 def _never_sent(exc: requests.RequestException) -> bool:
     """Whether a failed request certainly did not reach the server."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -262,6 +276,7 @@ class Transport:
         self.api_base = api_base.rstrip("/")
         parts = urlsplit(self.api_base)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._host = _host_of(self.api_base)
         self.tokens = tokens
         self.client_id = client_id
         self.pacer = pacer or Pacer.for_client(client_id)
@@ -274,8 +289,21 @@ class Transport:
         self.calls = 0  # requests sent by this transport (retries included)
 
     def url(self, path: str) -> str:
-        """An absolute URL for an API path (``/contacts``) or a ``_links`` href (``/v3/…``)."""
-        if path.startswith(("http://", "https://")):
+        """An absolute URL for an API path (``/contacts``) or a ``_links`` href (``/v3/…``).
+
+        An absolute href must be on the API's own host (same scheme, host and port, no user
+        part): the access token goes nowhere else.
+
+        Raises:
+            ForeignLink: the href points at another host.
+        """
+        if "://" in path or path.startswith("//") or ":" in path.split("/", 1)[0]:
+            if _host_of(path) != self._host or self._host is None:
+                shown = urlsplit(path)
+                log.warning("refused to follow a link to %s (not the API host)",
+                            shown.hostname or "an unknown host")
+                raise ForeignLink(method="GET", path=shown.path,
+                                  server_message=f"a link to {shown.hostname or '?'}")
             return path
         if path.startswith("/v3/"):
             return self.origin + path

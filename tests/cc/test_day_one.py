@@ -12,6 +12,7 @@ server on 127.0.0.1 (:class:`Scripted`), still real HTTP through ccdesk's own tr
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from ccdesk.cc.errors import PermissionDenied, RateLimited, error_from_response
-from ccdesk.cc.transport import Pacer, RetryPolicy, Transport
+from ccdesk.cc.errors import ApiError, PermissionDenied, RateLimited, error_from_response
+from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy, Transport
 
 MASHERY_QPS = '{"error_key": "mashery.not.authorized.over.qps", "error_message": "Over QPS"}'
 MASHERY_RATE = ('[{"error_key": "mashery.not.authorized.over.ratelimit", '
@@ -127,3 +128,48 @@ def test_gateway_403_forever_gives_up_as_rate_limited(scripted: Scripted) -> Non
     with pytest.raises(RateLimited):
         transport.get("/account/summary")
     assert len(scripted.seen) == 4
+
+
+# ---- 2. the token goes only to the API's own host ------------------------------------------------
+
+
+def test_a_links_href_on_another_host_is_refused_and_gets_no_token(scripted: Scripted) -> None:
+    other = Scripted()
+    try:
+        transport = transport_for(scripted.base_url)
+        href = f"{other.base_url}/v3/contacts?cursor=abc"
+        with pytest.raises(ApiError) as caught:
+            transport.get(href)
+        assert other.seen == []
+        assert "secret-access-token" not in str(caught.value) + caught.value.details
+        # Another scheme or port on the same name is another host too.
+        for bad in (scripted.base_url.replace("http://", "https://") + "/v3/x",
+                    f"http://localhost:{scripted.server.server_address[1]}/v3/x",
+                    "//evil.example/v3/contacts", "http://127.0.0.1:1@evil.example/v3/x"):
+            with pytest.raises(ApiError):
+                transport.get(bad)
+        assert scripted.seen == []
+        # The API's own absolute URL and relative /v3/ hrefs still work.
+        assert transport.get(f"{scripted.base_url}/v3/contacts?cursor=x") == {"ok": True}
+        assert transport.get("/v3/contacts?cursor=y") == {"ok": True}
+        assert [path for _, path, _ in scripted.seen] == ["/v3/contacts?cursor=x",
+                                                          "/v3/contacts?cursor=y"]
+    finally:
+        other.close()
+
+
+def test_paging_never_follows_a_next_link_to_another_host(sandbox, scripted: Scripted) -> None:
+    """A list page whose ``_links.next`` points elsewhere: the client stops with an error."""
+    from ccdesk.cc.auth import Endpoints, InMemoryStore
+    from ccdesk.cc.client import ConstantContact
+    from tests.cc.conftest import stored_from_sandbox
+
+    page = {"contacts": [], "_links": {"next": {"href": f"{sandbox.base_url}/v3/contacts?cursor=a"}}}
+    scripted.script = [(200, json.dumps(page))]
+    client = ConstantContact.from_store(
+        Endpoints(api_base=f"{scripted.base_url}/v3", authz_base=f"{sandbox.base_url}/oauth2"),
+        InMemoryStore(stored_from_sandbox(sandbox)), usage=DailyUsage(), pacer=Pacer(rate=0),
+        session=requests.Session())
+    with pytest.raises(ApiError):
+        list(client.iter_all_contacts())
+    assert sandbox.requests.count("GET", r"/v3/contacts") == 0
