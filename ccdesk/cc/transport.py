@@ -125,11 +125,14 @@ class Pacer:
 
 
 class DailyUsage:
-    """Requests sent today (UTC) per application key, remembered across runs.
+    """Requests sent today (UTC) per application key, remembered across runs and processes.
 
-    The count lives in a small JSON file in the per-user data folder; Constant Contact's own
-    count may be higher when other copies of ccdesk share the key, so this is a floor, and a
-    ``quota_exceeded`` answer marks the day as used up.
+    The count lives in a small JSON file in the per-user data folder. Every change is a
+    read-modify-write of that file under a lock file (:class:`_FileLock`), written to a
+    temporary file and moved into place with ``os.replace``: two processes counting at once
+    (two windows, a window and a scheduled job) add up instead of overwriting each other.
+    Constant Contact's own count may still be higher when other computers share the key, so
+    this is a floor, and a ``quota_exceeded`` answer marks the day as used up.
     """
 
     def __init__(
@@ -145,30 +148,57 @@ class DailyUsage:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, Any]] = {}
         if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(loaded, dict):
-                    self._counts = loaded
+            self._counts = self._read() or {}
 
     def _day(self) -> str:
         return time.strftime("%Y-%m-%d", time.gmtime(self._wall()))
 
+    def _read(self) -> dict[str, dict[str, Any]] | None:
+        """What the file holds (None when it cannot be read)."""
+        assert self.path is not None
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return None
+        if not isinstance(loaded, dict):
+            return None
+        return {k: v for k, v in loaded.items() if isinstance(v, dict)}
+
+    def _update(self, client_id: str, change: Callable[[int], int]) -> None:
+        """Apply ``change`` to today's count of ``client_id``, merged with the file's."""
+        day = self._day()
+        with self._lock:
+            lock = _FileLock(self.path.with_name(self.path.name + ".lock")) if self.path else None
+            with lock or contextlib.nullcontext():
+                if self.path is not None:
+                    on_disk = self._read()
+                    if on_disk is not None:
+                        self._counts = on_disk
+                entry = self._counts.get(client_id)
+                used = int(entry.get("used") or 0) if entry and entry.get("day") == day else 0
+                self._counts[client_id] = {"day": day, "used": change(used)}
+                self._save()
+
     def count(self, client_id: str, n: int = 1) -> None:
         """Add ``n`` requests to today's count."""
-        with self._lock:
-            day = self._day()
-            entry = self._counts.get(client_id)
-            if not entry or entry.get("day") != day:
-                entry = {"day": day, "used": 0}
-            entry["used"] = int(entry["used"]) + n
-            self._counts[client_id] = entry
-            self._save()
+        self._update(client_id, lambda used: used + n)
 
     def used(self, client_id: str) -> int:
-        """Requests counted today."""
+        """Requests counted today (by every process sharing the file)."""
         with self._lock:
+            if self.path is not None:
+                on_disk = self._read()
+                if on_disk is not None:
+                    self._counts = on_disk
             entry = self._counts.get(client_id)
-            return int(entry["used"]) if entry and entry.get("day") == self._day() else 0
+            if not entry or entry.get("day") != self._day():
+                return 0
+            try:
+                return int(entry.get("used") or 0)
+            except (TypeError, ValueError):
+                return 0
 
     def remaining(self, client_id: str) -> int:
         """Requests left today (never negative)."""
@@ -176,9 +206,7 @@ class DailyUsage:
 
     def mark_exhausted(self, client_id: str) -> None:
         """Constant Contact said the quota is used up: believe it until midnight UTC."""
-        with self._lock:
-            self._counts[client_id] = {"day": self._day(), "used": self.limit}
-            self._save()
+        self._update(client_id, lambda used: max(used, self.limit))
 
     def seconds_until_reset(self) -> float:
         """Seconds until 00:00 UTC, when the quota starts again."""
@@ -187,14 +215,60 @@ class DailyUsage:
     def _save(self) -> None:
         if self.path is None:
             return
+        tmp = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".usage-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self._counts, handle)
-            Path(tmp).replace(self.path)
+            Path(tmp).replace(self.path)  # os.replace: atomic, also on Windows
         except OSError:
             log.warning("could not save the API usage count to %s", self.path, exc_info=True)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    Path(tmp).unlink()
+
+
+class _FileLock:
+    """A lock between processes: a lock file created exclusively (works on every platform).
+
+    A lock file older than ``stale`` seconds is left over from a crash and is broken. When the
+    lock cannot be had within ``wait`` seconds (or the folder cannot be written), the work goes
+    ahead without it: the count is a floor, not a ledger.
+    """
+
+    def __init__(self, path: Path, *, wait: float = 5.0, stale: float = 30.0) -> None:
+        self.path = path
+        self.wait = wait
+        self.stale = stale
+        self._held = False
+
+    def __enter__(self) -> _FileLock:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                with contextlib.suppress(OSError):
+                    if time.time() - self.path.stat().st_mtime > self.stale:
+                        self.path.unlink()
+                        continue
+                if time.monotonic() > deadline:
+                    log.warning("the API usage file stayed locked; counting without the lock")
+                    return self
+                time.sleep(0.005)
+                continue
+            except OSError:
+                return self  # e.g. a read-only folder: the save will say so
+            os.close(fd)
+            self._held = True
+            return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._held:
+            self._held = False
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 # =============================================================================================

@@ -173,3 +173,62 @@ def test_paging_never_follows_a_next_link_to_another_host(sandbox, scripted: Scr
     with pytest.raises(ApiError):
         list(client.iter_all_contacts())
     assert sandbox.requests.count("GET", r"/v3/contacts") == 0
+
+
+# ---- 9. the day's request count is merged across processes ------------------------------------
+
+
+def test_two_counters_on_one_file_add_up(tmp_path) -> None:
+    path = tmp_path / "usage.json"
+    first, second = DailyUsage(path), DailyUsage(path)
+    first.count("app", 3)
+    second.count("app", 2)
+    first.count("app")
+    second.count("other")
+    assert first.used("app") == second.used("app") == 6
+    assert DailyUsage(path).used("app") == 6
+    assert DailyUsage(path).used("other") == 1
+
+
+def test_a_used_up_day_is_not_undone_by_another_counter(tmp_path) -> None:
+    path = tmp_path / "usage.json"
+    first, second = DailyUsage(path), DailyUsage(path)
+    first.count("app")
+    second.mark_exhausted("app")
+    first.count("app")
+    assert DailyUsage(path).remaining("app") == 0
+
+
+def test_a_count_from_yesterday_starts_afresh(tmp_path) -> None:
+    path = tmp_path / "usage.json"
+    now = [86400.0 * 20000 + 100]
+    first = DailyUsage(path, wall=lambda: now[0])
+    first.count("app", 7)
+    now[0] += 86400
+    second = DailyUsage(path, wall=lambda: now[0])
+    second.count("app", 2)
+    assert second.used("app") == 2
+    assert first.used("app") == 2
+
+
+_COUNTING = """
+import sys
+from pathlib import Path
+from ccdesk.cc.transport import DailyUsage
+usage = DailyUsage(Path(sys.argv[1]))
+for _ in range(int(sys.argv[2])):
+    usage.count("app")
+"""
+
+
+def test_two_processes_counting_at_once_add_up(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "usage.json"
+    procs = [subprocess.Popen([sys.executable, "-c", _COUNTING, str(path), "150"])
+             for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    assert DailyUsage(path).used("app") == 300
+    assert not list(tmp_path.glob(".usage-*")), "no temporary file is left behind"
