@@ -31,15 +31,29 @@ from ccdesk.cc.auth import (
     start_device_flow,
 )
 from ccdesk.cc.client import ConstantContact
-from ccdesk.cc.errors import OAuthFlowError
+from ccdesk.cc.errors import AppConfigError, AuthError, OAuthFlowError
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
 from ccdesk.core.journal import Journal
+from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir
 
 log = logging.getLogger("ccdesk.core.session")
 
 SANDBOX_CLIENT_ID = "ccdesk-sandbox-app"
+
+
+class FirstCallFailed(CcdeskError):
+    """Signed in and stored, but the first account call failed (a timeout, a 5xx, no network).
+
+    The connection is kept: only Constant Contact refusing the credentials drops it.
+    """
+
+    title = "Connected, but Constant Contact did not answer"
+    what_to_do = (
+        "Your connection is kept on this computer. Check the internet connection and try again "
+        "in a few minutes; there is no need to connect again."
+    )
 
 
 def _headless_browser(url: str) -> bool:
@@ -168,9 +182,13 @@ class Session:
             self._client = None
         try:
             return self.account(refresh=True)
-        except Exception:
-            self.store.delete()  # half a connection is worse than none
+        except (AuthError, AppConfigError):
+            self.store.delete()  # the credentials were refused: they are worth nothing
             raise
+        except CcdeskError as exc:
+            # A timeout, a 5xx, a lost connection: the credentials are good; keep them.
+            log.warning("the first account call after connecting failed: %s", exc.details or exc)
+            raise FirstCallFailed(details=exc.details or exc.one_line()) from exc
 
     def disconnect(self) -> None:
         """Forget everything stored for this profile."""
@@ -186,4 +204,4 @@ class Session:
         return Journal(self._journal_path)
 
 
-__all__ = ["OAuthFlowError", "Session"]
+__all__ = ["FirstCallFailed", "OAuthFlowError", "Session"]
