@@ -8,13 +8,16 @@
   redirect can reach this computer.
 - :class:`TokenManager`: hands out the access token, refreshing it only when it is expired or
   about to be, or after a 401; never two refreshes at once; a rotated refresh token is saved
-  before the new access token is used.
+  before the new access token is used. If the store refuses it, it is kept in memory (the old
+  one is dead), the person is told, and the save is tried again (on later calls, at the next
+  refresh, and when the process ends): a token the server issued is never thrown away.
 
 Facts: ``../shared/cc-v3-api.md`` §1. Nothing here logs or prints a token, code or secret.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import html
@@ -51,6 +54,7 @@ TOKEN_INTERVAL = 1.05  # the token endpoint allows one request a second per appl
 PRODUCTION_API = "https://api.cc.email/v3"
 PRODUCTION_AUTHZ = "https://authz.constantcontact.com/oauth2/default/v1"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SAVE_RETRY_INTERVAL = 30.0  # seconds between tries to save credentials the store refused
 
 
 @dataclass(frozen=True)
@@ -534,6 +538,12 @@ class TokenManager:
         self._lock = threading.Lock()
         self._credentials: StoredCredentials | None = None
         self.refreshes = 0
+        #: Credentials the store refused to save (kept in memory, saved again later), if any.
+        self.unsaved: StoredCredentials | None = None
+        #: Called (from the thread that refreshed) when the store refuses new credentials.
+        self.on_save_failed: Callable[[BaseException], None] | None = None
+        self._save_failed_at = 0.0
+        self._at_exit = False
 
     def credentials(self) -> StoredCredentials:
         """The current credentials (loaded from the store once)."""
@@ -558,6 +568,9 @@ class TokenManager:
     def access_token(self) -> str:
         """A token valid for at least ``margin`` seconds, refreshing if needed."""
         with self._lock:
+            if (self.unsaved is not None
+                    and time.monotonic() - self._save_failed_at >= SAVE_RETRY_INTERVAL):
+                self._save_locked(self.unsaved, notify=False)
             credentials = self._load_locked()
             if (
                 credentials.access_token
@@ -583,10 +596,42 @@ class TokenManager:
         form = {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token}
         data = token_request(self.endpoints, app, form, session=self._session, sleep=self._sleep)
         fresh = credentials_from_token_response(app, data, now=self._clock(), previous=credentials)
-        # With rotating refresh tokens the old one is dead now: store the new one before use.
-        self.store.save(fresh)
+        # With rotating refresh tokens the old one is dead now: the new one is the only one.
+        # Keep it first, then store it; a store that refuses it does not lose it.
         self._credentials = fresh
         self.refreshes += 1
         log.info("access token refreshed")
+        self._save_locked(fresh)
         assert fresh.access_token is not None
         return fresh.access_token
+
+    def retry_save(self) -> bool:
+        """Try again to store credentials the store refused; True when nothing is left unsaved."""
+        with self._lock:
+            if self.unsaved is not None:
+                self._save_locked(self.unsaved, notify=False)
+            return self.unsaved is None
+
+    def _save_locked(self, credentials: StoredCredentials, *, notify: bool = True) -> None:
+        try:
+            self.store.save(credentials)
+        except Exception as exc:  # noqa: BLE001 - whatever the store's trouble, keep the token
+            first = self.unsaved is None
+            self.unsaved = credentials
+            self._save_failed_at = time.monotonic()
+            if first or notify:
+                log.warning("the renewed Constant Contact sign-in could not be saved in the "
+                            "password store; it is kept in memory and saving is tried again (%s)",
+                            getattr(exc, "details", "") or type(exc).__name__)
+            if not self._at_exit:
+                self._at_exit = True
+                atexit.register(self.retry_save)
+            if notify and self.on_save_failed is not None:
+                try:
+                    self.on_save_failed(exc)
+                except Exception:  # telling must not break the call
+                    log.exception("could not report the unsaved sign-in")
+            return
+        if self.unsaved is not None:
+            log.warning("the renewed Constant Contact sign-in is now saved in the password store")
+        self.unsaved = None
