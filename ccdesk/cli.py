@@ -162,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from ccdesk.redact import install
+
+    for handler in logging.getLogger().handlers:
+        install(handler)  # -v logs urllib3's request lines: no address, code or token in them
     try:
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit

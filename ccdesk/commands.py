@@ -71,6 +71,7 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
             raise ConfigError("No Constant Contact account is connected",
                               "Run `ccdesk connect --client-id YOUR_API_KEY` first, or try "
                               "the demo with --demo.")
+    session.on_notice = lambda text: print(f"ccdesk: {text}", file=sys.stderr, flush=True)
     try:
         yield session
     finally:

@@ -8,13 +8,16 @@
   redirect can reach this computer.
 - :class:`TokenManager`: hands out the access token, refreshing it only when it is expired or
   about to be, or after a 401; never two refreshes at once; a rotated refresh token is saved
-  before the new access token is used.
+  before the new access token is used. If the store refuses it, it is kept in memory (the old
+  one is dead), the person is told, and the save is tried again (on later calls, at the next
+  refresh, and when the process ends): a token the server issued is never thrown away.
 
 Facts: ``../shared/cc-v3-api.md`` §1. Nothing here logs or prints a token, code or secret.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import html
@@ -25,7 +28,7 @@ import time
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -51,6 +54,7 @@ TOKEN_INTERVAL = 1.05  # the token endpoint allows one request a second per appl
 PRODUCTION_API = "https://api.cc.email/v3"
 PRODUCTION_AUTHZ = "https://authz.constantcontact.com/oauth2/default/v1"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SAVE_RETRY_INTERVAL = 30.0  # seconds between tries to save credentials the store refused
 
 
 @dataclass(frozen=True)
@@ -226,25 +230,40 @@ def credentials_from_token_response(
 
 class _CallbackHandler(BaseHTTPRequestHandler):
     server: _CallbackServer
+    timeout = 5.0  # seconds: a connection that sends nothing is dropped, and blocks nobody
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the query holds the authorization code: never log it
 
+    def _plain(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path != self.server.path or self.server.result is not None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        if parts.path != self.server.path:
+            self._plain(404)
             return
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        self.server.result = params
-        if "error" in params:
-            title = "ccdesk was not connected"
-            text = "You can close this tab and go back to ccdesk."
-        else:
-            title = "ccdesk is connected to Constant Contact"
-            text = "You can close this tab and go back to ccdesk."
+        expected = self.server.expected_state
+        given = params.get("state", "")
+        if expected is None or not secrets.compare_digest(given.encode(), expected.encode()):
+            # Not the answer to this sign-in (forged, stale or garbled): refuse it and keep
+            # waiting for the real one.
+            self._plain(400)
+            return
+        with self.server.lock:
+            first = self.server.result is None
+            if first:
+                self.server.result = params
+        if not first:
+            self._plain(400)
+            return
+        title = ("ccdesk was not connected" if "error" in params
+                 else "ccdesk is connected to Constant Contact")
+        text = "You can close this tab and go back to ccdesk."
         page = (
             "<!doctype html><html><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title></head>"
@@ -255,29 +274,41 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(page)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(page)
         self.server.done.set()
 
 
-class _CallbackServer(HTTPServer):
+class _CallbackServer(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled connection never keeps the process (or close) waiting
+    block_on_close = False
     path: str
+    expected_state: str | None
     result: dict[str, str] | None
     done: threading.Event
+    lock: threading.Lock
 
 
 class LoopbackReceiver:
     """A one-shot HTTP listener on 127.0.0.1 that receives the OAuth redirect.
+
+    Each connection is served on its own thread with a read timeout, so an idle or slow local
+    connection cannot hold up the real redirect. Only a redirect carrying this sign-in's
+    ``state`` is taken; anything else (a forged or stale redirect, garbage) gets a 400 and the
+    listener keeps waiting. :meth:`close` returns within about a second.
 
     Args:
         port: the registered port (0 = any free port, for tests).
         path: the redirect path.
         host_name: the host written in the redirect URI (``localhost`` or ``127.0.0.1``);
             the listener itself only ever binds 127.0.0.1.
+        state: the ``state`` sent with the authorization request (settable later, before the
+            browser opens, as :attr:`state`).
     """
 
     def __init__(self, port: int = DEFAULT_REDIRECT_PORT, path: str = REDIRECT_PATH,
-                 host_name: str = "127.0.0.1") -> None:
+                 host_name: str = "127.0.0.1", state: str | None = None) -> None:
         self.host_name = host_name
         try:
             self._server = _CallbackServer(("127.0.0.1", port), _CallbackHandler)
@@ -290,12 +321,22 @@ class LoopbackReceiver:
                 details=str(exc),
             ) from exc
         self._server.path = path
+        self._server.expected_state = state
         self._server.result = None
         self._server.done = threading.Event()
+        self._server.lock = threading.Lock()
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True,
                                         name="ccdesk-oauth-callback")
         self._thread.start()
+
+    @property
+    def state(self) -> str | None:
+        return self._server.expected_state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._server.expected_state = value
 
     @property
     def port(self) -> int:
@@ -320,9 +361,10 @@ class LoopbackReceiver:
         return dict(self._server.result or {})
 
     def close(self) -> None:
+        """Stop listening (bounded: connection threads are daemons, not waited for)."""
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=1)
 
     def __enter__(self) -> LoopbackReceiver:
         return self
@@ -369,7 +411,7 @@ def connect_with_browser(
     """
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    with LoopbackReceiver(port, host_name=host_name) as receiver:
+    with LoopbackReceiver(port, host_name=host_name, state=state) as receiver:
         redirect_uri = receiver.redirect_uri
         url = authorize_url(endpoints, app, redirect_uri, state, challenge, scopes)
         log.info("opening the browser for Constant Contact's consent page")
@@ -534,6 +576,12 @@ class TokenManager:
         self._lock = threading.Lock()
         self._credentials: StoredCredentials | None = None
         self.refreshes = 0
+        #: Credentials the store refused to save (kept in memory, saved again later), if any.
+        self.unsaved: StoredCredentials | None = None
+        #: Called (from the thread that refreshed) when the store refuses new credentials.
+        self.on_save_failed: Callable[[BaseException], None] | None = None
+        self._save_failed_at = 0.0
+        self._at_exit = False
 
     def credentials(self) -> StoredCredentials:
         """The current credentials (loaded from the store once)."""
@@ -558,6 +606,9 @@ class TokenManager:
     def access_token(self) -> str:
         """A token valid for at least ``margin`` seconds, refreshing if needed."""
         with self._lock:
+            if (self.unsaved is not None
+                    and time.monotonic() - self._save_failed_at >= SAVE_RETRY_INTERVAL):
+                self._save_locked(self.unsaved, notify=False)
             credentials = self._load_locked()
             if (
                 credentials.access_token
@@ -583,10 +634,42 @@ class TokenManager:
         form = {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token}
         data = token_request(self.endpoints, app, form, session=self._session, sleep=self._sleep)
         fresh = credentials_from_token_response(app, data, now=self._clock(), previous=credentials)
-        # With rotating refresh tokens the old one is dead now: store the new one before use.
-        self.store.save(fresh)
+        # With rotating refresh tokens the old one is dead now: the new one is the only one.
+        # Keep it first, then store it; a store that refuses it does not lose it.
         self._credentials = fresh
         self.refreshes += 1
         log.info("access token refreshed")
+        self._save_locked(fresh)
         assert fresh.access_token is not None
         return fresh.access_token
+
+    def retry_save(self) -> bool:
+        """Try again to store credentials the store refused; True when nothing is left unsaved."""
+        with self._lock:
+            if self.unsaved is not None:
+                self._save_locked(self.unsaved, notify=False)
+            return self.unsaved is None
+
+    def _save_locked(self, credentials: StoredCredentials, *, notify: bool = True) -> None:
+        try:
+            self.store.save(credentials)
+        except Exception as exc:  # noqa: BLE001 - whatever the store's trouble, keep the token
+            first = self.unsaved is None
+            self.unsaved = credentials
+            self._save_failed_at = time.monotonic()
+            if first or notify:
+                log.warning("the renewed Constant Contact sign-in could not be saved in the "
+                            "password store; it is kept in memory and saving is tried again (%s)",
+                            getattr(exc, "details", "") or type(exc).__name__)
+            if not self._at_exit:
+                self._at_exit = True
+                atexit.register(self.retry_save)
+            if notify and self.on_save_failed is not None:
+                try:
+                    self.on_save_failed(exc)
+                except Exception:  # telling must not break the call
+                    log.exception("could not report the unsaved sign-in")
+            return
+        if self.unsaved is not None:
+            log.warning("the renewed Constant Contact sign-in is now saved in the password store")
+        self.unsaved = None

@@ -134,6 +134,21 @@ class OutcomeUnknown(ApiError):
     what_to_do = "ccdesk will check what was done before going on. Nothing is sent twice."
 
 
+class ForeignLink(ApiError):
+    """An answer pointed ccdesk at a URL outside Constant Contact's API host.
+
+    ccdesk never sends the access token anywhere but the API's own host, so it does not
+    follow such a link (e.g. a ``_links.next.href`` on another host).
+    """
+
+    title = "Constant Contact's answer pointed somewhere else"
+    what_to_do = (
+        "ccdesk stopped instead of sending your connection to another address. Nothing was "
+        "changed. Try again later; if it keeps happening, send the log file to whoever "
+        "supports ccdesk."
+    )
+
+
 class OAuthFlowError(CcdeskError):
     """Connecting an account did not finish (denied, timed out, expired, cancelled)."""
 
@@ -146,6 +161,17 @@ class Cancelled(CcdeskError):
 
     title = "Stopped"
     what_to_do = "Nothing more was sent. You can carry on later."
+
+
+#: The older gateway's rate-limit answers: 403 with ``mashery.not.authorized.over.qps`` or
+#: ``….over.ratelimit`` (``cc-v3-api.md`` §9). They mean exactly what 429 ``throttled`` means.
+GATEWAY_RATE_PREFIX = "mashery.not.authorized.over"
+
+
+def is_throttled(error: ApiError) -> bool:
+    """Whether ``error`` is the per-second rate limit (429 ``throttled`` or the gateway's 403)."""
+    return isinstance(error, RateLimited) and (
+        error.error_key == "throttled" or error.error_key.startswith(GATEWAY_RATE_PREFIX))
 
 
 def _parse_body(text: str) -> Any:
@@ -182,6 +208,8 @@ def error_from_response(status: int, text: str, *, method: str = "", path: str =
         return AppConfigError(**kwargs)
     if status == 401:
         return AuthError(**kwargs)
+    if status == 403 and key.startswith(GATEWAY_RATE_PREFIX):
+        return RateLimited(**kwargs)
     if status == 403:
         return PermissionDenied(**kwargs)
     if status == 404:

@@ -7,7 +7,8 @@ Rules (``../shared/cc-v3-api.md`` §5–6):
 - It allows 10,000 requests a day per key, reset at 00:00 UTC; :class:`DailyUsage` counts what
   this computer sent (persisted), so the app can say what is left and refuse a job that cannot
   fit.
-- ``throttled`` → wait a second and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
+- ``throttled`` (or the older gateway's 403 ``mashery.not.authorized.over…``) → wait a second
+  and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
   500/502/503/504, lost connections and timeouts → capped, jittered exponential back-off,
   bounded; other 4xx → no retry; 401 → one token refresh, one retry.
 - A request that changes things and is not idempotent (the bulk-activity POSTs) is never
@@ -39,11 +40,13 @@ from urllib3.exceptions import NewConnectionError
 from ccdesk.cc.errors import (
     ApiError,
     ConnectionFailed,
+    ForeignLink,
     OutcomeUnknown,
     QuotaExceeded,
     RateLimited,
     ServerError,
     error_from_response,
+    is_throttled,
 )
 
 log = logging.getLogger("ccdesk.cc")
@@ -122,11 +125,14 @@ class Pacer:
 
 
 class DailyUsage:
-    """Requests sent today (UTC) per application key, remembered across runs.
+    """Requests sent today (UTC) per application key, remembered across runs and processes.
 
-    The count lives in a small JSON file in the per-user data folder; Constant Contact's own
-    count may be higher when other copies of ccdesk share the key, so this is a floor, and a
-    ``quota_exceeded`` answer marks the day as used up.
+    The count lives in a small JSON file in the per-user data folder. Every change is a
+    read-modify-write of that file under a lock file (:class:`_FileLock`), written to a
+    temporary file and moved into place with ``os.replace``: two processes counting at once
+    (two windows, a window and a scheduled job) add up instead of overwriting each other.
+    Constant Contact's own count may still be higher when other computers share the key, so
+    this is a floor, and a ``quota_exceeded`` answer marks the day as used up.
     """
 
     def __init__(
@@ -142,30 +148,57 @@ class DailyUsage:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, Any]] = {}
         if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(loaded, dict):
-                    self._counts = loaded
+            self._counts = self._read() or {}
 
     def _day(self) -> str:
         return time.strftime("%Y-%m-%d", time.gmtime(self._wall()))
 
+    def _read(self) -> dict[str, dict[str, Any]] | None:
+        """What the file holds (None when it cannot be read)."""
+        assert self.path is not None
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return None
+        if not isinstance(loaded, dict):
+            return None
+        return {k: v for k, v in loaded.items() if isinstance(v, dict)}
+
+    def _update(self, client_id: str, change: Callable[[int], int]) -> None:
+        """Apply ``change`` to today's count of ``client_id``, merged with the file's."""
+        day = self._day()
+        with self._lock:
+            lock = _FileLock(self.path.with_name(self.path.name + ".lock")) if self.path else None
+            with lock or contextlib.nullcontext():
+                if self.path is not None:
+                    on_disk = self._read()
+                    if on_disk is not None:
+                        self._counts = on_disk
+                entry = self._counts.get(client_id)
+                used = int(entry.get("used") or 0) if entry and entry.get("day") == day else 0
+                self._counts[client_id] = {"day": day, "used": change(used)}
+                self._save()
+
     def count(self, client_id: str, n: int = 1) -> None:
         """Add ``n`` requests to today's count."""
-        with self._lock:
-            day = self._day()
-            entry = self._counts.get(client_id)
-            if not entry or entry.get("day") != day:
-                entry = {"day": day, "used": 0}
-            entry["used"] = int(entry["used"]) + n
-            self._counts[client_id] = entry
-            self._save()
+        self._update(client_id, lambda used: used + n)
 
     def used(self, client_id: str) -> int:
-        """Requests counted today."""
+        """Requests counted today (by every process sharing the file)."""
         with self._lock:
+            if self.path is not None:
+                on_disk = self._read()
+                if on_disk is not None:
+                    self._counts = on_disk
             entry = self._counts.get(client_id)
-            return int(entry["used"]) if entry and entry.get("day") == self._day() else 0
+            if not entry or entry.get("day") != self._day():
+                return 0
+            try:
+                return int(entry.get("used") or 0)
+            except (TypeError, ValueError):
+                return 0
 
     def remaining(self, client_id: str) -> int:
         """Requests left today (never negative)."""
@@ -173,9 +206,7 @@ class DailyUsage:
 
     def mark_exhausted(self, client_id: str) -> None:
         """Constant Contact said the quota is used up: believe it until midnight UTC."""
-        with self._lock:
-            self._counts[client_id] = {"day": self._day(), "used": self.limit}
-            self._save()
+        self._update(client_id, lambda used: max(used, self.limit))
 
     def seconds_until_reset(self) -> float:
         """Seconds until 00:00 UTC, when the quota starts again."""
@@ -184,14 +215,60 @@ class DailyUsage:
     def _save(self) -> None:
         if self.path is None:
             return
+        tmp = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".usage-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self._counts, handle)
-            Path(tmp).replace(self.path)
+            Path(tmp).replace(self.path)  # os.replace: atomic, also on Windows
         except OSError:
             log.warning("could not save the API usage count to %s", self.path, exc_info=True)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    Path(tmp).unlink()
+
+
+class _FileLock:
+    """A lock between processes: a lock file created exclusively (works on every platform).
+
+    A lock file older than ``stale`` seconds is left over from a crash and is broken. When the
+    lock cannot be had within ``wait`` seconds (or the folder cannot be written), the work goes
+    ahead without it: the count is a floor, not a ledger.
+    """
+
+    def __init__(self, path: Path, *, wait: float = 5.0, stale: float = 30.0) -> None:
+        self.path = path
+        self.wait = wait
+        self.stale = stale
+        self._held = False
+
+    def __enter__(self) -> _FileLock:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                with contextlib.suppress(OSError):
+                    if time.time() - self.path.stat().st_mtime > self.stale:
+                        self.path.unlink()
+                        continue
+                if time.monotonic() > deadline:
+                    log.warning("the API usage file stayed locked; counting without the lock")
+                    return self
+                time.sleep(0.005)
+                continue
+            except OSError:
+                return self  # e.g. a read-only folder: the save will say so
+            os.close(fd)
+            self._held = True
+            return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._held:
+            self._held = False
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 # =============================================================================================
@@ -216,6 +293,19 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         full = min(self.cap, self.base * 2 ** (attempt - 1))
         return self.rng.uniform(full / 2, full)
+
+
+def _host_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL; None when it has a user part or is odd."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -260,6 +350,7 @@ class Transport:
         self.api_base = api_base.rstrip("/")
         parts = urlsplit(self.api_base)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._host = _host_of(self.api_base)
         self.tokens = tokens
         self.client_id = client_id
         self.pacer = pacer or Pacer.for_client(client_id)
@@ -272,8 +363,21 @@ class Transport:
         self.calls = 0  # requests sent by this transport (retries included)
 
     def url(self, path: str) -> str:
-        """An absolute URL for an API path (``/contacts``) or a ``_links`` href (``/v3/…``)."""
-        if path.startswith(("http://", "https://")):
+        """An absolute URL for an API path (``/contacts``) or a ``_links`` href (``/v3/…``).
+
+        An absolute href must be on the API's own host (same scheme, host and port, no user
+        part): the access token goes nowhere else.
+
+        Raises:
+            ForeignLink: the href points at another host.
+        """
+        if "://" in path or path.startswith("//") or ":" in path.split("/", 1)[0]:
+            if _host_of(path) != self._host or self._host is None:
+                shown = urlsplit(path)
+                log.warning("refused to follow a link to %s (not the API host)",
+                            shown.hostname or "an unknown host")
+                raise ForeignLink(method="GET", path=shown.path,
+                                  server_message=f"a link to {shown.hostname or '?'}")
             return path
         if path.startswith("/v3/"):
             return self.origin + path
@@ -348,7 +452,7 @@ class Transport:
                 if throttled > self.retry.max_throttled:
                     raise error
                 wait = self.retry.throttle_wait * (1 + self.retry.rng.random() * 0.25)
-                if error.error_key != "throttled":  # e.g. the 1,000-queued-activities limit
+                if not is_throttled(error):  # e.g. the 1,000-queued-activities limit
                     wait = max(wait, self.retry.backoff(min(throttled, 6)))
                 self.pacer.hold(wait)
                 continue

@@ -26,20 +26,44 @@ from ccdesk.cc.auth import (
     DeviceCode,
     Endpoints,
     InMemoryStore,
+    TokenManager,
     connect_with_browser,
     finish_device_flow,
     start_device_flow,
 )
 from ccdesk.cc.client import ConstantContact
-from ccdesk.cc.errors import OAuthFlowError
+from ccdesk.cc.errors import AppConfigError, AuthError, OAuthFlowError
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
 from ccdesk.core.journal import Journal, Owner, holder_of
+from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir
 
 log = logging.getLogger("ccdesk.core.session")
 
 SANDBOX_CLIENT_ID = "ccdesk-sandbox-app"
+
+UNSAVED_SIGN_IN = (
+    "Constant Contact renewed ccdesk's sign-in, but the password store would not save it. "
+    "ccdesk keeps it for now and tries again; if the password store is locked, unlock it."
+)
+UNSAVED_AT_CLOSE = (
+    "The renewed sign-in could still not be saved in the password store. If ccdesk asks you to "
+    "connect again next time, connect again; nothing else is lost."
+)
+
+
+class FirstCallFailed(CcdeskError):
+    """Signed in and stored, but the first account call failed (a timeout, a 5xx, no network).
+
+    The connection is kept: only Constant Contact refusing the credentials drops it.
+    """
+
+    title = "Connected, but Constant Contact did not answer"
+    what_to_do = (
+        "Your connection is kept on this computer. Check the internet connection and try again "
+        "in a few minutes; there is no need to connect again."
+    )
 
 
 def _headless_browser(url: str) -> bool:
@@ -72,6 +96,9 @@ class Session:
         self._client: ConstantContact | None = None
         self._account: Account | None = None
         self._lock = threading.Lock()
+        #: Where plain-words notices go (the CLI prints them on standard error, the window
+        #: shows them); called from whichever thread the notice arises in.
+        self.on_notice: Callable[[str], None] | None = None
 
     # ---- building ---------------------------------------------------------------------------
 
@@ -106,7 +133,10 @@ class Session:
         return session
 
     def close(self) -> None:
-        """Stop the demo sandbox, if any."""
+        """Save a renewed sign-in the password store refused earlier; stop the demo sandbox."""
+        tokens = self._client.transport.tokens if self._client is not None else None
+        if isinstance(tokens, TokenManager) and not tokens.retry_save():
+            self._notice(UNSAVED_AT_CLOSE)
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
@@ -122,7 +152,17 @@ class Session:
         with self._lock:
             if self._client is None:
                 self._client = ConstantContact.from_store(self.endpoints, self.store, usage=self.usage)
+                tokens = self._client.transport.tokens
+                if isinstance(tokens, TokenManager):
+                    tokens.on_save_failed = lambda exc: self._notice(UNSAVED_SIGN_IN)
             return self._client
+
+    def _notice(self, text: str) -> None:
+        if self.on_notice is None:
+            log.warning("%s", text)
+        else:
+            log.info("%s", text)
+            self.on_notice(text)
 
     def account(self, *, refresh: bool = False) -> Account:
         """Which organisation this is (one call the first time)."""
@@ -168,9 +208,13 @@ class Session:
             self._client = None
         try:
             return self.account(refresh=True)
-        except Exception:
-            self.store.delete()  # half a connection is worse than none
+        except (AuthError, AppConfigError):
+            self.store.delete()  # the credentials were refused: they are worth nothing
             raise
+        except CcdeskError as exc:
+            # A timeout, a 5xx, a lost connection: the credentials are good; keep them.
+            log.warning("the first account call after connecting failed: %s", exc.details or exc)
+            raise FirstCallFailed(details=exc.details or exc.one_line()) from exc
 
     def disconnect(self) -> None:
         """Forget everything stored for this profile."""
@@ -190,4 +234,4 @@ class Session:
         return holder_of(self._journal_path, run_id)
 
 
-__all__ = ["OAuthFlowError", "Session"]
+__all__ = ["FirstCallFailed", "OAuthFlowError", "Session"]

@@ -33,6 +33,7 @@ from typing import Any
 from ccdesk import APP_DISPLAY_NAME, APP_NAME, APP_ORG, __version__
 from ccdesk.errors import ConfigError
 from ccdesk.paths import log_dir
+from ccdesk.redact import install as install_redaction
 
 log = logging.getLogger("ccdesk.gui")
 
@@ -79,6 +80,7 @@ def setup_logging(folder: Path | None = None) -> Path:
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.setLevel(logging.INFO)
     handler.addFilter(_MaskSecrets())
+    install_redaction(handler)  # addresses, codes and state in query strings too
     root.addHandler(handler)
     if root.getEffectiveLevel() > logging.INFO:
         root.setLevel(logging.INFO)

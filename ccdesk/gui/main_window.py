@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
     results_shown = Signal(str)  # run id
     history_loaded = Signal(int)  # number of runs
     error_shown = Signal(object)  # the exception
+    notice = Signal(str)  # a plain-words notice from the session, from any thread
 
     def __init__(
         self,
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build()
+        self.notice.connect(self._show_notice)
         # A fixed minimum instead of the layout's changing one: the window does not jump in
         # size when a page's content changes (and the offscreen platform used by the tests
         # does not warn about size hints it cannot pass on).
@@ -269,6 +271,11 @@ class MainWindow(QMainWindow):
             title = f"{Path(self.sheet.path).name} — {title}"
         self.setWindowTitle(title)
 
+    def _show_notice(self, text: str) -> None:
+        """A notice from the session (e.g. a renewed sign-in the password store refused)."""
+        self.say(text)
+        dialogs.show_info(self, "ccdesk could not save your sign-in", text)
+
     def say(self, text: str) -> None:
         """A short message in the status bar."""
         self.statusBar().showMessage(text, 15_000)
@@ -332,6 +339,7 @@ class MainWindow(QMainWindow):
 
     def _session_made(self, session: Session) -> None:
         self.session = session
+        session.on_notice = self.notice.emit  # queued to this thread when sent from a job
         self.session_started = _SESSION_STARTED.setdefault(session, time.time())
         self.demo = session.demo and session.sandbox is not None
         self.demo_banner.setVisible(self.demo)

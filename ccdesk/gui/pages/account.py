@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.auth import AppKey, DeviceCode
+from ccdesk.core.session import FirstCallFailed
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.pages import Page
 from ccdesk.gui.widgets import Note, PageStack, primary
@@ -263,7 +264,10 @@ class AccountPage(Page):
     def _connect_failed(self, exc: BaseException) -> None:
         self._job = None
         title, what_to_do, _ = dialogs.error_texts(exc)
-        self.status.setText(f"Not connected: {title}. {what_to_do}")
+        # Signed in, but the first call failed: the connection is kept, so "not connected"
+        # would be untrue (the window checks it again at the next start or Connect).
+        prefix = "" if isinstance(exc, FirstCallFailed) else "Not connected: "
+        self.status.setText(f"{prefix}{title}. {what_to_do}")
         self.stack.setCurrentWidget(self.not_connected)
         self.app.report_error(exc)
 
