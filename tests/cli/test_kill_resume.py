@@ -87,10 +87,12 @@ def activities(sandbox: Sandbox) -> list:
 def kill_and_resume(
     sandbox: Sandbox, tmp_path: Path, home: Path, moment: Callable[[], bool],
     check_killed: Callable[[Journal, str], None] = lambda journal, run_id: None,
+    *, resumes: int = 1,
 ) -> tuple[str, Journal, set[str], dict]:
     """Run, SIGKILL the process when ``moment()`` is true, check the journal shows an
-    unfinished run (and ``check_killed``), resume it; returns (run id, journal, the addresses
-    the run removes, resume's JSON)."""
+    unfinished run (and ``check_killed``), resume it (with ``resumes`` processes at once: one
+    carries it out, the others are refused); returns (run id, journal, the addresses the run
+    removes, the resume's JSON)."""
     sheet, rows, removable = the_sheet(sandbox, tmp_path)
     batches = -(-len(removable) // 500)
     assert batches >= 3
@@ -111,10 +113,16 @@ def kill_and_resume(
     assert before["planned"] > 0 and before["done"] + before["failed"] < len(removable)
     check_killed(journal, run["run_id"])
 
-    code, resumed, err = finish(ccdesk(home, "resume", run["run_id"], "--sandbox-url",
-                                       sandbox.base_url, "--json"))
-    assert code == 0, err
-    return run["run_id"], journal, removable, resumed
+    procs = [ccdesk(home, "resume", run["run_id"], "--sandbox-url", sandbox.base_url, "--json")
+             for _ in range(resumes)]
+    ended = [finish(proc) for proc in procs]
+    carried = [(out, err) for code, out, err in ended if code == 0]
+    refused = [err for code, out, err in ended if code != 0]
+    assert len(carried) == 1, ended
+    for err in refused:  # one line, naming who holds the run, and nothing changed
+        assert err.count("\n") == 1 and "being carried out elsewhere" in err
+        assert "the command line" in err.lower() and "Nothing was changed" in err
+    return run["run_id"], journal, removable, carried[0][0]
 
 
 def reconcile(sandbox: Sandbox, journal: Journal, run_id: str, removable: set[str],
@@ -173,5 +181,16 @@ def test_sigkill_while_the_post_answer_is_on_its_way_then_resume(sandbox_3000, t
         second = journal.batches(run_id)[1]
         assert second.activity_id == activities(sandbox_3000)[1].activity_id  # adopted, not re-sent
         assert second.state == "finished"
+        reconcile(sandbox_3000, journal, run_id, removable, resumed)
+        assert sandbox_3000.requests.count("POST", REMOVE_POST) == len(activities(sandbox_3000))
+
+
+def test_two_resumes_at_once_send_no_batch_twice(sandbox_3000, tmp_path, home) -> None:
+    def after_the_first_post() -> bool:
+        return sandbox_3000.requests.count("POST", REMOVE_POST) >= 1
+
+    run_id, journal, removable, resumed = kill_and_resume(sandbox_3000, tmp_path, home,
+                                                          after_the_first_post, resumes=2)
+    with journal:
         reconcile(sandbox_3000, journal, run_id, removable, resumed)
         assert sandbox_3000.requests.count("POST", REMOVE_POST) == len(activities(sandbox_3000))

@@ -276,3 +276,34 @@ def test_a_crashed_owner_is_recognised(tmp_path) -> None:
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+# ---- look-ups are exact ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [
+    ["ada.lovelace@example.org"],  # few: one look-up by email
+    ["ada.lovelace@example.org", *(f"x{i}@example.org" for i in range(5))],  # many: the list's pages
+])
+def test_an_address_stored_with_capitals_is_found_and_changed(sandbox, tmp_path, journal,
+                                                             values) -> None:
+    data = {"lists": [{"name": "Free Members"}],
+            "contacts": [{"email": "Ada.Lovelace@Example.ORG", "lists": ["Free Members"]},
+                         {"email": "ada.lovelace@example.org.uk", "lists": ["Free Members"]}]}
+    client = reset_and_connect(sandbox, data)
+    plan = plan_for(client, tmp_path, values)
+    assert plan.items[0].outcome == "remove"
+    assert plan.snapshot.found["ada.lovelace@example.org"].email == "Ada.Lovelace@Example.ORG"
+    result = start_run(plan, client, journal)
+    assert result.counts["removed"] == 1
+    assert sandbox.members("Free Members") == {"ada.lovelace@example.org.uk"}
+
+
+def test_deleted_means_a_deleted_at_with_a_value() -> None:
+    from ccdesk.cc.models import Contact
+
+    base = {"contact_id": "c1", "email_address": {"address": "a@example.org"}}
+    assert not Contact.from_json(base).deleted
+    assert not Contact.from_json({**base, "deleted_at": None}).deleted
+    assert not Contact.from_json({**base, "deleted_at": ""}).deleted
+    assert Contact.from_json({**base, "deleted_at": "2026-12-01"}).deleted
