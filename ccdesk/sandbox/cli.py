@@ -55,6 +55,12 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
              "campaign_creator may not read or change contacts (403 access_denied)",
     )
     parser.add_argument(
+        "--any-loopback-port", action="store_true", default=None,
+        help="accept any port on a registered loopback redirect URI (by default it must match "
+             "exactly, port included, as Constant Contact's portal requires; --demo and "
+             "--auto-approve imply this)",
+    )
+    parser.add_argument(
         "--gateway-rate-errors", action="store_true",
         help="over the rate limit or daily quota, answer as the older gateway did: 403 "
              "mashery.not.authorized.over.qps / .ratelimit instead of 429",
@@ -92,6 +98,7 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             foreign_activities=args.foreign_activities,
             foreign_activity_every=args.foreign_activity_every,
             gateway_rate_errors=args.gateway_rate_errors, user_role=args.user_role,
+            any_loopback_port=args.any_loopback_port,
         ).start()
     except (ValueError, KeyError) as exc:
         raise ConfigError("The sandbox state is not valid", "Fix the state file and try again.",

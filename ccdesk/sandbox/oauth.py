@@ -132,7 +132,7 @@ class OAuthServer:
         refresh_idle_lifetime: float = 180 * 86400.0,
         device_interval: float = 5.0,
         device_lifetime: float = 600.0,
-        loopback_any_port: bool = True,
+        loopback_any_port: bool = False,
         login_email: str = "office@harbourview.example.org",
     ) -> None:
         self.clock = clock

@@ -57,6 +57,12 @@ log = logging.getLogger("ccdesk.sandbox")
 
 DEMO_CLIENT_ID = "ccdesk-sandbox-app"
 ALL_SCOPES = ["contact_data", "account_read", "offline_access"]
+# What the sandbox's own application has registered: ccdesk's default redirect (port 52817)
+# on both loopback names, and the port-less forms.
+DEMO_REDIRECT_URIS = (
+    "http://127.0.0.1:52817/callback", "http://localhost:52817/callback",
+    "http://127.0.0.1/callback", "http://localhost/callback",
+)
 MAX_BODY = 5 * 1024 * 1024
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -98,7 +104,11 @@ class SandboxConfig:
     code_lifetime: float = 300.0
     device_interval: float = 5.0
     device_lifetime: float = 600.0
-    loopback_any_port: bool = True
+    # A registered loopback redirect URI must match exactly, port included, as Constant
+    # Contact's portal requires. True: any port on a registered loopback address (RFC 8252
+    # §7.3). None: exact, unless the sandbox auto-approves (the demo, whose in-process sign-in
+    # listens on any free port).
+    any_loopback_port: bool | None = None
     list_changes_touch_contacts: bool = False  # True: list changes and opt-outs bump updated_at
     foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
     foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
@@ -275,10 +285,10 @@ class Sandbox:
             code_lifetime=c.code_lifetime,
             device_interval=c.device_interval,
             device_lifetime=c.device_lifetime,
-            loopback_any_port=c.loopback_any_port,
+            loopback_any_port=c.auto_approve if c.any_loopback_port is None else c.any_loopback_port,
             login_email=self.state.account.get("contact_email", "owner@example.org"),
         )
-        oauth.register_app(App(DEMO_CLIENT_ID, name="ccdesk"))
+        oauth.register_app(App(DEMO_CLIENT_ID, name="ccdesk", redirect_uris=list(DEMO_REDIRECT_URIS)))
         return oauth
 
     def start(self) -> Sandbox:

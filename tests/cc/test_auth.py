@@ -74,6 +74,7 @@ def test_pkce_pair_is_s256() -> None:
 
 
 def test_browser_flow_end_to_end(sandbox, endpoints) -> None:
+    sandbox.reset(any_loopback_port=True)  # the listener takes any free port
     store = InMemoryStore()
     play = browser("allow")
     credentials = connect_with_browser(endpoints, APP, store, port=0, open_browser=play, timeout=10)
@@ -96,6 +97,7 @@ def test_browser_flow_auto_approved(sandbox, endpoints) -> None:
 
 
 def test_browser_flow_denied(sandbox, endpoints) -> None:
+    sandbox.reset(any_loopback_port=True)  # the listener takes any free port
     store = InMemoryStore()
     with pytest.raises(OAuthFlowError, match="not allowed"):
         connect_with_browser(endpoints, APP, store, port=0, open_browser=browser("deny"),
@@ -154,6 +156,7 @@ def test_registered_port_in_use_is_explained() -> None:
 
 
 def test_confidential_app(sandbox, endpoints) -> None:
+    sandbox.reset(any_loopback_port=True)  # the listener takes any free port
     sandbox.register_app("org-app", secret="s3cr3t-value")
     store = InMemoryStore()
     app = AppKey("org-app", "s3cr3t-value")

@@ -47,6 +47,7 @@ def person_at_the_browser():
 
 
 def run_session(sandbox, endpoints: Endpoints, recorded: list[Any]) -> InMemoryStore:
+    sandbox.reset(any_loopback_port=True)  # the listener takes any free port
     sandbox.register_app("org-app", secret=SECRET)
     sandbox.set_limits(rate_limit=0)
     store = InMemoryStore()

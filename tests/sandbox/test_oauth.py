@@ -300,7 +300,8 @@ def test_bad_client_or_redirect_gets_an_error_page_not_a_redirect(sandbox: Sandb
 
 
 def test_loopback_redirect_on_any_port_but_same_path(sandbox: Sandbox) -> None:
-    """RFC 8252 §7.3: a desktop app listens on whatever port is free."""
+    """RFC 8252 §7.3: a desktop app listens on whatever port is free (with the flag)."""
+    sandbox.reset(any_loopback_port=True)
     verifier = new_verifier()
     for uri in ("http://127.0.0.1:54321/callback", "http://localhost:8080/callback"):
         code = get_code(sandbox, verifier, redirect_uri=uri)

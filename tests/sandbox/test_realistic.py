@@ -390,3 +390,84 @@ def test_unknown_user_role_is_refused(sandbox) -> None:
         sandbox.reset(user_role="intern")
     with pytest.raises(ValueError):
         sandbox.reset({"user_role": "intern", "lists": [], "contacts": []}, defaults=True)
+
+
+# ---- loopback redirects match exactly, port included ------------------------------------------
+
+
+def test_loopback_redirect_must_match_exactly_by_default(sandbox) -> None:
+    from tests.sandbox.test_oauth import auth_params, authorize, exchange, get_code, new_verifier
+
+    sandbox.set_limits(token_rate_limit=0)
+    verifier = new_verifier()
+    for uri in ("http://127.0.0.1:52817/callback", "http://localhost:52817/callback"):
+        code = get_code(sandbox, verifier, redirect_uri=uri)  # ccdesk's default, registered
+        assert exchange(sandbox, code, verifier, redirect_uri=uri).status_code == 200
+    for uri in ("http://127.0.0.1:54321/callback", "http://localhost:8080/callback",
+                "http://127.0.0.1:52818/callback"):
+        r = authorize(sandbox, auth_params(verifier, redirect_uri=uri))
+        assert r.status_code == 400 and "Location" not in r.headers, uri
+    sandbox.register_app("org-app", redirect_uris=["http://127.0.0.1:54321/callback"])
+    r = authorize(sandbox, auth_params(verifier, client_id="org-app",
+                                       redirect_uri="http://127.0.0.1:54321/callback"))
+    assert r.status_code == 200  # the consent page: that exact URI is registered
+
+
+@pytest.mark.parametrize("options, any_port", [
+    ({}, False), ({"any_loopback_port": True}, True), ({"auto_approve": True}, True),
+    ({"auto_approve": True, "any_loopback_port": False}, False),
+])
+def test_any_loopback_port_flag(sandbox, options, any_port) -> None:
+    from tests.sandbox.test_oauth import auth_params, authorize, new_verifier
+
+    sandbox.reset(**options)
+    r = authorize(sandbox, auth_params(new_verifier(), redirect_uri="http://127.0.0.1:54321/callback"))
+    assert (r.status_code != 400) is any_port
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+
+def sandbox_options(monkeypatch: pytest.MonkeyPatch, *argv: str) -> dict:
+    """The options ``ccdesk sandbox ARGV`` would build its Sandbox with."""
+    import argparse
+
+    import ccdesk.sandbox.server as server
+    from ccdesk.sandbox.cli import add_sandbox_arguments, run_sandbox_command
+
+    seen: dict = {}
+
+    class Built(Exception):
+        pass
+
+    class FakeSandbox:
+        def __init__(self, data, **options) -> None:
+            seen.update(options)
+            Sandbox(data, **options)  # the real one accepts them
+
+        def start(self) -> None:
+            raise Built
+
+    monkeypatch.setattr(server, "Sandbox", FakeSandbox)
+    parser = argparse.ArgumentParser()
+    add_sandbox_arguments(parser)
+    with pytest.raises(Built):
+        run_sandbox_command(parser.parse_args(["--generate", "5", *argv]))
+    return seen
+
+
+def test_command_line_defaults_are_realistic(monkeypatch) -> None:
+    seen = sandbox_options(monkeypatch)
+    assert seen["list_changes_touch_contacts"] is False and seen["foreign_activities"] == 0
+    assert seen["any_loopback_port"] is None and seen["gateway_rate_errors"] is False
+    assert seen["user_role"] is None
+
+
+def test_command_line_flags(monkeypatch) -> None:
+    seen = sandbox_options(
+        monkeypatch, "--list-changes-touch-contacts", "--foreign-activities", "25",
+        "--foreign-activity-every", "10", "--any-loopback-port", "--gateway-rate-errors",
+        "--user-role", "campaign_creator")
+    assert seen["list_changes_touch_contacts"] is True and seen["foreign_activities"] == 25
+    assert seen["foreign_activity_every"] == 10 and seen["any_loopback_port"] is True
+    assert seen["gateway_rate_errors"] is True and seen["user_role"] == "campaign_creator"
