@@ -1,7 +1,9 @@
 """Where ccdesk keeps things.
 
 Per-user folders come from ``platformdirs`` and can all be moved at once with the
-``CCDESK_HOME`` environment variable (tests and portable installs use it). Bundled files
+``CCDESK_HOME`` environment variable (tests and portable installs use it). They hold members'
+data (the journal, results logs, the app log), so on POSIX they are made readable by their
+owner only (0700), and :func:`private_file` creates such files 0600, whatever the umask. Bundled files
 (icons, the demo account, the sample sheet) are found by :func:`resource`, which works from a
 source checkout, an installed wheel and a PyInstaller bundle alike.
 """
@@ -34,7 +36,42 @@ def _folder(kind: str) -> Path:
                 "state": dirs.user_state_dir,
             }[kind]
         )
-    path.mkdir(parents=True, exist_ok=True)
+    return private_dir(path)
+
+
+def private_dir(path: Path) -> Path:
+    """Make sure folder ``path`` exists and (on POSIX) only its owner can enter it (0700).
+
+    Missing parents are created as usual; the folder itself is created 0700, or narrowed to
+    0700 when it exists with wider permissions.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        current = path.stat().st_mode & 0o777
+        if current != 0o700:
+            path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path | str, *, private_folder: bool = True) -> Path:
+    """Create file ``path`` (empty) if missing, 0600 on POSIX; return it.
+
+    Created before a library opens it (SQLite, a spreadsheet writer), so the file never
+    exists with wider permissions; SQLite gives its -wal and -shm files the database file's
+    permissions. An existing file is narrowed to 0600. Its folder is created if missing and,
+    with ``private_folder`` (ccdesk's own folders, not one the person chose), made 0700.
+    """
+    path = Path(path)
+    if private_folder:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
     return path
 
 

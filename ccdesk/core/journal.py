@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccdesk.paths import data_dir
+from ccdesk.paths import data_dir, private_file
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "journal.sqlite3"
@@ -171,7 +171,7 @@ class Journal:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = str(path or default_path())
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 in a 0700 folder before SQLite opens it (-wal too)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)
