@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ccdesk.errors import ConfigError
+from ccdesk.errors import CcdeskError, ConfigError
+from ccdesk.paths import storage_error
 
 if TYPE_CHECKING:
     from ccdesk.core.plan import Plan
@@ -159,15 +160,21 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
     from ccdesk.core.export import default_log_path, export_log
 
     journal = session.journal()
+    log_error: CcdeskError | None = None
     try:
-        fmt = getattr(args, "log_format", None) or "xlsx"
-        log_path = export_log(journal, result.run_id, getattr(args, "log", None)
-                              or default_log_path(result.run_id, fmt), fmt)
         api_calls = journal.run(result.run_id).api_calls
+        fmt = getattr(args, "log_format", None) or "xlsx"
+        try:  # a full or read-only disk: the run's id and outcome are still reported
+            log_path: Any = export_log(journal, result.run_id, getattr(args, "log", None)
+                                       or default_log_path(result.run_id, fmt), fmt)
+        except (CcdeskError, OSError) as exc:
+            log_error = exc if isinstance(exc, CcdeskError) else storage_error(exc)
+            log_path = None
     finally:
         journal.close()
     out = {"run_id": result.run_id, "counts": result.counts, "verified": result.verified,
-           "api_calls": api_calls, "log": str(log_path), "state": result.state}
+           "api_calls": api_calls, "log": None if log_path is None else str(log_path),
+           "state": result.state}
     if result.state != "finished":
         out["message"] = result.message
     if args.json:
@@ -175,7 +182,11 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
     else:
         done = ", ".join(f"{n:,} {k}" for k, n in sorted(result.counts.items()))
         print(f"Run {result.run_id}: {result.state}. {done}. {result.verified:,} verified in "
-              f"Constant Contact; {api_calls:,} requests. Log: {log_path}")
+              f"Constant Contact; {api_calls:,} requests. Log: {log_path or 'not saved'}")
+    if log_error is not None:
+        print(f"ccdesk: The results log was not saved: {log_error.one_line()} Save it later "
+              f"with `ccdesk export {result.run_id} -o FILE`.", file=sys.stderr)
+        return 2
     return 0
 
 

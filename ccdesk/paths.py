@@ -11,17 +11,21 @@ source checkout, an installed wheel and a PyInstaller bundle alike.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
 import platformdirs
 
 from ccdesk import APP_NAME, APP_ORG
+from ccdesk.errors import StorageError
 
 HOME_ENV = "CCDESK_HOME"
 
 
-def _folder(kind: str) -> Path:
+def folder_path(kind: str) -> Path:
+    """Where the per-user folder ``kind`` ("data", "config", "cache", "log", "state") is,
+    without creating it."""
     override = os.environ.get(HOME_ENV)
     if override:
         path = Path(override) / kind
@@ -36,7 +40,37 @@ def _folder(kind: str) -> Path:
                 "state": dirs.user_state_dir,
             }[kind]
         )
-    return private_dir(path)
+    return path
+
+
+def _folder(kind: str) -> Path:
+    path = folder_path(kind)
+    try:
+        return private_dir(path)
+    except OSError as exc:
+        raise storage_error(exc) from exc
+
+
+def storage_error(exc: BaseException) -> StorageError:
+    """A one-line :class:`~ccdesk.errors.StorageError` for a failed file operation.
+
+    ``exc`` is an ``OSError`` or an ``sqlite3`` error; the title names the data folder (or the
+    file, when it lies outside ccdesk's folders) and the system's reason.
+    """
+    reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or \
+        type(exc).__name__
+    data = folder_path("data")
+    filename = getattr(exc, "filename", None)
+    if isinstance(filename, str | os.PathLike):
+        where = Path(os.fspath(filename))
+        homes = [folder_path(kind) for kind in ("data", "config", "cache", "log", "state")]
+        if not any(where == home or home in where.parents for home in homes):
+            return StorageError(
+                f"ccdesk could not use {where} ({reason})",
+                "Check that its folder exists and can be written to and that the disk is not "
+                "full, then try again.", details=f"{type(exc).__name__}: {exc}")
+    return StorageError(f"ccdesk cannot use its data folder {data} ({reason})",
+                        details=f"{type(exc).__name__}: {exc}")
 
 
 def private_dir(path: Path) -> Path:
@@ -68,7 +102,8 @@ def private_file(path: Path | str, *, private_folder: bool = True) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     try:
-        if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
+        info = os.fstat(fd)
+        if os.name == "posix" and stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
     finally:
         os.close(fd)

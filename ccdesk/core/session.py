@@ -118,10 +118,15 @@ class Session:
         options = {"auto_approve": True, "activity_delay": 0.3, "activity_seconds": 1.5,
                    **sandbox_options}
         sandbox = Sandbox(data or load_demo_data(), **options).start()
-        session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
-                      demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
-                      sandbox=sandbox)
-        session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
+        try:
+            session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
+                          demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
+                          sandbox=sandbox)
+            session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0,
+                                    open_browser=_headless_browser)
+        except BaseException:
+            sandbox.stop()  # e.g. an unusable data folder: no server left running
+            raise
         return session
 
     @classmethod
