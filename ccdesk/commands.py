@@ -315,8 +315,13 @@ def run_connect(args: argparse.Namespace) -> int:
         _say(f"Open {device.verification_uri} and enter the code {device.user_code}")
         account = session.finish_device(app, device)
     else:
+        from ccdesk.cc.auth import redirect_uri_for
+
+        uri = redirect_uri_for(args.redirect_host, args.port)
+        _say(f"Redirect URI: {uri}\n  It must be registered exactly so (port included) in your "
+             "Constant Contact application; change it with --redirect-host and --port.")
         _say("Your browser opens Constant Contact's sign-in page; allow ccdesk there.")
-        account = session.connect_browser(app, port=args.port)
+        account = session.connect_browser(app, port=args.port, host_name=args.redirect_host)
     print(f"Connected to {account.organization_name} ({account.contact_email}).")
     return 0
 
@@ -399,9 +404,12 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
                    help="a confidential application: ask for its client secret")
     p.add_argument("--device", action="store_true",
                    help="use the device flow (a code to enter on another device)")
+    p.add_argument("--redirect-host", choices=["127.0.0.1", "localhost"], default="127.0.0.1",
+                   help="the host of the redirect URI registered with Constant Contact "
+                   "(default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_REDIRECT_PORT,
-                   help="the redirect port registered with Constant Contact "
-                   f"(default {DEFAULT_REDIRECT_PORT})")
+                   help="the port of the redirect URI registered with Constant Contact "
+                   f"(default {DEFAULT_REDIRECT_PORT}); the URI is http://HOST:PORT/callback")
     p.add_argument("--profile", default="default")
     p.set_defaults(handler=run_connect)
     p = sub.add_parser("disconnect", help="forget the stored connection",
