@@ -183,3 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        # A read-only or full data folder, a journal that cannot be opened: one line, no
+        # traceback (anything else is a bug, and keeps its traceback).
+        import sqlite3
+
+        if not isinstance(exc, OSError | sqlite3.Error):
+            raise
+        from ccdesk.paths import storage_error
+
+        error = storage_error(exc)
+        print(f"ccdesk: {error.one_line()}", file=sys.stderr)
+        log.debug("details: %s", error.details)
+        return 2

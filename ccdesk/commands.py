@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ccdesk.errors import ConfigError
+from ccdesk.errors import CcdeskError, ConfigError
+from ccdesk.paths import storage_error
 
 if TYPE_CHECKING:
     from ccdesk.core.plan import Plan
@@ -170,15 +171,21 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
     from ccdesk.core.export import default_log_path, export_log
 
     journal = session.journal()
+    log_error: CcdeskError | None = None
     try:
-        fmt = getattr(args, "log_format", None) or "xlsx"
-        log_path = export_log(journal, result.run_id, getattr(args, "log", None)
-                              or default_log_path(result.run_id, fmt), fmt)
         api_calls = journal.run(result.run_id).api_calls
+        fmt = getattr(args, "log_format", None) or "xlsx"
+        try:  # a full or read-only disk: the run's id and outcome are still reported
+            log_path: Any = export_log(journal, result.run_id, getattr(args, "log", None)
+                                       or default_log_path(result.run_id, fmt), fmt)
+        except (CcdeskError, OSError) as exc:
+            log_error = exc if isinstance(exc, CcdeskError) else storage_error(exc)
+            log_path = None
     finally:
         journal.close()
     out = {"run_id": result.run_id, "counts": result.counts, "verified": result.verified,
-           "api_calls": api_calls, "log": str(log_path), "state": result.state}
+           "api_calls": api_calls, "log": None if log_path is None else str(log_path),
+           "state": result.state}
     if result.state != "finished":
         out["message"] = result.message
     if args.json:
@@ -186,7 +193,11 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
     else:
         done = ", ".join(f"{n:,} {k}" for k, n in sorted(result.counts.items()))
         print(f"Run {result.run_id}: {result.state}. {done}. {result.verified:,} verified in "
-              f"Constant Contact; {api_calls:,} requests. Log: {log_path}")
+              f"Constant Contact; {api_calls:,} requests. Log: {log_path or 'not saved'}")
+    if log_error is not None:
+        print(f"ccdesk: The results log was not saved: {log_error.one_line()} Save it later "
+              f"with `ccdesk export {result.run_id} -o FILE`.", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -325,8 +336,13 @@ def run_connect(args: argparse.Namespace) -> int:
         _say(f"Open {device.verification_uri} and enter the code {device.user_code}")
         account = session.finish_device(app, device)
     else:
+        from ccdesk.cc.auth import redirect_uri_for
+
+        uri = redirect_uri_for(args.redirect_host, args.port)
+        _say(f"Redirect URI: {uri}\n  It must be registered exactly so (port included) in your "
+             "Constant Contact application; change it with --redirect-host and --port.")
         _say("Your browser opens Constant Contact's sign-in page; allow ccdesk there.")
-        account = session.connect_browser(app, port=args.port)
+        account = session.connect_browser(app, port=args.port, host_name=args.redirect_host)
     print(f"Connected to {account.organization_name} ({account.contact_email}).")
     return 0
 
@@ -418,9 +434,12 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
                    help="a confidential application: ask for its client secret")
     p.add_argument("--device", action="store_true",
                    help="use the device flow (a code to enter on another device)")
+    p.add_argument("--redirect-host", choices=["127.0.0.1", "localhost"], default="127.0.0.1",
+                   help="the host of the redirect URI registered with Constant Contact "
+                   "(default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_REDIRECT_PORT,
-                   help="the redirect port registered with Constant Contact "
-                   f"(default {DEFAULT_REDIRECT_PORT})")
+                   help="the port of the redirect URI registered with Constant Contact "
+                   f"(default {DEFAULT_REDIRECT_PORT}); the URI is http://HOST:PORT/callback")
     p.add_argument("--profile", default="default")
     p.set_defaults(handler=run_connect)
     p = sub.add_parser("disconnect", help="forget the stored connection",

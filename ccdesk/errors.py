@@ -51,3 +51,16 @@ class ConfigError(CcdeskError):
     """A setting or command-line option is wrong."""
 
     title = "A setting is wrong"
+
+
+class StorageError(CcdeskError):
+    """ccdesk cannot read or write its own files (a read-only or full disk, a missing folder).
+
+    The title names the folder or file and the system's reason, so that one line says it all.
+    """
+
+    title = "ccdesk cannot use its data folder"
+    what_to_do = (
+        "Check that the folder can be written to and that the disk is not full (or set "
+        "CCDESK_HOME to another folder), then try again. Nothing recorded so far is lost."
+    )

@@ -1,7 +1,9 @@
 """Where ccdesk keeps things.
 
 Per-user folders come from ``platformdirs`` and can all be moved at once with the
-``CCDESK_HOME`` environment variable (tests and portable installs use it). Bundled files
+``CCDESK_HOME`` environment variable (tests and portable installs use it). They hold members'
+data (the journal, results logs, the app log), so on POSIX they are made readable by their
+owner only (0700), and :func:`private_file` creates such files 0600, whatever the umask. Bundled files
 (icons, the demo account, the sample sheet) are found by :func:`resource`, which works from a
 source checkout, an installed wheel and a PyInstaller bundle alike.
 """
@@ -9,17 +11,21 @@ source checkout, an installed wheel and a PyInstaller bundle alike.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
 import platformdirs
 
 from ccdesk import APP_NAME, APP_ORG
+from ccdesk.errors import StorageError
 
 HOME_ENV = "CCDESK_HOME"
 
 
-def _folder(kind: str) -> Path:
+def folder_path(kind: str) -> Path:
+    """Where the per-user folder ``kind`` ("data", "config", "cache", "log", "state") is,
+    without creating it."""
     override = os.environ.get(HOME_ENV)
     if override:
         path = Path(override) / kind
@@ -34,7 +40,73 @@ def _folder(kind: str) -> Path:
                 "state": dirs.user_state_dir,
             }[kind]
         )
-    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _folder(kind: str) -> Path:
+    path = folder_path(kind)
+    try:
+        return private_dir(path)
+    except OSError as exc:
+        raise storage_error(exc) from exc
+
+
+def storage_error(exc: BaseException) -> StorageError:
+    """A one-line :class:`~ccdesk.errors.StorageError` for a failed file operation.
+
+    ``exc`` is an ``OSError`` or an ``sqlite3`` error; the title names the data folder (or the
+    file, when it lies outside ccdesk's folders) and the system's reason.
+    """
+    reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or \
+        type(exc).__name__
+    data = folder_path("data")
+    filename = getattr(exc, "filename", None)
+    if isinstance(filename, str | os.PathLike):
+        where = Path(os.fspath(filename))
+        homes = [folder_path(kind) for kind in ("data", "config", "cache", "log", "state")]
+        if not any(where == home or home in where.parents for home in homes):
+            return StorageError(
+                f"ccdesk could not use {where} ({reason})",
+                "Check that its folder exists and can be written to and that the disk is not "
+                "full, then try again.", details=f"{type(exc).__name__}: {exc}")
+    return StorageError(f"ccdesk cannot use its data folder {data} ({reason})",
+                        details=f"{type(exc).__name__}: {exc}")
+
+
+def private_dir(path: Path) -> Path:
+    """Make sure folder ``path`` exists and (on POSIX) only its owner can enter it (0700).
+
+    Missing parents are created as usual; the folder itself is created 0700, or narrowed to
+    0700 when it exists with wider permissions.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        current = path.stat().st_mode & 0o777
+        if current != 0o700:
+            path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path | str, *, private_folder: bool = True) -> Path:
+    """Create file ``path`` (empty) if missing, 0600 on POSIX; return it.
+
+    Created before a library opens it (SQLite, a spreadsheet writer), so the file never
+    exists with wider permissions; SQLite gives its -wal and -shm files the database file's
+    permissions. An existing file is narrowed to 0600. Its folder is created if missing and,
+    with ``private_folder`` (ccdesk's own folders, not one the person chose), made 0700.
+    """
+    path = Path(path)
+    if private_folder:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        info = os.fstat(fd)
+        if os.name == "posix" and stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
     return path
 
 

@@ -48,6 +48,10 @@ log = logging.getLogger("ccdesk.cc.auth")
 
 DEFAULT_SCOPES = ("contact_data", "account_read", "offline_access")
 DEFAULT_REDIRECT_PORT = 52817
+DEFAULT_REDIRECT_HOST = "127.0.0.1"
+#: The hosts a redirect URI may name. Constant Contact requires the registered URI exactly;
+#: whether it accepts 127.0.0.1 as well as localhost is unverified, so both are offered.
+REDIRECT_HOSTS = ("127.0.0.1", "localhost")
 REDIRECT_PATH = "/callback"
 REFRESH_MARGIN = 300.0  # refresh when less than five minutes are left
 TOKEN_INTERVAL = 1.05  # the token endpoint allows one request a second per application
@@ -316,8 +320,8 @@ class LoopbackReceiver:
             raise OAuthFlowError(
                 "ccdesk cannot receive Constant Contact's answer",
                 f"Port {port} on this computer is in use. Close the other program using it, or "
-                "change the redirect port in Account → Application key (and in your Constant "
-                "Contact application's redirect URI), then try again.",
+                "change the redirect port in Account → Application key or with --port (and in "
+                "your Constant Contact application's redirect URI), then try again.",
                 details=str(exc),
             ) from exc
         self._server.path = path
@@ -371,6 +375,11 @@ class LoopbackReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def redirect_uri_for(host: str = DEFAULT_REDIRECT_HOST, port: int = DEFAULT_REDIRECT_PORT) -> str:
+    """The exact redirect URI to register with Constant Contact for this host and port."""
+    return f"http://{host}:{port}{REDIRECT_PATH}"
 
 
 def authorize_url(endpoints: Endpoints, app: AppKey, redirect_uri: str, state: str,

@@ -222,8 +222,8 @@ class DailyUsage:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self._counts, handle)
             Path(tmp).replace(self.path)  # os.replace: atomic, also on Windows
-        except OSError:
-            log.warning("could not save the API usage count to %s", self.path, exc_info=True)
+        except OSError as exc:  # one line: a full or read-only disk is no reason for a traceback
+            log.warning("could not save the API usage count to %s: %s", self.path, exc)
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     Path(tmp).unlink()

@@ -16,6 +16,7 @@ from typing import Any
 
 from ccdesk.core.journal import Journal
 from ccdesk.errors import CcdeskError
+from ccdesk.paths import private_dir, private_file
 
 FORMATS = ("csv", "xlsx")
 LOG_COLUMNS = ("Sheet row", "Email", "Contact id", "Action", "Outcome", "Reason",
@@ -74,7 +75,7 @@ def write_table(path: Path | str, columns: Sequence[str], rows: Iterable[Sequenc
     if fmt not in FORMATS:
         raise ExportError("That file type is not offered", "Save the log as .xlsx or .csv.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path, private_folder=False)  # members' addresses: 0600, even if chosen
         if fmt == "csv":
             with open(path, "w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle)
@@ -119,4 +120,4 @@ def default_log_path(run_id: str, fmt: str = "xlsx") -> Path:
     """Where a run's log goes unless the person chooses: the data folder's ``logs``."""
     from ccdesk.paths import data_dir
 
-    return data_dir() / "logs" / f"ccdesk-run-{run_id}.{fmt}"
+    return private_dir(data_dir() / "logs") / f"ccdesk-run-{run_id}.{fmt}"

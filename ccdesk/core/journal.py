@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ccdesk.errors import CcdeskError
-from ccdesk.paths import data_dir
+from ccdesk.paths import data_dir, private_file
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "journal.sqlite3"
@@ -287,7 +287,7 @@ class Journal:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = str(path or default_path())
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 in a 0700 folder before SQLite opens it (-wal too)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)
@@ -449,9 +449,9 @@ class Journal:
         return Owner(*row) if row else None
 
     def _lock_file(self, run_id: str) -> str:
-        folder = _locks_folder(self.path, id(self))
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return _lock_path(folder, run_id)
+        lock = _lock_path(_locks_folder(self.path, id(self)), run_id)
+        private_file(lock)  # an empty file in a 0700 folder: only its lock matters
+        return lock
 
     # ---- items -----------------------------------------------------------------------------
 

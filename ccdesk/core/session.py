@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from ccdesk.cc.auth import (
+    DEFAULT_REDIRECT_HOST,
     DEFAULT_REDIRECT_PORT,
     AppKey,
     CredentialStoreLike,
@@ -118,10 +119,15 @@ class Session:
         options = {"auto_approve": True, "activity_delay": 0.3, "activity_seconds": 1.5,
                    **sandbox_options}
         sandbox = Sandbox(data or load_demo_data(), **options).start()
-        session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
-                      demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
-                      sandbox=sandbox)
-        session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
+        try:
+            session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
+                          demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
+                          sandbox=sandbox)
+            session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0,
+                                    open_browser=_headless_browser)
+        except BaseException:
+            sandbox.stop()  # e.g. an unusable data folder: no server left running
+            raise
         return session
 
     @classmethod
@@ -182,12 +188,18 @@ class Session:
         app: AppKey,
         *,
         port: int = DEFAULT_REDIRECT_PORT,
+        host_name: str = DEFAULT_REDIRECT_HOST,
         open_browser: Callable[[str], Any] | None = None,
         timeout: float = 300.0,
         cancel: threading.Event | None = None,
     ) -> Account:
-        """Sign in through the browser; stores the credentials; returns the account."""
-        kwargs: dict[str, Any] = {"port": port, "timeout": timeout, "cancel": cancel}
+        """Sign in through the browser; stores the credentials; returns the account.
+
+        ``host_name`` and ``port`` make the redirect URI (``http://HOST:PORT/callback``), which
+        must be registered exactly so with the application.
+        """
+        kwargs: dict[str, Any] = {"port": port, "host_name": host_name, "timeout": timeout,
+                                  "cancel": cancel}
         if open_browser is not None:
             kwargs["open_browser"] = open_browser
         connect_with_browser(self.endpoints, app, self.store, **kwargs)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ccdesk import APP_DISPLAY_NAME, APP_NAME, APP_ORG, __version__
 from ccdesk.errors import ConfigError
-from ccdesk.paths import log_dir
+from ccdesk.paths import log_dir, private_dir, private_file
 from ccdesk.redact import install as install_redaction
 
 log = logging.getLogger("ccdesk.gui")
@@ -67,14 +67,23 @@ class _MaskSecrets(logging.Filter):
         return True
 
 
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log file created 0600 (POSIX), the rotated copies keeping that mode."""
+
+    def _open(self) -> Any:
+        private_file(self.baseFilename, private_folder=False)
+        return super()._open()
+
+
 def setup_logging(folder: Path | None = None) -> Path:
-    """Log ``ccdesk.*`` at INFO to a rotating file; returns its path. Idempotent."""
-    path = (folder or log_dir()) / LOG_NAME
+    """Log ``ccdesk.*`` at INFO to a rotating file (0600 in a 0700 folder); returns its path.
+    Idempotent."""
+    path = private_dir(folder or log_dir()) / LOG_NAME
     root = logging.getLogger("ccdesk")
     for handler in root.handlers:
         if getattr(handler, "_ccdesk_file", None) == str(path):
             return path
-    handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
+    handler = _PrivateRotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
                                   encoding="utf-8", delay=True)
     handler._ccdesk_file = str(path)  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter(FORMAT))

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -34,7 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.cc.auth import DEFAULT_REDIRECT_PORT, REDIRECT_PATH
+from ccdesk.cc.auth import (
+    DEFAULT_REDIRECT_HOST,
+    DEFAULT_REDIRECT_PORT,
+    REDIRECT_HOSTS,
+    redirect_uri_for,
+)
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import words
 
@@ -143,20 +149,24 @@ class AppKeyChoice:
     client_id: str
     client_secret: str | None
     port: int
+    host: str = DEFAULT_REDIRECT_HOST
 
     def __repr__(self) -> str:
-        return f"AppKeyChoice(client_id={self.client_id!r}, port={self.port})"
+        return f"AppKeyChoice(client_id={self.client_id!r}, host={self.host!r}, port={self.port})"
 
 
-def redirect_uri(port: int) -> str:
-    return f"http://127.0.0.1:{port}{REDIRECT_PATH}"
+def redirect_uri(port: int, host: str = DEFAULT_REDIRECT_HOST) -> str:
+    """The exact redirect URI to register (Constant Contact wants an exact match)."""
+    return redirect_uri_for(host, port)
 
 
 class AppKeyDialog(QDialog):
-    """First-time set-up: the API key (client id), an optional secret and the redirect port."""
+    """First-time set-up: the API key (client id), an optional secret and the redirect URI's
+    host and port (shown as the exact URI to register)."""
 
     def __init__(self, parent: QWidget | None = None, client_id: str = "",
-                 port: int = DEFAULT_REDIRECT_PORT, confidential: bool = False) -> None:
+                 port: int = DEFAULT_REDIRECT_PORT, confidential: bool = False,
+                 host: str = DEFAULT_REDIRECT_HOST) -> None:
         super().__init__(parent)
         self.setWindowTitle("Set up the connection to Constant Contact")
         self.setMinimumWidth(500)
@@ -184,6 +194,11 @@ class AppKeyDialog(QDialog):
         self.secret.setEnabled(confidential)
         self.has_secret.toggled.connect(self.secret.setEnabled)
         form.addRow("Client &secret:", self.secret)
+        self.host = QComboBox()
+        self.host.addItems(list(REDIRECT_HOSTS))
+        self.host.setCurrentText(host if host in REDIRECT_HOSTS else DEFAULT_REDIRECT_HOST)
+        self.host.setAccessibleName("Redirect host")
+        form.addRow("Redirect &host:", self.host)
         self.port = QSpinBox()
         self.port.setRange(1024, 65535)
         self.port.setValue(port)
@@ -195,6 +210,7 @@ class AppKeyDialog(QDialog):
         self.uri_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.uri_note)
         self.port.valueChanged.connect(self._update_note)
+        self.host.currentTextChanged.connect(self._update_note)
         self._update_note()
         secret_note = QLabel("The secret is kept only in this computer's password store, "
                              "never in a file.")
@@ -213,8 +229,10 @@ class AppKeyDialog(QDialog):
     def _update_note(self) -> None:
         self.uri_note.setText(
             f"In your application's settings, the <b>Redirect URI</b> must be exactly<br>"
-            f"<code>{redirect_uri(self.port.value())}</code><br>"
-            "Keep the port at 52817 unless that number is already used on this computer.")
+            f"<code>{redirect_uri(self.port.value(), self.host.currentText())}</code><br>"
+            "port included. Keep the port at 52817 unless that number is already used on this "
+            "computer. If Constant Contact does not accept this address, choose the other "
+            "host here and register that one instead.")
 
     def _update_ok(self) -> None:
         ok = bool(self.client_id.text().strip())
@@ -224,13 +242,14 @@ class AppKeyDialog(QDialog):
 
     def choice(self) -> AppKeyChoice:
         secret = self.secret.text() if self.has_secret.isChecked() else ""
-        return AppKeyChoice(self.client_id.text().strip(), secret or None, self.port.value())
+        return AppKeyChoice(self.client_id.text().strip(), secret or None, self.port.value(),
+                            self.host.currentText())
 
     @classmethod
     def ask(cls, parent: QWidget | None, client_id: str = "", port: int = DEFAULT_REDIRECT_PORT,
-            confidential: bool = False) -> AppKeyChoice | None:
+            confidential: bool = False, host: str = DEFAULT_REDIRECT_HOST) -> AppKeyChoice | None:
         """Run the form; the choice, or None when cancelled."""
-        dialog = cls(parent, client_id, port, confidential)
+        dialog = cls(parent, client_id, port, confidential, host)
         try:
             return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ccdesk.cc.auth import DEFAULT_REDIRECT_PORT
+from ccdesk.cc.auth import DEFAULT_REDIRECT_HOST, DEFAULT_REDIRECT_PORT, REDIRECT_HOSTS
 from ccdesk.paths import config_dir
 
 VERSION = 1
@@ -40,7 +40,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     # prefs: chosen by the person
     Key("prefs/client_id", str, ""),
     Key("prefs/confidential", bool, False),  # whether the app has a secret (never the secret)
-    Key("prefs/redirect_port", int, DEFAULT_REDIRECT_PORT),
+    Key("prefs/redirect_port", int, DEFAULT_REDIRECT_PORT),  # the last one chosen
+    Key("prefs/redirects", str, "{}"),  # JSON {client_id: {"host": …, "port": …}}
     Key("prefs/log_format", str, "xlsx"),
     # minutes a run waits for Constant Contact's jobs before it pauses (resumable)
     Key("prefs/wait_limit_minutes", int, 20),
@@ -99,6 +100,32 @@ class Settings:
     def sync(self) -> None:
         """Write pending changes to the file now."""
         self._qs.sync()
+
+    # the redirect URI of each application key
+    def _redirects(self) -> dict[str, Any]:
+        try:
+            table = json.loads(self.get("prefs/redirects"))
+        except ValueError:
+            return {}
+        return table if isinstance(table, dict) else {}
+
+    def redirect_for(self, client_id: str) -> tuple[str, int]:
+        """(host, port) of the redirect URI registered for this application key."""
+        entry = self._redirects().get(client_id)
+        if isinstance(entry, dict):
+            host, port = entry.get("host"), entry.get("port")
+            if host in REDIRECT_HOSTS and isinstance(port, int) and 0 <= port <= 65535:
+                return host, port
+        return DEFAULT_REDIRECT_HOST, self.get("prefs/redirect_port")
+
+    def set_redirect(self, client_id: str, host: str, port: int) -> None:
+        """Remember the redirect URI's host and port for this application key."""
+        if host not in REDIRECT_HOSTS:
+            raise ValueError(f"the redirect host is one of {REDIRECT_HOSTS}")
+        table = self._redirects()
+        table[client_id] = {"host": host, "port": int(port)}
+        self.set("prefs/redirects", json.dumps(table, sort_keys=True))
+        self.set("prefs/redirect_port", int(port))
 
     # conveniences for the keys used in several places
     @property

@@ -81,12 +81,15 @@ def account_work(session: Session) -> Work:
 
 
 def connect_browser_work(session: Session, app: AppKey, port: int,
-                         open_browser: Callable[[str], Any] | None) -> Work:
-    """The browser sign-in; returns the :class:`AccountInfo` afterwards."""
+                         open_browser: Callable[[str], Any] | None,
+                         host: str = "127.0.0.1") -> Work:
+    """The browser sign-in (redirect to ``http://HOST:PORT/callback``); returns the
+    :class:`AccountInfo` afterwards."""
 
     def work(report: Report, cancel: threading.Event) -> AccountInfo:
         report(Step("Waiting for you to sign in in the browser"))
-        account = session.connect_browser(app, port=port, open_browser=open_browser, cancel=cancel)
+        account = session.connect_browser(app, port=port, host_name=host,
+                                          open_browser=open_browser, cancel=cancel)
         return AccountInfo(True, account, session.quota_left(), session.demo)
 
     return work

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.cc.auth import AppKey, DeviceCode
+from ccdesk.cc.auth import AppKey, DeviceCode, redirect_uri_for
 from ccdesk.core.session import FirstCallFailed
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.pages import Page
@@ -89,12 +89,15 @@ class AccountPage(Page):
         # -- waiting for the browser
         self.cancel_connect = QPushButton("Cancel")
         self.cancel_connect.setAccessibleName("Cancel connecting")
+        self.waiting_uri = Note()
+        self.waiting_uri.setAccessibleName("Redirect address in use")
         self.waiting = _panel(
             Note("Your web browser has opened Constant Contact's sign-in page.\n\n"
                  "Sign in there and press Allow. ccdesk carries on by itself as soon as you "
                  "have; you can then close the browser tab."),
             Note("Nothing opened? Check your browser's windows, or use “Other ways to connect” "
                  "after cancelling."),
+            self.waiting_uri,
             _row(self.cancel_connect),
         )
 
@@ -176,20 +179,21 @@ class AccountPage(Page):
             "before it spends anything.")
 
     # -- connecting ----------------------------------------------------------------------------------
-    def _app_key(self, *, force_form: bool = False) -> tuple[AppKey, int] | None:
+    def _app_key(self, *, force_form: bool = False) -> tuple[AppKey, str, int] | None:
+        """The application key and its redirect (host, port), asking when not known yet."""
         settings = self.app.settings
         client_id = settings.get("prefs/client_id")
-        port = settings.get("prefs/redirect_port")
+        host, port = settings.redirect_for(client_id)
         confidential = settings.get("prefs/confidential")
         if client_id and not confidential and not force_form:
-            return AppKey(client_id), port
-        choice = dialogs.AppKeyDialog.ask(self.app, client_id, port, confidential)
+            return AppKey(client_id), host, port
+        choice = dialogs.AppKeyDialog.ask(self.app, client_id, port, confidential, host)
         if choice is None:
             return None
         settings.set("prefs/client_id", choice.client_id)
-        settings.set("prefs/redirect_port", choice.port)
+        settings.set_redirect(choice.client_id, choice.host, choice.port)
         settings.set("prefs/confidential", choice.client_secret is not None)
-        return AppKey(choice.client_id, choice.client_secret), choice.port
+        return AppKey(choice.client_id, choice.client_secret), choice.host, choice.port
 
     def change_key(self) -> None:
         self._app_key(force_form=True)
@@ -202,12 +206,17 @@ class AccountPage(Page):
         key = self._app_key()
         if key is None:
             return
-        app_key, port = key
+        app_key, host, port = key
         self.status.clear()
+        self.waiting_uri.setText(
+            f"Constant Contact sends you back to {redirect_uri_for(host, port)}: your "
+            "application must have exactly this Redirect URI, port included (see “Change the "
+            "application key”).")
         self.stack.setCurrentWidget(self.waiting)
         self.cancel_connect.setFocus()
         self._job = self.app.start_job(
-            "connect", tasks.connect_browser_work(session, app_key, port, self.app.open_browser),
+            "connect", tasks.connect_browser_work(session, app_key, port, self.app.open_browser,
+                                                  host),
             on_done=self._connected, on_error=self._connect_failed,
             on_cancel=self._connect_cancelled)
 
@@ -219,7 +228,7 @@ class AccountPage(Page):
         key = self._app_key()
         if key is None:
             return
-        app_key, _ = key
+        app_key = key[0]
         self.status.setText("Asking Constant Contact for a code…")
 
         def got_code(device: DeviceCode) -> None:
