@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
 
     def _run_cancelled(self, exc: object) -> None:
         run_id = getattr(exc, "run_id", "") or self.run_page.run_id
-        self.say("The run was stopped at the end of a batch.")
+        self.say("The run was stopped.")
         self._run_over(run_id, "cancelled")
 
     def _run_failed(self, exc: BaseException) -> None:

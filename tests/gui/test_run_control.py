@@ -41,6 +41,7 @@ def test_cancel_stops_at_a_batch_boundary(make_window, qtbot, dialogs, shot):
         assert "Stopping: no more changes will be sent" in run.stopping.text()
         assert "not sent" not in run.stopping.text()
         assert not run.stop_button.isEnabled()
+        shot(window, "10b-stopping")
     run_id, how = ended.args
     assert how == "cancelled"
     results = window.results_page

@@ -1,5 +1,5 @@
 """Step 4, the run: a determinate progress bar with the phase in words, the counts so far, the
-time left, a "Stop after this batch" button, and the rows updating as they finish."""
+time left, a Stop button, and the rows updating as they finish."""
 
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ class RunPage(Page):
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.setAccessibleName("Run progress")
-        self.stop_button = QPushButton("&Stop after this batch")
-        self.stop_button.setAccessibleName("Stop the run after the current batch")
+        self.stop_button = QPushButton("&Stop")
+        self.stop_button.setAccessibleName("Stop the run")
+        self.stop_button.setToolTip("Send no more changes. What was already sent carries on at "
+                                    "Constant Contact and is checked when you resume the run.")
         row = QHBoxLayout()
         row.addWidget(self.bar, 1)
         row.addWidget(self.stop_button)
