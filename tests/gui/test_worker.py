@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import QThread
 
 from ccdesk.cc.errors import Cancelled, QuotaExceeded
-from ccdesk.gui.qtcompat import DEFECTS
 from ccdesk.gui.worker import Job
 
 
@@ -106,9 +105,7 @@ def test_the_thread_stops_by_itself_so_closing_can_wait(qtbot):
 
 
 BINDING_STRESS = """
-import sys
 from PySide6.QtCore import QObject, Signal
-{setup}
 
 class Emitter(QObject):
     ping = Signal(object)
@@ -121,16 +118,15 @@ print("alive")
 """
 
 
-@pytest.mark.skipif(not DEFECTS, reason="this binding and Python have no reference defect")
-def test_the_binding_defects_are_neutralised():
-    """Without ccdesk.gui's work-around the process dies; with it, it lives."""
-    run = [sys.executable, "-c"]
-    bare = subprocess.run([*run, BINDING_STRESS.format(setup="")], capture_output=True, text=True,
+def test_the_installed_binding_keeps_its_references():
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None and True on every emit and every
+    call that returns nothing: the process aborts ("none_dealloc") after a few thousand. The
+    dependency metadata keeps that release off CPython < 3.12; this checks what is installed."""
+    import PySide6
+
+    done = subprocess.run([sys.executable, "-c", BINDING_STRESS], capture_output=True, text=True,
                           timeout=60)
-    assert bare.returncode != 0 and "dealloc" in bare.stderr  # the defect is real
-    fixed = subprocess.run([*run, BINDING_STRESS.format(setup="import ccdesk.gui")],
-                           capture_output=True, text=True, timeout=60)
-    assert fixed.returncode == 0 and "alive" in fixed.stdout, fixed.stderr
+    assert done.returncode == 0 and "alive" in done.stdout, (PySide6.__version__, done.stderr)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
