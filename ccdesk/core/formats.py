@@ -15,10 +15,7 @@ Three jobs, in this order, before any parser sees the file:
    measured from the raw data *before* the spreadsheet library builds it, so a 5 KB file that
    names cell XFD1048576 cannot exhaust the memory.
 3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
-   through the standard library (encoding and delimiter detected). While calamine parses an
-   xlsx sheet (without the interpreter lock), a helper thread hands the caller a forecast of
-   the email column read from the XML, or else the file's texts that hold an "@", for work
-   ahead on the processor the parse leaves idle.
+   through the standard library (encoding and delimiter detected).
 
 The result is a :class:`Workbook` whose :meth:`Workbook.grid` gives a sheet's cells with the
 Excel number of its first row and the index of its first column.
@@ -28,20 +25,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import html
 import io
-import logging
-import os
 import re
 import struct
-import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import chain, islice, repeat
-from operator import itemgetter, lt, sub
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -177,21 +169,6 @@ class Grid:
     first_col: int = 0
 
 
-log = logging.getLogger("ccdesk.core.formats")
-
-#: What :meth:`Workbook.grid` may call while a sheet is being parsed: see there.
-Meanwhile = Callable[[list[str]], object]
-#: A forecast of one column of a sheet, read from its XML while calamine parses it:
-#: (the column's index, the Excel row of the first text, the texts row by row; "" where the
-#: row has no cell there). There is none when a cell there is not plain text (a number, rich
-#: text...). Only a forecast: the caller compares it with what calamine gives.
-Forecast = tuple[int, int, list[str]]
-#: What :meth:`Workbook.grid` may call with a forecast: ``foresee(forecast, stopped)``, where
-#: ``stopped()`` turns true when the parse has finished (the work should then end soon). It
-#: returns whether it has worked the forecast out (then no texts are handed over for it).
-Foresee = Callable[[Forecast, Callable[[], bool]], bool]
-
-
 class Workbook:
     """An opened file: its real format, its sheets, and their cells."""
 
@@ -199,20 +176,8 @@ class Workbook:
     sheet_names: list[str]
     hidden_sheets: set[str]
 
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:  # pragma: no cover
-        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given).
-
-        While the sheet is being parsed (by a reader that parses without the interpreter
-        lock), work may be handed to the callers' functions from another thread, on the
-        processor the parse leaves idle: first ``foresee`` (if given) with a
-        :data:`Forecast` of the column holding the most texts with an "@"; then, unless it
-        returns True, ``meanwhile`` (if given) with blocks of the file's texts that hold an
-        "@". The calls stop when the parse has finished; this method waits for the one in
-        progress. The work must be optional: an exception in it is logged, and stops only
-        the work ahead."""
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:  # pragma: no cover
+        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -1192,198 +1157,6 @@ def _check_xls_sheet(stream: bytes, pos: int) -> None:
         _check_area(max_row - min_row + 1, max_col - min_col + 1, "xls sheet")
 
 
-# -- xlsx: texts to check ahead -------------------------------------------------------------
-#: The text of a <t> element (in shared strings or an inline string) that holds an "@".
-_X_TEXT_AT = re.compile(rb"<t(?:[ \t\r\n][^>]*)?>([^<@]*@[^<]*)</t>")
-#: Below this many unpacked bytes of strings and sheets, the parse is over before any
-#: checking ahead could pay for itself.
-_AHEAD_MIN_BYTES = 1 * _MB
-
-
-def _texts_ahead(data: bytes) -> Iterator[list[str]]:
-    """The texts with an "@" in the shared strings, then in the worksheets of an xlsx, in
-    blocks of at most _AHEAD_BLOCK: very likely the email column's cells, as calamine will give
-    them. Only a guess (rich text and Excel's _xHHHH_ escapes come out otherwise, and a text
-    cut by a chunk's end is missed): it is used to check texts ahead, never as a cell's
-    value. The file has passed _check_zip."""
-    def order(info: zipfile.ZipInfo) -> int | None:
-        name = info.filename.lower()
-        if name.endswith("sharedstrings.xml"):
-            return 0
-        return 1 if name.startswith("xl/worksheets/") and name.endswith(".xml") else None
-
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    parts = sorted((i for i in zf.infolist() if order(i) is not None),
-                   key=lambda i: (order(i), i.filename))
-    if sum(i.file_size for i in parts) < _AHEAD_MIN_BYTES:
-        return
-    for info in parts:
-        for text, end in _stretches(zf, info, b"<t"):
-            yield from _blocks([_xml_text(raw) for raw in _X_TEXT_AT.findall(text, 0, end)])
-
-
-def _stretches(zf: zipfile.ZipFile, info: zipfile.ZipInfo, start: bytes) -> Iterator[tuple[bytes, int]]:
-    """The part's content as (text, end) stretches, each cut before the last ``start`` in it
-    (an element that may run on into the next chunk waits for it, unless it is too long)."""
-    tail = b""
-    for chunk in _chunks(zf, info):
-        text = tail + chunk if tail else chunk
-        cut = text.rfind(start)
-        if cut < 0 or len(text) - cut > 65536:
-            cut = len(text)
-        tail = text[cut:]
-        yield text, cut
-    yield tail, len(tail)
-
-
-#: Texts per block handed over: the parse's end waits for the block in progress, and texts
-#: off the fast path take up to ~50 µs each to check.
-_AHEAD_BLOCK = 500
-
-
-def _blocks(texts: list[str]) -> Iterator[list[str]]:
-    for at in range(0, len(texts), _AHEAD_BLOCK):
-        yield texts[at : at + _AHEAD_BLOCK]
-
-
-_X_WB_SHEET = re.compile(rb"<(?:[A-Za-z0-9_]+:)?sheet\b([^>]*)>")
-_X_REL = re.compile(rb"<(?:[A-Za-z0-9_]+:)?Relationship\b([^>]*)>")
-_X_NAME = re.compile(rb'\sname="([^"]*)"')
-_X_RID = re.compile(rb'\s[A-Za-z0-9_]+:id="([^"]*)"')
-_X_ID = re.compile(rb'\sId="([^"]*)"')
-_X_TARGET = re.compile(rb'\sTarget="([^"]*)"')
-_X_SI = re.compile(rb"<si>(?:<t((?:[ \t\r\n][^>]*)?)>([^<]*)</t>|.*?)</si>", re.DOTALL)
-_XML_SPACE = " \t\r\n"  # what calamine trims from a text without xml:space="preserve"
-#: The reference of a cell whose value holds an "@", for choosing the column to forecast.
-_X_AT_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>(?:<is><t(?:[ \t\r\n][^>]*)?>([^<]*)</t>|<v>([0-9]+)</v>)'
-)
-_X_TYPE = re.compile(rb'\st="([^"]*)"')
-
-
-def _sheet_part(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
-    """The part holding sheet ``name``, from the workbook and its relationships."""
-    try:
-        book = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return None
-    rid = None
-    for attrs in _X_WB_SHEET.findall(book):
-        m, r = _X_NAME.search(attrs), _X_RID.search(attrs)
-        if m and r and html.unescape(m.group(1).decode("utf-8", "replace")) == name:
-            rid = r.group(1)
-            break
-    for attrs in _X_REL.findall(rels):
-        i, t = _X_ID.search(attrs), _X_TARGET.search(attrs)
-        if rid is not None and i and t and i.group(1) == rid:
-            target = t.group(1).decode("utf-8", "replace")
-            target = target[1:] if target.startswith("/") else "xl/" + target
-            try:
-                return zf.getinfo(target)
-            except KeyError:
-                return None
-    return None
-
-
-def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> Forecast | None:
-    """A :data:`Forecast` of the column of sheet ``name`` that holds the most texts with an
-    "@": None if there is none, if any of its cells is not plain text, or if ``stopped()``
-    turns true first. Everything is done in bulk (C loops), never cell by cell."""
-    if data is None:
-        return None
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    part = _sheet_part(zf, name)
-    if part is None:
-        return None
-    shared: list[str | None] = []
-    for info in zf.infolist():
-        if info.filename.lower().endswith("sharedstrings.xml"):
-            raw = b"".join(_chunks(zf, info))
-            shared = [
-                None if m.group(2) is None
-                else _xml_text(m.group(2)) if b"preserve" in m.group(1)
-                else _xml_text(m.group(2)).strip(_XML_SPACE)
-                for m in _X_SI.finditer(raw)
-            ]
-            break
-    pattern: re.Pattern[bytes] | None = None
-    letters = b""
-    cells: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
-    for text, cut in _stretches(zf, part, b"<c "):
-        if stopped():
-            return None
-        if pattern is None:
-            letters = _forecast_column(text, cut, shared)
-            if not letters:
-                return None
-            pattern = re.compile(
-                rb'<c r="' + letters + rb'([0-9]{1,7})"((?: [a-z]{1,3}="[^"]*+")*+) ?(?:/>|>'
-                rb'(?:<is><t( xml:space="preserve")?>([^<]*+)</t></is>|<v>([0-9]*+)</v>'
-                rb"|(.*?))</c>)",
-                re.DOTALL,
-            )
-        cells += pattern.findall(text, 0, cut)
-    if not cells or any(map(itemgetter(5), cells)):
-        return None  # no cell, or one that is not a plain text
-    rows = list(map(int, map(itemgetter(0), cells)))
-    if not all(map(lt, rows, rows[1:])):
-        return None  # rows out of order
-    # Each cell's text: inline strings as written; shared strings by their index.
-    kinds = {a: (m.group(1) if (m := _X_TYPE.search(a)) else b"n") for a in set(map(itemgetter(1), cells))}
-    if any(k not in (b"inlineStr", b"s") for k in kinds.values()) and any(
-        v for a, v in zip(map(itemgetter(1), cells), map(itemgetter(4), cells), strict=True)
-        if kinds[a] not in (b"inlineStr", b"s")
-    ):
-        return None  # a number, a date or a formula's result
-    inline = list(map(itemgetter(3), cells))
-    joined = b"\n".join(inline)
-    if joined.count(b"\n") != len(inline) - 1:
-        return None
-    try:
-        texts: list[str | None] = joined.decode("utf-8").split("\n")  # type: ignore[assignment]
-    except UnicodeDecodeError:
-        return None
-    if b"&" in joined:
-        texts = [html.unescape(t) if t and "&" in t else t for t in texts]
-    texts = [t if kept else t.strip(_XML_SPACE)  # type: ignore[union-attr]
-             for t, kept in zip(texts, map(itemgetter(2), cells), strict=True)]
-    if b"s" in kinds.values():
-        for i in [i for i, a in enumerate(map(itemgetter(1), cells)) if kinds[a] == b"s"]:
-            index = cells[i][4]
-            texts[i] = shared[int(index)] if index and int(index) < len(shared) else None
-        if None in texts:
-            return None
-    first = rows[0]
-    column = [""] * (rows[-1] - first + 1)
-    for at, text in zip(map(sub, rows, repeat(first)), texts, strict=True):
-        column[at] = text  # type: ignore[call-overload]  # (no None left: checked above)
-    return _col_index(letters), first, column
-
-
-def _forecast_column(text: bytes, end: int, shared: list[str | None]) -> bytes:
-    """The letters of the column holding the most "@" texts in ``text[:end]`` (b"" if none)."""
-    votes: dict[bytes, int] = {}
-    for letters, attrs, inline, index in _X_AT_CELL.findall(text, 0, end):
-        if b"@" in inline or (index and b't="s"' in attrs and int(index) < len(shared)
-                              and "@" in (shared[int(index)] or "")):
-            votes[letters] = votes.get(letters, 0) + 1
-    return max(votes, key=votes.__getitem__) if votes else b""
-
-
-def _processors() -> int:
-    """How many processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _xml_text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    return html.unescape(text) if "&" in text else text
-
-
 # -- calamine -----------------------------------------------------------------------------
 class _CalamineBook(Workbook):
     def __init__(self, data: bytes, fmt: Format) -> None:
@@ -1392,12 +1165,6 @@ class _CalamineBook(Workbook):
         self.format = fmt
         self._pc = pc
         self._sheets: dict[str, Any] = {}
-        # The texts to check ahead while calamine parses (xlsx and xlsm: see _texts_ahead),
-        # on a second processor: with one only, that work would hold up the parse.
-        self._ahead: Iterator[list[str]] | None = (
-            _texts_ahead(data) if fmt in (Format.XLSX, Format.XLSM) and _processors() > 1 else None
-        )
-        self._data: bytes | None = data if self._ahead is not None else None
         try:
             self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
             meta = self._wb.sheets_metadata
@@ -1421,71 +1188,18 @@ class _CalamineBook(Workbook):
             return PasswordProtectedError(details=text)
         return CorruptFileError(details=f"{type(exc).__name__}: {text}"[:500])
 
-    def _sheet(
-        self, name: str, meanwhile: Meanwhile | None = None, foresee: Foresee | None = None
-    ) -> Any:
+    def _sheet(self, name: str) -> Any:
         sheet = self._sheets.get(name)
         if sheet is None:
             try:
-                if meanwhile is not None and self._ahead is not None:
-                    sheet = self._parse_meanwhile(name, meanwhile, foresee)
-                else:
-                    sheet = self._wb.get_sheet_by_name(name)
+                sheet = self._wb.get_sheet_by_name(name)
             except BaseException as exc:
                 raise self._map_error(exc) from exc
             self._sheets[name] = sheet
         return sheet
 
-    def _parse_meanwhile(self, name: str, meanwhile: Meanwhile, foresee: Foresee | None = None) -> Any:
-        """Parse sheet ``name`` (calamine parses without the interpreter lock) while a helper
-        thread hands ``foresee`` a forecast and ``meanwhile`` the file's texts with an "@"
-        (see :meth:`Workbook.grid`), until the parse is done.
-
-        The parse itself stays on this thread: on another one, the C library's allocator
-        gives it an arena of its own, and the fresh pages cost some 5,000 more page faults
-        per 100,000-row import. The texts come from one iterator for the whole book: a
-        second sheet's parse carries on where the first one stopped, and no block is handed
-        over twice."""
-        done = threading.Event()
-
-        texts = self._ahead
-        assert texts is not None
-
-        def ahead() -> None:
-            try:
-                # First the forecast (which, when it holds, spares the caller the most), then
-                # the texts, for whatever the forecast does not cover.
-                forecast = None if foresee is None else _forecast(self._data, name, done.is_set)
-                if forecast is not None and not done.is_set() and foresee(forecast, done.is_set):
-                    return  # worked out: the texts are not needed for this sheet
-                while not done.is_set():
-                    block = next(texts, None)
-                    if block is None:
-                        self._ahead = None  # every text seen
-                        return
-                    if done.is_set():  # the parse ended meanwhile: the block waits for the next
-                        self._ahead = chain((block,), texts)
-                        return
-                    meanwhile(block)
-            except Exception:  # a bug, but the import does not need this work: say so, go on
-                self._ahead = None
-                log.exception("Checking the texts ahead failed; they will be checked as usual")
-
-        helper = threading.Thread(target=ahead, name="ccdesk-check-ahead", daemon=True)
-        helper.start()
-        try:
-            return self._wb.get_sheet_by_name(name)
-        finally:
-            done.set()
-            helper.join()  # at most one step of the work ahead (see Workbook.grid)
-
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:
-        sheet = self._sheet(name, meanwhile, foresee)
-        if max_rows is None and meanwhile is not None:
-            self._ahead = self._data = None  # the sheet is read: no more checking ahead
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
+        sheet = self._sheet(name)
         try:
             start = sheet.start
             if start is None:
@@ -1512,7 +1226,6 @@ class _CalamineBook(Workbook):
 
     def close(self) -> None:
         self._sheets.clear()
-        self._ahead = self._data = None
         with contextlib.suppress(Exception):  # closing twice is harmless
             self._wb.close()
 
@@ -1628,10 +1341,7 @@ class _CsvBook(Workbook):
             _check_area(len(rows), 1, "csv")
         return rows
 
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
         if self._rows is None:
             if max_rows is not None:
                 return Grid(self._parse(max_rows), 1, 0)
