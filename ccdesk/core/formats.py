@@ -426,14 +426,14 @@ def _check_area(rows: int, cols: int, where: str) -> None:
 
 
 # -- xlsx: the extent of a sheet --------------------------------------------------------------
-# How calamine (0.37, src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part:
-# nothing counts before the start tag of <sheetData>. Then an element whose *local* name is
-# "row" sets the current row from its r="..." (if it has one), and its end adds one to the
-# current row and sets the current column to 0. An element whose local name is "c" is a cell:
-# at its r="..." (the last one, if there are several), or else at the current row and column;
-# either way the current column becomes the cell's column + 1. What is inside a cell is its
-# value. When every cell is read, calamine allocates the whole rectangle up to the furthest
-# cell, and that is what is measured here.
+# How calamine (0.37, as in python-calamine 0.9, pinned in pyproject.toml;
+# src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part: nothing counts before the
+# start tag of <sheetData>. Then an element whose *local* name is "row" sets the current row from
+# its r="..." (if it has one), and its end adds one to the current row and sets the current column
+# to 0. An element whose local name is "c" is a cell: at its r="..." (the last one, if there are
+# several), or else at the current row and column; either way the current column becomes the
+# cell's column + 1. What is inside a cell is its value. When every cell is read, calamine
+# allocates the whole rectangle up to the furthest cell, and that is what is measured here.
 #
 # Which parts are sheets is up to the workbook's relationships, and calamine takes any part
 # name from there; so every part of the zip is looked at, from the first bytes "sheetData" on
