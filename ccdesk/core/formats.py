@@ -55,6 +55,7 @@ __all__ = [
     "SheetTooBigError",
     "UnsafeFileError",
     "Workbook",
+    "column_index",
     "column_letter",
     "open_workbook",
 ]
@@ -154,6 +155,16 @@ def column_letter(index: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def column_index(letters: str | bytes) -> int:
+    """The 0-based index of Excel's column ``letters``, in either case: A → 0, aa → 26."""
+    if isinstance(letters, bytes):
+        letters = letters.decode("ascii")
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 # -- the result ---------------------------------------------------------------------------
@@ -541,13 +552,6 @@ def _at_most(value: bytes, low: bytes, high: bytes) -> bytes:
     return b"(?:" + b"|".join(alternatives) + b")"
 
 
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ch - 64)
-    return n - 1
-
-
 def _xlsx_envelope(col: int, row: int) -> re.Pattern[bytes] | None:
     """The regex of path 1: it finds every cell tag that is not <c r="..."> with the usual
     attributes inside a rectangle of at most MAX_CELLS cells and MAX_ROWS rows holding column
@@ -620,7 +624,7 @@ class _XlsxSheetScan(_Scanner):
         if self.envelope is None:  # sized on the last references of the first chunk
             text, first, last = sample
             refs = _X_TAIL_REFS.findall(text, max(first, last - 4096), last)
-            col = max((_col_index(letters) for letters, _ in refs), default=0)
+            col = max((column_index(letters) for letters, _ in refs), default=0)
             row = max((int(digits) for _, digits in refs), default=0)
             self.envelope = _xlsx_envelope(col, row)
         if self.envelope is None or self.envelope.search(data, start, end) or _prefixed(data, start, end):
@@ -669,7 +673,7 @@ class _XlsxSheetScan(_Scanner):
 
     def _refs(self, data: bytes, start: int, end: int) -> bool:
         for letters, digits in _X_TAIL_REFS.findall(data, max(start, end - 4096), end):
-            self._cell(int(digits) - 1, _col_index(letters))
+            self._cell(int(digits) - 1, column_index(letters))
         if _prefixed(data, start, end):
             return False
         pattern = re.compile(
@@ -682,7 +686,7 @@ class _XlsxSheetScan(_Scanner):
             if ref is None:
                 return False  # a cell written otherwise
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
-            self._cell(int(digits) - 1, _col_index(letters))
+            self._cell(int(digits) - 1, column_index(letters))
         return True
 
     # -- path 3 --------------------------------------------------------------------------
@@ -829,7 +833,7 @@ class _XlsxSheetScan(_Scanner):
             )
         if not int(digits):
             self._damaged(f"cell reference {value[:20]!r}")
-        return int(digits) - 1, (_col_index(letters) if letters else 0)
+        return int(digits) - 1, (column_index(letters) if letters else 0)
 
 
 # ods: rows and cells may be "repeated" N times; the reader expands every repeat except the

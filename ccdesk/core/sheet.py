@@ -39,6 +39,7 @@ from ccdesk.core.formats import (
     Format,
     Grid,
     Workbook,
+    column_index,
     column_letter,
     open_workbook,
     read_file_bytes,
@@ -455,11 +456,7 @@ def _match_column(name: str, headings: list[str], first_col: int) -> int | None:
         if h.strip().casefold() == name.strip().casefold():
             return j
     if re.fullmatch(r"[A-Za-z]{1,3}", name.strip()):
-        letters = name.strip().upper()
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
-        j = col - 1 - first_col
+        j = column_index(name.strip()) - first_col
         if j >= 0:
             return j
     return None

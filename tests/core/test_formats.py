@@ -19,6 +19,7 @@ from ccdesk.core.formats import (
     PasswordProtectedError,
     SheetTooBigError,
     UnsafeFileError,
+    column_index,
     column_letter,
     decode_text,
     open_workbook,
@@ -169,6 +170,8 @@ def test_a_sheet_that_is_not_there_is_a_sheet_error(tmp_path: Path) -> None:
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 27, 51, 52, 701, 702, 16383)] == [
         "A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA", "XFD"]
+    assert [column_index(column_letter(i)) for i in range(20_000)] == list(range(20_000))
+    assert column_index("xfd") == column_index(b"XFD") == column_index(b"xFd") == 16_383
 
 
 # -- refusals ----------------------------------------------------------------------------------
