@@ -998,10 +998,18 @@ class _XlsbSheetScan(_Scanner):
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENDOFCHAIN = 0xFFFFFFFE
 _FREESECT = 0xFFFFFFFF
+_DIFSECT = 0xFFFFFFFC
+_RESERVED = 0xFFFFFFFA  # sector numbers from here on are markers, not sectors
 
 
 class _Cfb:
-    """A minimal, bounded reader of the OLE2 compound file format (MS-CFB)."""
+    """A minimal, bounded reader of the OLE2 compound file format (MS-CFB).
+
+    calamine reads the same structures again and trusts them: it reserves memory for the
+    header's counts, follows the DIFAT chain and every sector chain until it ends, and loads
+    every FAT sector the DIFAT names. So a file is refused here if a count is more than the
+    file can hold, if the DIFAT names more FAT sectors than the file has, or if any chain
+    loops (calamine would follow it until the memory runs out)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -1017,20 +1025,30 @@ class _Cfb:
                 struct.unpack_from("<IIIIIIII", data, 44)
             )
             self.n_sectors = max(0, (len(data) - self.ssz) // self.ssz)
-            fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _FREESECT - 1]
+            # calamine reserves room for as many DIFAT entries as the 4 bytes at offset 62 say
+            # (they straddle two fields: a real file has at most 0xFF in the upper half).
+            reserved = struct.unpack_from("<I", data, 62)[0]
+            if n_fat > self.n_sectors or n_difat > self.n_sectors or reserved > 1 << 24:
+                raise CorruptFileError(details=f"OLE2 header counts {n_fat}/{n_difat}/{reserved:#x}")
+            fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _DIFSECT]
             difat = first_difat
+            seen: set[int] = set()
             per = self.ssz // 4 - 1
-            for _ in range(min(n_difat, self.n_sectors + 1)):
-                if difat >= self.n_sectors:
-                    break
+            while difat < _RESERVED:  # to its end, as calamine follows it
+                if difat >= self.n_sectors or difat in seen:
+                    raise CorruptFileError(details="OLE2 DIFAT chain broken or looping")
+                seen.add(difat)
                 entries = struct.unpack_from(f"<{per + 1}I", data, self._off(difat))
-                fat_sectors.extend(s for s in entries[:per] if s < _FREESECT - 1)
+                fat_sectors.extend(s for s in entries[:per] if s < _DIFSECT)
                 difat = entries[per]
+            if len(fat_sectors) > self.n_sectors:
+                raise CorruptFileError(details=f"OLE2 DIFAT names {len(fat_sectors)} FAT sectors")
             fat: list[int] = []
-            for s in fat_sectors[: n_fat or len(fat_sectors)]:
+            for s in fat_sectors:
                 if s >= self.n_sectors:
                     raise CorruptFileError(details="OLE2 FAT sector out of range")
                 fat.extend(struct.unpack_from(f"<{self.ssz // 4}I", data, self._off(s)))
+            _refuse_loops(fat)
             self.fat = fat
             self.dir_data = self._chain_bytes(first_dir, self.fat, self.ssz, self._off)
             self.entries = []
@@ -1091,6 +1109,22 @@ class _Cfb:
         chain = self._chain(start, minifat, len(minifat))
         out = b"".join(container[s * self.mini_ssz : (s + 1) * self.mini_ssz] for s in chain)
         return out[:size]
+
+
+def _refuse_loops(fat: list[int]) -> None:
+    """Refuse a FAT in which any chain of sectors loops back on itself."""
+    state = bytearray(len(fat))  # 0: not seen; 1: on the chain being followed; 2: ends well
+    for start in range(len(fat)):
+        chain = []
+        s = start
+        while s < len(fat) and not state[s]:
+            state[s] = 1
+            chain.append(s)
+            s = fat[s]
+        if s < len(fat) and state[s] == 1:
+            raise CorruptFileError(details=f"OLE2 sector chain loops at sector {s}")
+        for s in chain:
+            state[s] = 2
 
 
 _XLS_CELL_RECORDS = frozenset({0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006, 0x00D6, 0x0201})

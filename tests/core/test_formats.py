@@ -706,3 +706,101 @@ def test_parts_ending_just_past_a_chunk_are_read(tmp_path: Path, size: int) -> N
     with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
         z.writestr("customXml/item1.xml", b"<a/>\n" + b" " * (size - 5))
     assert read_sheet(path).addresses == ["ann@example.org"]
+
+
+# -- hostile files, each in a child process under the limits the issue sets -------------------
+LIMIT_SECONDS = 20
+LIMIT_ADDRESS_SPACE = 2 << 30  # 2 GB
+
+
+def inspect_within_limits(path: Path) -> tuple[int, str, float]:
+    """(exit status, standard error, seconds) of ``ccdesk inspect path`` in a child process
+    that may use at most 2 GB of address space; fails the test if it takes over 20 s."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_ADDRESS_SPACE, LIMIT_ADDRESS_SPACE))
+
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ccdesk", "inspect", str(path)], capture_output=True,
+                          text=True, timeout=LIMIT_SECONDS, preexec_fn=cap, check=False)
+    return done.returncode, done.stderr, time.perf_counter() - start
+
+
+def refused_within_limits(path: Path, words: str = "") -> str:
+    """The one-line refusal of ``path`` (exit status 2, within the time and memory limits)."""
+    status, err, seconds = inspect_within_limits(path)
+    assert status == 2, (status, err[-2000:])
+    assert seconds < LIMIT_SECONDS and err.startswith("ccdesk: ") and err.count("\n") == 1, err[-2000:]
+    assert words.lower() in err.lower(), err
+    return err
+
+
+# OLE2 (xls): calamine trusts the compound file's counts and follows its chains to their end.
+_OLE_END, _OLE_FREE = 0xFFFFFFFE, 0xFFFFFFFF
+
+
+def _xls_parts(rows: int = 20) -> tuple[bytearray, int]:
+    """A one-stream xls as S.compound_file writes it: the Workbook stream in sectors 0..k-1,
+    the directory in sector k, the FAT in sector k + 1; returns (file, k)."""
+    stream = S.xls_workbook_stream({"Sheet1": [["Email"]] + [[f"m{i}@example.org"] for i in range(rows)]})
+    data = bytearray(S.compound_file({"Workbook": stream}))
+    k = struct.unpack_from("<I", data, 48)[0]  # the directory's first sector
+    assert struct.unpack_from("<I", data, 76)[0] == k + 1
+    return data, k
+
+
+def _sector(k: int) -> int:
+    return (k + 1) * 512
+
+
+def test_xls_whose_difat_loops_and_claims_a_huge_fat_is_refused(tmp_path: Path) -> None:
+    data, k = _xls_parts()
+    fat_at = k + 1
+    difat_at = (len(data) - 512) // 512
+    data += struct.pack("<127I", *([fat_at] * 127)) + struct.pack("<I", difat_at)  # loops to itself
+    struct.pack_into("<I", data, 68, difat_at)
+    struct.pack_into("<I", data, 72, 1)
+    for claimed in (0x7FFFFF00, 1):  # with a huge FAT count (calamine reserves it), and without
+        struct.pack_into("<I", data, 44, claimed)
+        path = tmp_path / f"difat{claimed}.xls"
+        path.write_bytes(bytes(data))
+        refused_within_limits(path, "damaged")
+
+
+def test_xls_whose_sector_chain_loops_is_refused(tmp_path: Path) -> None:
+    # The root entry's chain (the mini stream, which calamine reads whenever the header counts a
+    # mini FAT) loops on the FAT sector, and claims 4 GB.
+    data, k = _xls_parts()
+    fat = _sector(k + 1)
+    struct.pack_into("<I", data, fat + 4 * (k + 1), k + 1)
+    root = _sector(k)
+    struct.pack_into("<II", data, root + 116, k + 1, 0xFFFFFF00)
+    struct.pack_into("<I", data, 64, 1)  # one mini FAT sector
+    path = tmp_path / "loop.xls"
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+    # The Workbook stream's own chain, looping back to its start, with a size of 4 GB.
+    data, k = _xls_parts()
+    struct.pack_into("<I", data, _sector(k + 1) + 4 * (k - 1), 0)
+    struct.pack_into("<I", data, _sector(k) + 128 + 120, 0xFFFFFF00)
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+
+
+def test_xls_whose_header_makes_calamine_reserve_gigabytes_is_refused(tmp_path: Path) -> None:
+    data, _ = _xls_parts()
+    struct.pack_into("<I", data, 64, 0xFFFF)  # the mini FAT count; its low half is read at 62
+    path = tmp_path / "reserve.xls"
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+
+
+def test_a_good_xls_is_read_within_the_limits(tmp_path: Path) -> None:
+    data, _ = _xls_parts(rows=2000)
+    path = tmp_path / "good.xls"
+    path.write_bytes(bytes(data))
+    status, err, _ = inspect_within_limits(path)
+    assert status == 0, err
