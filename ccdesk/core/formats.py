@@ -23,6 +23,7 @@ Excel number of its first row and the index of its first column.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import csv
 import io
@@ -33,6 +34,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -347,6 +349,8 @@ def _check_zip(data: bytes) -> Format:
 
     # Decompress every entry once, for real: sizes can lie, and the sheets are measured.
     total = 0
+    sheets: list[_XlsxSheetScan] = []
+    strings: list[_SharedStringsScan] = []
     for info in infos:
         if info.is_dir():
             continue
@@ -355,7 +359,12 @@ def _check_zip(data: bytes) -> Format:
         low = name.lower()
         if fmt in (Format.XLSX, Format.XLSM):
             # Every part: the workbook's relationships may name any part as a sheet.
-            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info))
+            reopen = partial(_chunks, zf, info)
+            sheets.append(_XlsxSheetScan(name, reopen))
+            scanner = sheets[-1]
+            if low == "xl/sharedstrings.xml":
+                strings.append(_SharedStringsScan(name, reopen))
+                scanner = _Both(sheets[-1], strings[-1])
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
@@ -363,6 +372,8 @@ def _check_zip(data: bytes) -> Format:
         ):
             scanner = _XlsbSheetScan(name)
         total = _stream_member(zf, info, total, scanner)
+    if sheets:
+        _check_xlsx_cells(sheets, strings)
     return fmt
 
 
@@ -382,6 +393,19 @@ class _Scanner:
 
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+class _Both(_Scanner):
+    def __init__(self, *scanners: _Scanner) -> None:
+        self.scanners = scanners
+
+    def feed(self, chunk: bytes) -> None:
+        for scanner in self.scanners:
+            scanner.feed(chunk)
+
+    def close(self) -> None:
+        for scanner in self.scanners:
+            scanner.close()
 
 
 _CHUNK = 256 * 1024
@@ -436,6 +460,15 @@ def _check_area(rows: int, cols: int, where: str) -> None:
         )
 
 
+def _refuse_cell_count(cells: int, where: str, limit: int | None = None) -> None:
+    raise UnsafeFileError(
+        "The sheet is too big to open",
+        f"It holds {cells:,} cells or more; ccdesk reads up to {limit or MAX_CELLS:,}. Delete the columns "
+        "you do not need, or save only the email column, and try again.",
+        where,
+    )
+
+
 # -- xlsx: the extent of a sheet --------------------------------------------------------------
 # How calamine (0.37, as in python-calamine 0.9, pinned in pyproject.toml;
 # src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part: nothing counts before the
@@ -485,7 +518,7 @@ _X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
 # hold ">"); or a lone "<" (a token cut by the end of a chunk, or a damaged file).
 _X_MARKUP = re.compile(
     rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*+\"|'[^']*+')*+)>"
     rb"|<",
     re.DOTALL,
 )
@@ -504,6 +537,9 @@ _X_PLAIN_ROW = re.compile(
     + rb"</c>)[ \t\r\n]*)*)</row>"
 )
 _X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
+#: The most cells path 3 follows (some 7 µs each): a sheet written so unusually and so big is
+#: refused rather than followed for minutes.
+_EXACT_MAX_CELLS = 1_000_000
 
 
 def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
@@ -602,6 +638,8 @@ class _XlsxSheetScan(_Scanner):
         self.tail = b""
         self.max_row = 0  # 1-based; measured by paths 2 and 3 only
         self.max_col = -1  # 0-based
+        self.cells = 0  # cell tags (each one a cell calamine holds, wherever it is)
+        self.shared_cells = 0  # at least as many as the cells whose value is a shared string
 
     # -- path 1 --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
@@ -629,6 +667,12 @@ class _XlsxSheetScan(_Scanner):
             self.envelope = _xlsx_envelope(col, row)
         if self.envelope is None or self.envelope.search(data, start, end) or _prefixed(data, start, end):
             self.fits, self.tail = False, b""
+        else:  # every cell tag is <c r="..."> with its t="..." spelt out
+            self._count(data, start, end)
+
+    def _count(self, data: bytes, start: int, end: int) -> None:
+        self.cells += data.count(b'<c r="', start, end)
+        self.shared_cells += data.count(b' t="s"', start, end)
 
     def close(self) -> None:
         if self.started and self.fits and self.tail:
@@ -639,6 +683,7 @@ class _XlsxSheetScan(_Scanner):
             return  # no sheetData, or every cell inside the envelope
         if not self._measure_refs():
             self._measure_exact()
+            self.shared_cells = self.cells  # (the exact path does not follow the cells' types)
         _check_area(self.max_row, self.max_col + 1, self.name)
 
     def _cell(self, row: int, col: int) -> None:
@@ -656,6 +701,7 @@ class _XlsxSheetScan(_Scanner):
         regex pass finds each cell tag written otherwise, and each reference beyond the
         furthest so far; in an ordinary sheet, none of either."""
         self.max_row, self.max_col = 0, -1
+        self.cells = self.shared_cells = 0
         tail = b""
         started = False
         for chunk in self.reopen():
@@ -687,6 +733,7 @@ class _XlsxSheetScan(_Scanner):
                 return False  # a cell written otherwise
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
             self._cell(int(digits) - 1, column_index(letters))
+        self._count(data, start, end)
         return True
 
     # -- path 3 --------------------------------------------------------------------------
@@ -701,6 +748,7 @@ class _XlsxSheetScan(_Scanner):
         <row r=...> with a smaller number counts as the current row): rows out of order, which
         no program writes either, can then only make the measure larger, never smaller."""
         self.max_row, self.max_col = 0, -1
+        self.cells = 0
         self.x_started = self.x_done = self.in_cell = False
         self.stack: list[tuple[bytes | None, bytes]] = []
         self.row = self.col = 0  # calamine's current row and column (0-based)
@@ -708,7 +756,7 @@ class _XlsxSheetScan(_Scanner):
         for chunk in self.reopen():
             data = tail + chunk if tail else chunk
             tail = data[self._tokens(data) :]
-            if len(tail) > 16 * _MB:
+            if len(tail) > _MB:  # no tag, comment or CDATA section of a sheet is that long
                 break
             if self.x_done:
                 return
@@ -780,6 +828,7 @@ class _XlsxSheetScan(_Scanner):
                     self.row += 1
                     self.col = 0
             elif local == b"c":
+                self._count_one(1)
                 r = self._r(attrs, empty)
                 if r is None:
                     self._cell(self.row, self.col)
@@ -795,10 +844,18 @@ class _XlsxSheetScan(_Scanner):
         if r is not None:
             self.row = max(self.row, int(r) - 1)
         count = cells.count(b"<c")  # one per cell: no value _X_PLAIN_ROW allows holds "<c"
+        self._count_one(count)
         if count:
             self._cell(self.row, self.col + count - 1)  # the furthest of them
         self.row += 1
         self.col = 0
+
+    def _count_one(self, n: int) -> None:
+        """``n`` more cells on the exact path; refuses as soon as they are more than it can
+        follow within seconds (_EXACT_MAX_CELLS)."""
+        self.cells += n
+        if self.cells > _EXACT_MAX_CELLS:
+            _refuse_cell_count(self.cells, self.name, _EXACT_MAX_CELLS)
 
     def _r(self, attrs: bytes, empty: bool) -> bytes | None:
         """The value of the attribute r (no prefix), as quick-xml splits the attributes."""
@@ -836,10 +893,150 @@ class _XlsxSheetScan(_Scanner):
         return int(digits) - 1, (column_index(letters) if letters else 0)
 
 
+# -- xlsx: the shared strings ---------------------------------------------------------------
+#: The most text that the cells of a workbook may take from its shared strings, all together.
+#: calamine gives every cell its own copy of its shared string, and Python another: a 1 MB text
+#: used by 3,000 cells would need 6 GB.
+MAX_SHARED_TEXT_BYTES = 256 * _MB
+#: A start tag <si> or <si ...> (not <si/>: calamine makes no string of it), where every tag is
+#: plain (see _S_NOT_PLAIN).
+_S_START = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)")
+#: A "<" that does not start a plain tag (a name without prefix, attributes in double quotes
+#: without "<" or ">", at most one space before the end): a comment, CDATA, a prefixed name...
+#: When there is none, no "<si" can hide in a value or a comment, and splitting the part at
+#: _S_START gives one piece per string.
+_S_NOT_PLAIN = re.compile(rb'<(?!/?[A-Za-z]++(?: [A-Za-z:]++="[^"<>]*+")*+ ?/?>)')
+#: The index in a cell's <v> (any prefix; spaces and "+" as a lenient number parser takes them).
+_X_V_NUMBER = re.compile(rb"<(?:[^ \t\r\n<>/:]++:)?v(?:[ \t\r\n][^<>]*+)?>[ \t\r\n]*+\+?([0-9]{1,10})")
+
+
+class _SharedStringsScan(_Scanner):
+    """The length in bytes of each string in xl/sharedStrings.xml, as calamine numbers them
+    (at least the string's length once read: the bytes of its element and what follows it)."""
+
+    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
+        self.name = name
+        self.reopen = reopen
+        self.lengths = array.array("Q")
+        self.started = False  # the bytes "<sst" have been seen
+        self.plain = True  # every tag so far is plain: the fast way holds
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.plain:
+            return
+        if not self.started:
+            data = self.tail + chunk
+            start = data.find(b"<sst")
+            if start < 0:
+                self.tail = data[-3:]
+                return
+            self.started, self.tail, chunk = True, b"", data[start:]
+        stretches, self.tail = _whole_tags(self.tail, chunk)
+        for data, start, end in stretches:
+            self._split(data, start, end)
+
+    def _split(self, data: bytes, start: int, end: int) -> None:
+        if not self.plain or _S_NOT_PLAIN.search(data, start, end):
+            self.plain = False
+            return
+        pieces = _S_START.split(data[start:end])
+        if self.lengths:
+            self.lengths[-1] += len(pieces[0])
+        self.lengths.extend(map(len, pieces[1:]))
+        if len(self.lengths) > MAX_CELLS:
+            raise UnsafeFileError(details=f"{self.name}: more than {MAX_CELLS} strings")
+
+    def close(self) -> None:
+        if self.plain and self.tail:
+            self._split(self.tail, 0, len(self.tail))
+        self.tail = b""
+        if not self.plain:
+            self._measure_exact()
+
+    def _measure_exact(self) -> None:
+        """Each <si> element's length, following the tags one by one (comments, CDATA and
+        quoted values skipped, any prefix) as quick-xml reads them; refused beyond
+        _EXACT_MAX_CELLS tags (a few seconds' work)."""
+        self.lengths = array.array("Q")
+        tags = 0
+        depth = 0
+        opened = offset = 0
+        tail = b""
+        for chunk in self.reopen():
+            data = tail + chunk if tail else chunk
+            pos = 0
+            while (at := data.find(b"<", pos)) >= 0:
+                m = _X_MARKUP.match(data, at)
+                assert m is not None  # (a lone "<" matches at worst)
+                closing, _, local, attrs = m.groups()
+                if local is None and m.end() - at == 1:
+                    pos = at
+                    break  # cut by the chunk's end
+                pos = m.end()
+                tags += 1
+                if tags > _EXACT_MAX_CELLS:
+                    raise UnsafeFileError(details=f"{self.name}: over {_EXACT_MAX_CELLS} unusual tags")
+                if local != b"si" or (attrs and attrs not in (b"/",) and attrs[0] not in _X_WS):
+                    continue
+                if closing:
+                    depth = max(0, depth - 1)
+                    if not depth:
+                        self.lengths.append(offset + pos - opened)
+                elif not attrs.endswith(b"/"):
+                    if not depth:
+                        opened = offset + at
+                    depth += 1
+            else:
+                pos = len(data)
+            tail = data[pos:] if pos < len(data) else b""
+            offset += pos
+            if len(tail) > _MB or len(self.lengths) > MAX_CELLS:
+                raise UnsafeFileError(details=f"{self.name}: unreadable or too many strings")
+        if tail:  # a DOCTYPE (where entities are declared), or damage: calamine may read on
+            raise CorruptFileError(details=f"{self.name}: markup that is not a tag")
+        if depth:  # a string left open runs to the end
+            self.lengths.append(offset - opened)
+
+
+def _check_xlsx_cells(sheets: list[_XlsxSheetScan], strings: list[_SharedStringsScan]) -> None:
+    """Refuse a workbook whose cells and strings, all together, are more than calamine may hold:
+    more than MAX_CELLS cells and shared strings, or more than MAX_SHARED_TEXT_BYTES of text
+    taken from the shared strings (each cell gets a copy of its string)."""
+    cells = sum(s.cells for s in sheets)
+    lengths = max((s.lengths for s in strings), key=len, default=array.array("Q"))
+    if cells + len(lengths) > MAX_CELLS:
+        _refuse_cell_count(cells + len(lengths), "cells and shared strings")
+    longest = max(lengths, default=0)
+    if sum(s.shared_cells for s in sheets) * longest <= MAX_SHARED_TEXT_BYTES:
+        return  # (nearly every workbook: short strings)
+    # Then the texts of the cells themselves: every number in a <v> taken as a string's index.
+    n = len(lengths)
+    text = 0
+    for sheet in sheets:
+        if not sheet.started:
+            continue
+        tail = b""
+        for chunk in sheet.reopen():
+            stretches, tail = _whole_tags(tail, chunk)
+            for data, start, end in stretches:
+                text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(data, start, end)) if i < n)
+        text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(tail)) if i < n)
+        if text > MAX_SHARED_TEXT_BYTES:
+            raise UnsafeFileError(
+                "The file looks unsafe to open",
+                f"Its cells repeat long texts: ccdesk reads up to {_size(MAX_SHARED_TEXT_BYTES)} "
+                "of text. " + _RESAVE,
+                f"{sheet.name}: {text} bytes of shared strings",
+            )
+
+
 # ods: rows and cells may be "repeated" N times; the reader expands every repeat except the
 # empty ones at the end of a row or a table (which LibreOffice writes by the million).
+#: A row, cell or table tag, up to its ">" (none: a "<" or the end comes first; no file that
+#: is not built to mislead has one, and looking further for each would take quadratic time).
 _O_TOKEN = re.compile(
-    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^<>]*+)(>?)"
 )
 _O_ROWS_REP = re.compile(rb'table:number-rows-repeated\s*=\s*"(\d+)"')
 _O_COLS_REP = re.compile(rb'table:number-columns-repeated\s*=\s*"(\d+)"')
@@ -884,7 +1081,10 @@ class _OdsScan(_Scanner):
 
     def _scan(self, data: bytes) -> None:
         for m in _O_TOKEN.finditer(data):
-            closing, tag, attrs, empty = m.groups()
+            closing, tag, attrs, end = m.groups()
+            if not end:
+                raise CorruptFileError(details="content.xml: a tag without its end")
+            empty = attrs.endswith(b"/")
             if tag == b"table":
                 if closing or empty:
                     self._end_table()

@@ -25,7 +25,7 @@ from ccdesk.core.formats import (
     open_workbook,
     sniff_delimiter,
 )
-from ccdesk.core.sheet import read_sheet
+from ccdesk.core.sheet import ImportOptions, read_sheet
 from ccdesk.errors import SheetError
 from tests.support import sheets as S
 
@@ -804,3 +804,144 @@ def test_a_good_xls_is_read_within_the_limits(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     status, err, _ = inspect_within_limits(path)
     assert status == 0, err
+
+
+# Zipped parts: huge, slow, or written to make calamine hold far more than the file's size.
+def _xlsx_with_strings(path: Path, rows: str, sst: str | bytes) -> Path:
+    """An xlsx with the sheet's ``rows`` and ``sst`` as xl/sharedStrings.xml, verbatim."""
+    S.write_xlsx_raw(path, S.sheet_xml(rows))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", sst)
+    return path
+
+
+def _text(n: int, seed: int = 1) -> str:
+    """``n`` letters that deflate about twice (so no compression-ratio limit applies)."""
+    import random
+
+    rnd = random.Random(seed)
+    return "".join(rnd.choices("abcdefghijklmnop", k=n))
+
+
+def _shared_rows(indexes: list[int], head: bool = True) -> str:
+    out = ['<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>'] if head else []
+    out += [f'<row r="{r}"><c r="A{r}" t="s"><v>{i}</v></c></row>' for r, i in enumerate(indexes, start=2)]
+    return "".join(out)
+
+
+def test_a_long_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: Path) -> None:
+    # 500 KB of file; calamine would copy the 1 MB text into each of 3,000 cells (3 GB).
+    sst = f"<sst><si><t>{_text(1 << 20)}</t></si></sst>"
+    path = _xlsx_with_strings(tmp_path / "amplified.xlsx", _shared_rows([0] * 3000), sst)
+    assert path.stat().st_size < 1 << 20
+    refused_within_limits(path, "long texts")
+
+
+@pytest.mark.parametrize("closing", ["</si>", "</si >", "</x:si>"])
+def test_long_shared_strings_used_once_are_read(tmp_path: Path, closing: str) -> None:
+    # The cheap bound (cells x longest string) is over the limit: the cells' own indexes decide.
+    prefix = "x:" if closing == "</x:si>" else ""
+    items = [f"<{prefix}si><{prefix}t>m{i}@example.org</{prefix}t>{closing}" for i in range(3000)]
+    items[7] = f"<{prefix}si><{prefix}t>{_text(300_000)}</{prefix}t>{closing}"  # a long note, once
+    sst = f'<{prefix}sst xmlns:x="x">' + "".join(items) + f"</{prefix}sst>"
+    path = _xlsx_with_strings(tmp_path / "notes.xlsx", _shared_rows(list(range(3000))), sst)
+    sheet = read_sheet(path)
+    assert sheet.counts["valid"] == 2999 and sheet.counts["invalid"] == 1
+
+
+def test_shared_strings_closed_with_a_space_are_read_in_linear_time(tmp_path: Path) -> None:
+    # "</si >" is legal XML; a lazy regex over such strings took a minute for a 200 KB file.
+    n = 200_000
+    sst = "<sst>" + "".join(f"<si><t>m{i}@example.org</t></si >" for i in range(n)) + "</sst>"
+    path = _xlsx_with_strings(tmp_path / "spaced.xlsx", _shared_rows(list(range(n))), sst)
+    status, err, seconds = inspect_within_limits(path)
+    assert status == 0, err
+    assert seconds < 10
+
+
+def test_shared_strings_with_a_doctype_are_refused(tmp_path: Path) -> None:
+    # Entity declarations (a billion laughs, an external file) never reach calamine this way.
+    doctype = ('<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+               '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    sst = doctype + "<sst><si><t>&c;&x;</t></si></sst>"
+    refused_within_limits(_xlsx_with_strings(tmp_path / "laughs.xlsx", _shared_rows([0]), sst), "damaged")
+
+
+def test_too_many_cells_or_strings_are_refused_before_calamine(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "MAX_CELLS", 1000)
+    # Cells all in one place: a small rectangle, but calamine holds each of them.
+    same = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 1001 + "</row>"
+    refused(S.write_xlsx_raw(tmp_path / "same.xlsx", S.sheet_xml(same)), UnsafeFileError)
+    fewer = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 990 + "</row>"
+    read_sheet(_xlsx_with_strings(tmp_path / "ok.xlsx", fewer, "<sst><si><t>x</t></si></sst>"),
+               ImportOptions(column="A"))
+    sst = "<sst>" + "<si><t>x</t></si>" * 20 + "</sst>"
+    refused(_xlsx_with_strings(tmp_path / "strings.xlsx", fewer, sst), UnsafeFileError)
+
+
+def test_an_unusual_sheet_is_followed_only_so_far(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "_EXACT_MAX_CELLS", 500)  # (1,000,000: some 7 s)
+    rows = "".join(f'<x:row r="{r}"><x:c r="A{r}"><x:v>1</x:v></x:c></x:row>' for r in range(1, 502))
+    refused(S.write_xlsx_raw(tmp_path / "x.xlsx", S.sheet_xml(rows, prefix="x")), UnsafeFileError)
+    fine = S.sheet_xml(rows[: rows.index('<x:row r="400"')], prefix="x")
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "y.xlsx", fine), ImportOptions(column="A"))
+    assert sheet.rows[-1].row == 399
+
+
+def test_tags_without_their_end_take_linear_time() -> None:
+    # Each unfinished tag once sent a regex to the end of the data: quadratic in its size (the
+    # ods scan took 40 s for one 256 KB piece of these).
+    start = time.perf_counter()
+    ods = formats._OdsScan()
+    with pytest.raises(CorruptFileError):
+        ods.feed(b"<table:table-cell " * 100_000)
+        ods.close()
+    xml = b"<worksheet><sheetData>" + b'<a b="' * 3_000_000
+    pieces = [xml[i : i + 262_144] for i in range(0, len(xml), 262_144)]
+    sheet = formats._XlsxSheetScan("sheet1.xml", lambda: pieces)
+    with pytest.raises(CorruptFileError):
+        sheet._measure_exact()
+    strings = formats._SharedStringsScan("xl/sharedStrings.xml", lambda: [b"<sst><si><t>" + xml])
+    with pytest.raises(SheetError):
+        strings._measure_exact()
+    assert time.perf_counter() - start < 3
+
+
+@pytest.mark.parametrize("ref", ["XFE1", "A1048577", "ZZZZ1", "A99999999", "XFD1048576"])
+def test_cells_beyond_excels_grid_are_refused_or_harmless(tmp_path: Path, ref: str) -> None:
+    rows = _HEAD + f'<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>' \
+        f'<row r="3"><c r="{ref}"><v>1</v></c></row>'
+    path = S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(rows))
+    status, err, _ = inspect_within_limits(path)
+    assert status == 2 if ref != "XFE1" else status in (0, 2), err
+
+
+def test_entities_and_external_entities_in_a_sheet_are_not_expanded(tmp_path: Path) -> None:
+    doctype = ('<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+               '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
+               '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">'
+               '<!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;"><!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;">'
+               '<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    rows = _HEAD + '<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>' \
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>&h;</t></is></c></row>' \
+        '<row r="4"><c r="A4" t="inlineStr"><is><t>&x;</t></is></c></row>'
+    xml = S.sheet_xml(rows).replace("<worksheet", doctype + "<worksheet", 1)
+    path = S.write_xlsx_raw(tmp_path / "laughs.xlsx", xml)
+    status, err, _ = inspect_within_limits(path)
+    assert status in (0, 2), err
+    try:
+        sheet = read_sheet(path)
+    except SheetError:
+        return  # refused: harmless
+    values = " ".join(r.value for r in sheet.rows)
+    assert len(values) < 1000 and "root:" not in values
+
+
+def test_deep_nesting_is_harmless(tmp_path: Path) -> None:
+    deep = "<a>" * 500_000 + "</a>" * 500_000
+    rows = _HEAD + f'<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t>{deep}</is></c></row>'
+    for name, xml in (("value", S.sheet_xml(rows)),
+                      ("outside", S.sheet_xml(_HEAD).replace("<sheetData>", deep + "<sheetData>"))):
+        status, err, _ = inspect_within_limits(S.write_xlsx_raw(tmp_path / f"{name}.xlsx", xml))
+        assert status in (0, 2), (name, err)
