@@ -433,11 +433,7 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
     calamine checks the CRC of the sheets it reads, but not of the shared strings).
 
     Chunks of 256 KB: each is measured while it is still in the CPU cache, and dropped before
-    the next one is made, so the memory is reused (fresh pages are costly to fault in).
-    Tried and dropped: inflating on a helper thread (on two cores it was slower, the threads
-    taking turns at the interpreter lock); inflating with zlib directly (the CRC is most of
-    what it saves, and it is needed); and handing calamine the unpacked bytes as a stored zip
-    (its parse was no faster)."""
+    the next one is made, so the memory is reused."""
     with zf.open(info) as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
