@@ -13,7 +13,9 @@ Three jobs, in this order, before any parser sees the file:
    (so a zip bomb, including one that lies about its sizes, is refused within a second or
    so); and the extent of every sheet (the rectangle of cells the reader will have to hold) is
    measured from the raw data *before* the spreadsheet library builds it, so a 5 KB file that
-   names cell XFD1048576 cannot exhaust the memory.
+   names cell XFD1048576 cannot exhaust the memory. So are, in an xlsx, the number of cells
+   and shared strings and the text the cells copy from the shared strings; and in an xls the
+   compound file's counts and sector chains, which the library trusts.
 3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
    through the standard library (encoding and delimiter detected).
 
@@ -46,6 +48,7 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
+    "MAX_SHARED_TEXT_BYTES",
     "MAX_UNCOMPRESSED_BYTES",
     "MAX_ZIP_ENTRIES",
     "CorruptFileError",
@@ -635,7 +638,6 @@ class _XlsxSheetScan(_Scanner):
         self.max_row = 0  # 1-based; measured by paths 2 and 3 only
         self.max_col = -1  # 0-based
         self.cells = 0  # cell tags (each one a cell calamine holds, wherever it is)
-        self.shared_cells = 0  # at least as many as the cells whose value is a shared string
 
     # -- path 1 --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
@@ -663,12 +665,8 @@ class _XlsxSheetScan(_Scanner):
             self.envelope = _xlsx_envelope(col, row)
         if self.envelope is None or self.envelope.search(data, start, end) or _prefixed(data, start, end):
             self.fits, self.tail = False, b""
-        else:  # every cell tag is <c r="..."> with its t="..." spelt out
-            self._count(data, start, end)
-
-    def _count(self, data: bytes, start: int, end: int) -> None:
-        self.cells += data.count(b'<c r="', start, end)
-        self.shared_cells += data.count(b' t="s"', start, end)
+        else:  # every cell tag is <c r="...">
+            self.cells += data.count(b'<c r="', start, end)
 
     def close(self) -> None:
         if self.started and self.fits and self.tail:
@@ -679,7 +677,6 @@ class _XlsxSheetScan(_Scanner):
             return  # no sheetData, or every cell inside the envelope
         if not self._measure_refs():
             self._measure_exact()
-            self.shared_cells = self.cells  # (the exact path does not follow the cells' types)
         _check_area(self.max_row, self.max_col + 1, self.name)
 
     def _cell(self, row: int, col: int) -> None:
@@ -697,7 +694,7 @@ class _XlsxSheetScan(_Scanner):
         regex pass finds each cell tag written otherwise, and each reference beyond the
         furthest so far; in an ordinary sheet, none of either."""
         self.max_row, self.max_col = 0, -1
-        self.cells = self.shared_cells = 0
+        self.cells = 0
         tail = b""
         started = False
         for chunk in self.reopen():
@@ -729,7 +726,7 @@ class _XlsxSheetScan(_Scanner):
                 return False  # a cell written otherwise
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
             self._cell(int(digits) - 1, column_index(letters))
-        self._count(data, start, end)
+        self.cells += data.count(b'<c r="', start, end)
         return True
 
     # -- path 3 --------------------------------------------------------------------------
@@ -1004,7 +1001,7 @@ def _check_xlsx_cells(sheets: list[_XlsxSheetScan], strings: list[_SharedStrings
     if cells + len(lengths) > MAX_CELLS:
         _refuse_cell_count(cells + len(lengths), "cells and shared strings")
     longest = max(lengths, default=0)
-    if sum(s.shared_cells for s in sheets) * longest <= MAX_SHARED_TEXT_BYTES:
+    if cells * longest <= MAX_SHARED_TEXT_BYTES:
         return  # (nearly every workbook: short strings)
     # Then the texts of the cells themselves: every number in a <v> taken as a string's index.
     n = len(lengths)
