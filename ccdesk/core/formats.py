@@ -46,9 +46,9 @@ from ccdesk.errors import SheetError
 __all__ = [
     "MAX_CELLS",
     "MAX_COMPRESSION_RATIO",
+    "MAX_COPIED_TEXT_BYTES",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
-    "MAX_SHARED_TEXT_BYTES",
     "MAX_UNCOMPRESSED_BYTES",
     "MAX_ZIP_ENTRIES",
     "CorruptFileError",
@@ -887,10 +887,10 @@ class _XlsxSheetScan(_Scanner):
 
 
 # -- xlsx: the shared strings ---------------------------------------------------------------
-#: The most text that the cells of a workbook may take from its shared strings, all together.
-#: calamine gives every cell its own copy of its shared string, and Python another: a 1 MB text
-#: used by 3,000 cells would need 6 GB.
-MAX_SHARED_TEXT_BYTES = 256 * _MB
+#: The most text the cells of a workbook may copy, all together, from its shared strings (xlsx)
+#: or from a cell repeated N times (ods). calamine gives every cell its own copy, and Python
+#: another: a 1 MB text used by 3,000 cells would need 6 GB.
+MAX_COPIED_TEXT_BYTES = 256 * _MB
 #: A start tag <si> or <si ...> (not <si/>: calamine makes no string of it), where every tag is
 #: plain (see _S_NOT_PLAIN).
 _S_START = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)")
@@ -994,14 +994,14 @@ class _SharedStringsScan(_Scanner):
 
 def _check_xlsx_cells(sheets: list[_XlsxSheetScan], strings: list[_SharedStringsScan]) -> None:
     """Refuse a workbook whose cells and strings, all together, are more than calamine may hold:
-    more than MAX_CELLS cells and shared strings, or more than MAX_SHARED_TEXT_BYTES of text
+    more than MAX_CELLS cells and shared strings, or more than MAX_COPIED_TEXT_BYTES of text
     taken from the shared strings (each cell gets a copy of its string)."""
     cells = sum(s.cells for s in sheets)
     lengths = max((s.lengths for s in strings), key=len, default=array.array("Q"))
     if cells + len(lengths) > MAX_CELLS:
         _refuse_cell_count(cells + len(lengths), "cells and shared strings")
     longest = max(lengths, default=0)
-    if cells * longest <= MAX_SHARED_TEXT_BYTES:
+    if cells * longest <= MAX_COPIED_TEXT_BYTES:
         return  # (nearly every workbook: short strings)
     # Then the texts of the cells themselves: every number in a <v> taken as a string's index.
     n = len(lengths)
@@ -1015,13 +1015,17 @@ def _check_xlsx_cells(sheets: list[_XlsxSheetScan], strings: list[_SharedStrings
             for data, start, end in stretches:
                 text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(data, start, end)) if i < n)
         text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(tail)) if i < n)
-        if text > MAX_SHARED_TEXT_BYTES:
-            raise UnsafeFileError(
-                "The file looks unsafe to open",
-                f"Its cells repeat long texts: ccdesk reads up to {_size(MAX_SHARED_TEXT_BYTES)} "
-                "of text. " + _RESAVE,
-                f"{sheet.name}: {text} bytes of shared strings",
-            )
+        if text > MAX_COPIED_TEXT_BYTES:
+            _refuse_copied_text(text, sheet.name)
+
+
+def _refuse_copied_text(text: int, where: str) -> None:
+    raise UnsafeFileError(
+        "The file looks unsafe to open",
+        f"Its cells repeat long texts: ccdesk reads up to {_size(MAX_COPIED_TEXT_BYTES)} of text. "
+        + _RESAVE,
+        f"{where}: {text} bytes of text in its cells",
+    )
 
 
 # ods: rows and cells may be "repeated" N times; the reader expands every repeat except the
@@ -1043,7 +1047,11 @@ class _OdsScan(_Scanner):
     def __init__(self) -> None:
         self.tail = b""
         self._new_table()
-        self.cell_open = False
+        self.offset = 0  # where the next data given to _scan starts, in the part
+        self.cell_at: int | None = None  # where the open cell with content starts
+        self.cell_rep = 1
+        self.row_text = 0  # bytes of the row's cells with content, each times its repeats
+        self.text = 0  # the same for every row, each times its repeats: what calamine copies
 
     def _new_table(self) -> None:
         self.rows_total = 0  # rows up to and including the last row with a value
@@ -1073,6 +1081,8 @@ class _OdsScan(_Scanner):
         _check_area(self.rows_total, max(self.width, 1), "content.xml")
 
     def _scan(self, data: bytes) -> None:
+        base = self.offset
+        self.offset += len(data)
         for m in _O_TOKEN.finditer(data):
             closing, tag, attrs, end = m.groups()
             if not end:
@@ -1101,6 +1111,13 @@ class _OdsScan(_Scanner):
                 self.row_cols += n
                 if _O_VALUE.search(attrs):
                     self.row_width = self.row_cols
+                    if empty:  # (its value in its attributes)
+                        self.row_text += n * len(attrs)
+                if not empty:
+                    self.cell_at, self.cell_rep = base + m.start(), n
+            elif self.cell_at is not None:  # the end of a cell with content
+                self.row_text += self.cell_rep * (base + m.end() - self.cell_at)
+                self.cell_at = None
 
     def _end_row(self) -> None:
         if self.row_width:
@@ -1110,6 +1127,10 @@ class _OdsScan(_Scanner):
             _check_area(self.rows_total, max(self.width, 1), "content.xml")
         else:
             self.rows_pending += self.row_rep
+        self.text += self.row_rep * self.row_text
+        self.row_text = 0
+        if self.text > MAX_COPIED_TEXT_BYTES:
+            _refuse_copied_text(self.text, "content.xml")
         self.row_rep = 1
         self.row_cols = 0
         self.row_width = 0

@@ -945,3 +945,22 @@ def test_deep_nesting_is_harmless(tmp_path: Path) -> None:
                       ("outside", S.sheet_xml(_HEAD).replace("<sheetData>", deep + "<sheetData>"))):
         status, err, _ = inspect_within_limits(S.write_xlsx_raw(tmp_path / f"{name}.xlsx", xml))
         assert status in (0, 2), (name, err)
+
+
+def test_an_ods_cell_with_a_long_text_repeated_thousands_of_times_is_refused(tmp_path: Path) -> None:
+    # calamine writes the 300 KB text into each of the 16,000 repeated cells, then each of the 3 rows.
+    head = ('<table:table-row><table:table-cell office:value-type="string"><text:p>Email</text:p>'
+            "</table:table-cell></table:table-row>")
+    cell = (f'<table:table-cell table:number-columns-repeated="16000" office:value-type="string">'
+            f"<text:p>{_text(300_000)}</text:p></table:table-cell>")
+    rows = head + f'<table:table-row table:number-rows-repeated="3">{cell}</table:table-row>'
+    path = S.write_ods(tmp_path / "repeated.ods", {"S": []}, raw_rows={"S": rows})
+    assert path.stat().st_size < 1 << 20
+    refused_within_limits(path, "long texts")
+    # The same text once, and short texts repeated as LibreOffice writes them: read.
+    short = ('<table:table-row table:number-rows-repeated="5"><table:table-cell table:number-columns-'
+             'repeated="3" office:value-type="string"><text:p>ann@example.org</text:p></table:table-cell>'
+             "</table:table-row>")
+    once = head + f"<table:table-row>{cell.replace('16000', '1')}</table:table-row>" + short
+    sheet = read_sheet(S.write_ods(tmp_path / "once.ods", {"S": []}, raw_rows={"S": once}))
+    assert sheet.counts["invalid"] == 1 and sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 4
