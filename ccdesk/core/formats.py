@@ -33,7 +33,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -354,6 +354,7 @@ def _check_zip(data: bytes) -> Format:
     total = 0
     sheets: list[_XlsxSheetScan] = []
     strings: list[_SharedStringsScan] = []
+    binary: list[_XlsbSheetScan] = []
     for info in infos:
         if info.is_dir():
             continue
@@ -371,12 +372,17 @@ def _check_zip(data: bytes) -> Format:
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
-            "xl/workbook.bin", "xl/styles.bin", "xl/sharedstrings.bin", "xl/vbaproject.bin"
+            "xl/workbook.bin", "xl/styles.bin", "xl/vbaproject.bin"
         ):
-            scanner = _XlsbSheetScan(name)
+            binary.append(_XlsbSheetScan(name))  # (the shared strings too: their lengths)
+            scanner = binary[-1]
         total = _stream_member(zf, info, total, scanner)
-    if sheets:
-        _check_xlsx_cells(sheets, strings)
+    if fmt in (Format.XLSX, Format.XLSM):
+        lengths = max((s.lengths for s in strings), key=len, default=array.array("Q"))
+        _check_cells(sum(s.cells for s in sheets), lengths, _xlsx_string_indexes(sheets))
+    elif fmt is Format.XLSB:
+        lengths = max((s.lengths for s in binary), key=len, default=array.array("Q"))
+        _check_cells(sum(s.cells for s in binary), lengths, ((s.name, s.shared) for s in binary))
     return fmt
 
 
@@ -992,31 +998,38 @@ class _SharedStringsScan(_Scanner):
             self.lengths.append(offset - opened)
 
 
-def _check_xlsx_cells(sheets: list[_XlsxSheetScan], strings: list[_SharedStringsScan]) -> None:
-    """Refuse a workbook whose cells and strings, all together, are more than calamine may hold:
-    more than MAX_CELLS cells and shared strings, or more than MAX_COPIED_TEXT_BYTES of text
-    taken from the shared strings (each cell gets a copy of its string)."""
-    cells = sum(s.cells for s in sheets)
-    lengths = max((s.lengths for s in strings), key=len, default=array.array("Q"))
+def _check_cells(cells: int, lengths: Sequence[int], used: Iterable[tuple[str, Iterable[int]]]) -> None:
+    """Refuse a workbook whose ``cells`` and shared strings (their ``lengths``) are more than
+    calamine may hold: more than MAX_CELLS together, or more than MAX_COPIED_TEXT_BYTES of text
+    copied from the shared strings (each cell gets a copy of its string). ``used`` gives, sheet
+    by sheet, at least every index of a shared string a cell uses; it is read only when the
+    cells times the longest string are over the limit."""
     if cells + len(lengths) > MAX_CELLS:
         _refuse_cell_count(cells + len(lengths), "cells and shared strings")
-    longest = max(lengths, default=0)
-    if cells * longest <= MAX_COPIED_TEXT_BYTES:
+    if cells * max(lengths, default=0) <= MAX_COPIED_TEXT_BYTES:
         return  # (nearly every workbook: short strings)
-    # Then the texts of the cells themselves: every number in a <v> taken as a string's index.
     n = len(lengths)
     text = 0
-    for sheet in sheets:
-        if not sheet.started:
-            continue
-        tail = b""
-        for chunk in sheet.reopen():
-            stretches, tail = _whole_tags(tail, chunk)
-            for data, start, end in stretches:
-                text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(data, start, end)) if i < n)
-        text += sum(lengths[i] for i in map(int, _X_V_NUMBER.findall(tail)) if i < n)
+    for where, indexes in used:
+        text += sum(lengths[i] for i in indexes if i < n)
         if text > MAX_COPIED_TEXT_BYTES:
-            _refuse_copied_text(text, sheet.name)
+            _refuse_copied_text(text, where)
+
+
+def _xlsx_string_indexes(sheets: list[_XlsxSheetScan]) -> Iterator[tuple[str, Iterator[int]]]:
+    """For each part with a <sheetData>, every number in a <v> (taken as a string's index)."""
+    for sheet in sheets:
+        if sheet.started:
+            yield sheet.name, _v_numbers(sheet.reopen())
+
+
+def _v_numbers(chunks: Iterable[bytes]) -> Iterator[int]:
+    tail = b""
+    for chunk in chunks:
+        stretches, tail = _whole_tags(tail, chunk)
+        for data, start, end in stretches:
+            yield from map(int, _X_V_NUMBER.findall(data, start, end))
+    yield from map(int, _X_V_NUMBER.findall(tail))
 
 
 def _refuse_copied_text(text: int, where: str) -> None:
@@ -1136,10 +1149,14 @@ class _OdsScan(_Scanner):
         self.row_width = 0
 
 
-# xlsb: binary records; rows come from BrtRowHdr, columns from each cell record.
+# xlsb: binary records; rows come from BrtRowHdr, columns from each cell record; the shared
+# strings (BrtSSTItem, in xl/sharedStrings.bin) are measured, and the cells that use one counted.
 class _XlsbSheetScan(_Scanner):
     def __init__(self, name: str) -> None:
         self.name = name
+        self.cells = 0
+        self.shared = array.array("L")  # the index of each cell's shared string (BrtCellIsst)
+        self.lengths = array.array("Q")  # the size of each shared string's record
         self.buf = b""
         self.in_data = False
         self.done = False
@@ -1187,6 +1204,8 @@ class _XlsbSheetScan(_Scanner):
                 self.in_data = True
             elif typ == 0x0092:
                 self.done = True
+            elif typ == 0x0013:
+                self.lengths.append(size)
             elif typ == 0x0094 and size >= 16:
                 r1, r2, c1, c2 = unpack("<IIII", data, pos)
                 if r2 >= r1 and c2 >= c1:
@@ -1199,6 +1218,9 @@ class _XlsbSheetScan(_Scanner):
                     elif self.row > self.max_row:
                         self.max_row = self.row
                 elif 0x0002 <= typ <= 0x000B and size >= 4:
+                    self.cells += 1
+                    if typ == 0x0007 and size >= 12:
+                        self.shared.append(unpack("<I", data, pos + 8)[0])
                     col = unpack("<I", data, pos)[0]
                     if col > self.max_col:
                         self.max_col = col

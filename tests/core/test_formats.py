@@ -964,3 +964,20 @@ def test_an_ods_cell_with_a_long_text_repeated_thousands_of_times_is_refused(tmp
     once = head + f"<table:table-row>{cell.replace('16000', '1')}</table:table-row>" + short
     sheet = read_sheet(S.write_ods(tmp_path / "once.ods", {"S": []}, raw_rows={"S": once}))
     assert sheet.counts["invalid"] == 1 and sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 4
+
+
+def test_an_xlsb_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: Path) -> None:
+    def xlsb(path: Path, text: str, cells: int) -> Path:
+        rows = b"".join(S.xlsb_record(0x0000, struct.pack("<I", r) + b"\0" * 13)
+                        + S.xlsb_record(0x0007, struct.pack("<III", 0, 0, 0)) for r in range(1, cells + 1))
+        head = [["Email"]]
+        S.write_xlsb(path, {"Sheet1": head}, raw_sheets={"Sheet1": S.xlsb_sheet(head, extra=rows)})
+        sst = (S.xlsb_record(0x009F, struct.pack("<II", cells, 1))
+               + S.xlsb_record(0x0013, b"\0" + S._wide(text)) + S.xlsb_record(0x00A0))
+        with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/sharedStrings.bin", sst)
+        return path
+
+    refused_within_limits(xlsb(tmp_path / "amplified.xlsb", _text(500_000), 3000), "long texts")
+    sheet = read_sheet(xlsb(tmp_path / "fine.xlsb", "ann@example.org", 3000))
+    assert sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 2999
