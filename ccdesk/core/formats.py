@@ -378,8 +378,13 @@ def _check_zip(data: bytes) -> Format:
             scanner = binary[-1]
         total = _stream_member(zf, info, total, scanner)
     if fmt in (Format.XLSX, Format.XLSM):
-        lengths = max((s.lengths for s in strings), key=len, default=array.array("Q"))
-        _check_cells(sum(s.cells for s in sheets), lengths, _xlsx_string_indexes(sheets))
+        cells = sum(s.cells for s in sheets)
+        for irregular in (s for s in strings if s.lengths is None):
+            if cells * irregular.size > MAX_COPIED_TEXT_BYTES:
+                _refuse_copied_text(cells * irregular.size, irregular.name)
+        lengths = max((s.lengths for s in strings if s.lengths is not None), key=len,
+                      default=array.array("Q"))
+        _check_cells(cells, lengths, _xlsx_string_indexes(sheets))
     elif fmt is Format.XLSB:
         lengths = max((s.lengths for s in binary), key=len, default=array.array("Q"))
         _check_cells(sum(s.cells for s in binary), lengths, ((s.name, s.shared) for s in binary))
@@ -897,31 +902,45 @@ class _XlsxSheetScan(_Scanner):
 #: or from a cell repeated N times (ods). calamine gives every cell its own copy, and Python
 #: another: a 1 MB text used by 3,000 cells would need 6 GB.
 MAX_COPIED_TEXT_BYTES = 256 * _MB
-#: A start tag <si> or <si ...> (not <si/>: calamine makes no string of it), where every tag is
-#: plain (see _S_NOT_PLAIN).
-_S_START = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)")
 #: A "<" that does not start a plain tag (a name without prefix, attributes in double quotes
 #: without "<" or ">", at most one space before the end): a comment, CDATA, a prefixed name...
-#: When there is none, no "<si" can hide in a value or a comment, and splitting the part at
-#: _S_START gives one piece per string.
+#: When there is none, no tag can hide in a value or a comment.
 _S_NOT_PLAIN = re.compile(rb'<(?!/?[A-Za-z]++(?: [A-Za-z:]++="[^"<>]*+")*+ ?/?>)')
+#: A plain start tag <si> or <si ...> (not <si/>: calamine makes no string of it).
+_S_START = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)")
+#: A plain start or end tag of a string: (b"" or b"/").
+_S_TAG = re.compile(rb"<(/?)si(?=[ >])[^<>]*+(?<!/)>")
+#: A plain start tag whose first tag inside is not the start of a <t> or <r> (calamine makes no
+#: string of one without either; and a stretch that ends before it is looked at again).
+_S_CHILD = rb"[ \t\r\n]*+<[tr](?:>| [^<>]*+(?<!/)>)"
+_S_CHILDLESS = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)(?!%s|[ \t\r\n]*+\Z)" % _S_CHILD)
+_S_CHILD_FIRST = re.compile(_S_CHILD)
+_S_OPEN_AT_END = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)[ \t\r\n]*+\Z")
 #: The index in a cell's <v> (any prefix; spaces and "+" as a lenient number parser takes them).
 _X_V_NUMBER = re.compile(rb"<(?:[^ \t\r\n<>/:]++:)?v(?:[ \t\r\n][^<>]*+)?>[ \t\r\n]*+\+?([0-9]{1,10})")
 
 
 class _SharedStringsScan(_Scanner):
-    """The length in bytes of each string in xl/sharedStrings.xml, as calamine numbers them
-    (at least the string's length once read: the bytes of its element and what follows it)."""
+    """The length in bytes of each string of xl/sharedStrings.xml, numbered as calamine numbers
+    them: each <si> element (its bytes are at least its text's length once read).
+
+    Only when the strings are written regularly: every <si> holds a <t> or <r> first, and ends
+    before the next one starts (as every program writes them). Otherwise (``lengths`` is None)
+    any string could be as long as the whole part (``size``)."""
 
     def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
         self.name = name
         self.reopen = reopen
-        self.lengths = array.array("Q")
+        self.lengths: array.array[int] | None = array.array("Q")
+        self.size = 0
         self.started = False  # the bytes "<sst" have been seen
-        self.plain = True  # every tag so far is plain: the fast way holds
+        self.plain = True  # every tag so far is plain and regular: the fast way holds
+        self.open = False  # a string is open at the end of the last stretch
+        self.need_child = False  # ... and its first tag is still to come
         self.tail = b""
 
     def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
         if not self.plain:
             return
         if not self.started:
@@ -936,30 +955,42 @@ class _SharedStringsScan(_Scanner):
             self._split(data, start, end)
 
     def _split(self, data: bytes, start: int, end: int) -> None:
-        if not self.plain or _S_NOT_PLAIN.search(data, start, end):
-            self.plain = False
+        if not self.plain:
             return
+        kinds = _S_TAG.findall(data, start, end)
+        first, other = (b"/", b"") if self.open else (b"", b"/")
+        if (_S_NOT_PLAIN.search(data, start, end) or _S_CHILDLESS.search(data, start, end)
+                or (self.need_child and not _S_CHILD_FIRST.match(data, start, end))
+                or kinds[0::2].count(first) != len(kinds[0::2])
+                or kinds[1::2].count(other) != len(kinds[1::2])):
+            self.plain = False  # followed tag by tag instead
+            return
+        if kinds:
+            self.open = kinds[-1] == b""
+            self.need_child = _S_OPEN_AT_END.search(data, start, end) is not None
         pieces = _S_START.split(data[start:end])
-        if self.lengths:
-            self.lengths[-1] += len(pieces[0])
-        self.lengths.extend(map(len, pieces[1:]))
-        if len(self.lengths) > MAX_CELLS:
+        lengths = self.lengths
+        assert lengths is not None
+        if lengths:
+            lengths[-1] += len(pieces[0])
+        lengths.extend(map(len, pieces[1:]))
+        if len(lengths) > MAX_CELLS:
             raise UnsafeFileError(details=f"{self.name}: more than {MAX_CELLS} strings")
 
     def close(self) -> None:
         if self.plain and self.tail:
             self._split(self.tail, 0, len(self.tail))
         self.tail = b""
-        if not self.plain:
+        if not self.plain or self.need_child:
             self._measure_exact()
 
     def _measure_exact(self) -> None:
-        """Each <si> element's length, following the tags one by one (comments, CDATA and
-        quoted values skipped, any prefix) as quick-xml reads them; refused beyond
-        _EXACT_MAX_CELLS tags (a few seconds' work)."""
-        self.lengths = array.array("Q")
+        """The same, following the tags one by one as quick-xml reads them (comments, CDATA
+        and quoted values skipped, any prefix); at most _EXACT_MAX_CELLS tags (seconds)."""
+        lengths = array.array("Q")
         tags = 0
-        depth = 0
+        string: tuple[bytes | None, bytes] | None = None  # the open string's name
+        child = False  # its first tag has been seen
         opened = offset = 0
         tail = b""
         for chunk in self.reopen():
@@ -968,34 +999,42 @@ class _SharedStringsScan(_Scanner):
             while (at := data.find(b"<", pos)) >= 0:
                 m = _X_MARKUP.match(data, at)
                 assert m is not None  # (a lone "<" matches at worst)
-                closing, _, local, attrs = m.groups()
+                closing, prefix, local, attrs = m.groups()
                 if local is None and m.end() - at == 1:
                     pos = at
                     break  # cut by the chunk's end
                 pos = m.end()
+                if local is None:
+                    continue  # comment, CDATA, processing instruction
                 tags += 1
                 if tags > _EXACT_MAX_CELLS:
                     raise UnsafeFileError(details=f"{self.name}: over {_EXACT_MAX_CELLS} unusual tags")
-                if local != b"si" or (attrs and attrs not in (b"/",) and attrs[0] not in _X_WS):
+                if attrs and attrs != b"/" and attrs[0] not in _X_WS:
+                    continue  # (a longer name)
+                if string is not None and not child:  # the string's first tag: <t> or <r>
+                    if closing or local not in (b"t", b"r") or attrs.endswith(b"/"):
+                        self.lengths = None
+                        return
+                    child = True
+                elif local != b"si":
                     continue
-                if closing:
-                    depth = max(0, depth - 1)
-                    if not depth:
-                        self.lengths.append(offset + pos - opened)
-                elif not attrs.endswith(b"/"):
-                    if not depth:
-                        opened = offset + at
-                    depth += 1
+                elif string is None and not closing and not attrs.endswith(b"/"):
+                    string, child, opened = (prefix, local), False, offset + at
+                elif string is not None and closing and (prefix, local) == string:
+                    lengths.append(offset + pos - opened)
+                    string = None
+                else:  # nested, stray or mismatched: calamine may number the strings otherwise
+                    self.lengths = None
+                    return
             else:
                 pos = len(data)
             tail = data[pos:] if pos < len(data) else b""
             offset += pos
-            if len(tail) > _MB or len(self.lengths) > MAX_CELLS:
+            if len(tail) > _MB or len(lengths) > MAX_CELLS:
                 raise UnsafeFileError(details=f"{self.name}: unreadable or too many strings")
         if tail:  # a DOCTYPE (where entities are declared), or damage: calamine may read on
             raise CorruptFileError(details=f"{self.name}: markup that is not a tag")
-        if depth:  # a string left open runs to the end
-            self.lengths.append(offset - opened)
+        self.lengths = lengths if string is None else None
 
 
 def _check_cells(cells: int, lengths: Sequence[int], used: Iterable[tuple[str, Iterable[int]]]) -> None:

@@ -837,6 +837,16 @@ def test_a_long_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: Pa
     refused_within_limits(path, "long texts")
 
 
+@pytest.mark.parametrize("before", ["<si></si>", "<si><t/></si>", "<si><rPh><t>x</t></rPh></si>",
+                                    "<x:si><x:t>a</x:t></si><x:si>"])
+def test_irregular_shared_strings_cannot_hide_a_long_one(tmp_path: Path, before: str) -> None:
+    # calamine makes no string of an <si> without <t> or <r> (and ends an <x:si> only at
+    # </x:si>): its string 1 is the long one, whatever the elements before it look like.
+    sst = f'<sst xmlns:x="x">{before}<si><t>short</t></si><si><t>{_text(1 << 20)}</t></si></sst>'
+    path = _xlsx_with_strings(tmp_path / "hidden.xlsx", _shared_rows([1] * 3000), sst)
+    refused_within_limits(path, "long texts")
+
+
 @pytest.mark.parametrize("closing", ["</si>", "</si >", "</x:si>"])
 def test_long_shared_strings_used_once_are_read(tmp_path: Path, closing: str) -> None:
     # The cheap bound (cells x longest string) is over the limit: the cells' own indexes decide.
