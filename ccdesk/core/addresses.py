@@ -29,8 +29,6 @@ import datetime as _dt
 import enum
 import re
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import is_
 from urllib.parse import unquote
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -39,10 +37,10 @@ __all__ = [
     "MAX_CELL_CHARS",
     "CheckedCell",
     "Outcome",
-    "Verdicts",
     "cell_text",
     "check_cell",
     "check_text",
+    "fast_address",
     "looks_like_address",
     "normalise",
 ]
@@ -73,94 +71,25 @@ _SPECIAL_TLDS = sorted((d for d in SPECIAL_USE_DOMAIN_NAMES if "." not in d), ke
 SPECIAL_MULTI = tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES if "." in d)
 
 
-def _fast_regex(end: str) -> str:
-    """The fast path's pattern, for an address that ends at ``end``."""
-    return (
-        rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+"
-        r"@(?:(?=[A-Za-z0-9-]{1,63}\.)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+\.)++"
-        rf"(?!(?i:{'|'.join(map(re.escape, _SPECIAL_TLDS))}){end})[A-Za-z]{{2,63}}"
-    )
-
-
-FAST = re.compile(_fast_regex(r"\Z"))
-#: FAST on text holding one address per line: matches the longest run of lines from where it
-#: starts that FAST matches one by one (each line, without its "\n", exactly as FAST would).
-_FAST_LINES = re.compile("(?:" + _fast_regex(r"\n") + r"\n)*+")
+FAST = re.compile(
+    rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+"
+    r"@(?:(?=[A-Za-z0-9-]{1,63}\.)[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+\.)++"
+    rf"(?!(?i:{'|'.join(map(re.escape, _SPECIAL_TLDS))})\Z)[A-Za-z]{{2,63}}"
+)
 #: email-validator's EMAIL_MAX_LENGTH.
 EMAIL_MAX = 254
 _fast_match = FAST.fullmatch
 
 
-def _fast(s: str) -> str | None:
-    """The normalised address if ``s`` is a plain address on the fast path, else None."""
+def fast_address(s: str) -> str | None:
+    """The normalised address if ``s`` is a plain address on the fast path, else None (then
+    :func:`check_text` has the last word)."""
     if len(s) > EMAIL_MAX or _fast_match(s) is None:
         return None
     low = s.lower()
     if SPECIAL_MULTI and low.endswith(SPECIAL_MULTI):
         return None
     return low
-
-
-#: Texts per call of :func:`_fast_block`: each C call (join, lower, the regex over the run)
-#: keeps the interpreter lock for its whole length; 5,000 lines take about 2 ms, so a window
-#: on another thread never waits long, and the calls are still few.
-FAST_BLOCK = 5000
-
-
-def fast_addresses(texts: list[str], known: Verdicts | None = None) -> list[str | None]:
-    """For each text, what :func:`_fast` gives: its lower-case address if it is a plain
-    address on the fast path, else None (then :func:`check_text` has the last word).
-
-    The texts are joined one per line and FAST runs over each run of plain addresses in a
-    single call, instead of once per text: on a 100,000-row sheet that is a third less time.
-    A text holding a line break or longer than EMAIL_MAX takes the one-by-one way.
-
-    With ``known``, a text it has a verdict for is looked up instead (five times cheaper);
-    only the others are checked."""
-    if known is not None and known.fast:
-        return _fast_known(texts, known.fast)
-    if len(texts) <= FAST_BLOCK:
-        return _fast_block(texts)
-    out: list[str | None] = []
-    for start in range(0, len(texts), FAST_BLOCK):
-        out += _fast_block(texts[start:start + FAST_BLOCK])
-    return out
-
-
-_UNKNOWN = object()
-
-
-def _fast_known(texts: list[str], fast: dict[str, str | None]) -> list[str | None]:
-    out: list = []
-    for start in range(0, len(texts), FAST_BLOCK):  # in slices, like _fast_block
-        out += map(fast.get, texts[start:start + FAST_BLOCK], repeat(_UNKNOWN))
-    unknown = list(compress(range(len(out)), map(is_, out, repeat(_UNKNOWN))))
-    if unknown:
-        for i, email in zip(unknown, fast_addresses([texts[i] for i in unknown]), strict=True):
-            out[i] = email
-    return out
-
-
-def _fast_block(texts: list[str]) -> list[str | None]:
-    n = len(texts)
-    text = "\n".join(texts) + "\n"
-    if text.count("\n") != n or (n and max(map(len, texts)) > EMAIL_MAX):
-        return [_fast(t) for t in texts]
-    out: list[str | None] = text.lower().split("\n")  # lower() never makes or takes a "\n"
-    out.pop()
-    match, count, find = _FAST_LINES.match, text.count, text.find
-    pos = line = 0
-    while True:
-        stop = match(text, pos).end()  # type: ignore[union-attr]  # (it matches "" at worst)
-        line += count("\n", pos, stop)  # the lines from pos to stop are plain addresses
-        if stop == len(text):
-            break
-        out[line] = None  # this one is not
-        pos = find("\n", stop) + 1
-        line += 1
-    if SPECIAL_MULTI:
-        out = [e if e is None or not e.endswith(SPECIAL_MULTI) else None for e in out]
-    return out
 
 
 # -- cleaning -------------------------------------------------------------------------------
@@ -279,7 +208,7 @@ def check_text(text: str) -> CheckedCell:
     s = text.strip()
     if not s:
         return _BLANK
-    email = _fast(s)
+    email = fast_address(s)
     if email is not None:
         return CheckedCell(Outcome.VALID, email, "")
     return _check_slow(s)
@@ -312,7 +241,7 @@ def _check_slow(s: str) -> CheckedCell:
             return _invalid("Not an email address: nothing between < and >")
     if "@" not in s:  # the commonest mistake; no need to ask email-validator
         return _NO_AT
-    email = _fast(s)
+    email = fast_address(s)
     if email is not None:
         return CheckedCell(Outcome.VALID, email, "")
     try:
@@ -337,38 +266,6 @@ def check_cell(value: object) -> CheckedCell:
     if isinstance(value, _dt.date | _dt.time | _dt.timedelta):
         return _invalid("Not an email address: the cell holds a date or time")
     return check_text(cell_text(value))
-
-
-class Verdicts:
-    """Verdicts on texts worked out ahead of time: for each text it has learnt, what
-    :func:`fast_addresses` gives, and for those off the fast path what :func:`check_text`
-    gives. A memo of pure functions, so a text it does not know is simply checked as usual.
-
-    The importer fills one while calamine parses the sheet (without the interpreter lock, on
-    the other core) with the texts of the file that hold an "@"; checking the email column
-    afterwards is then mostly looking up."""
-
-    __slots__ = ("checked", "fast")
-
-    def __init__(self) -> None:
-        self.fast: dict[str, str | None] = {}
-        self.checked: dict[str, CheckedCell] = {}
-
-    def learn(self, texts: list[str]) -> None:
-        """Work out the verdicts on ``texts``."""
-        emails = fast_addresses(texts)
-        self.fast.update(zip(texts, emails, strict=True))
-        checked = self.checked
-        for text in compress(texts, map(is_, emails, repeat(None))):
-            checked[text] = check_text(text)
-
-    def check_cell(self, value: object) -> CheckedCell:
-        """:func:`check_cell`, looked up when ``value`` is a text with a verdict."""
-        if type(value) is str:
-            known = self.checked.get(value)
-            if known is not None:
-                return known
-        return check_cell(value)
 
 
 def normalise(text: str) -> str | None:

@@ -13,12 +13,11 @@ Three jobs, in this order, before any parser sees the file:
    (so a zip bomb, including one that lies about its sizes, is refused within a second or
    so); and the extent of every sheet (the rectangle of cells the reader will have to hold) is
    measured from the raw data *before* the spreadsheet library builds it, so a 5 KB file that
-   names cell XFD1048576 cannot exhaust the memory.
+   names cell XFD1048576 cannot exhaust the memory. So are, in an xlsx, the number of cells
+   and shared strings and the text the cells copy from the shared strings; and in an xls the
+   compound file's counts and sector chains, which the library trusts.
 3. **Read it.** xlsx, xlsm, xlsb, xls and ods through python-calamine; CSV / TSV / TXT
-   through the standard library (encoding and delimiter detected). While calamine parses an
-   xlsx sheet (without the interpreter lock), a helper thread hands the caller a forecast of
-   the email column read from the XML, or else the file's texts that hold an "@", for work
-   ahead on the processor the parse leaves idle.
+   through the standard library (encoding and delimiter detected).
 
 The result is a :class:`Workbook` whose :meth:`Workbook.grid` gives a sheet's cells with the
 Excel number of its first row and the index of its first column.
@@ -26,22 +25,19 @@ Excel number of its first row and the index of its first column.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import csv
-import html
 import io
-import logging
-import os
 import re
 import struct
-import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import chain, islice, repeat
-from operator import itemgetter, lt, sub
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +46,7 @@ from ccdesk.errors import SheetError
 __all__ = [
     "MAX_CELLS",
     "MAX_COMPRESSION_RATIO",
+    "MAX_COPIED_TEXT_BYTES",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_UNCOMPRESSED_BYTES",
@@ -63,6 +60,7 @@ __all__ = [
     "SheetTooBigError",
     "UnsafeFileError",
     "Workbook",
+    "column_index",
     "column_letter",
     "open_workbook",
 ]
@@ -164,6 +162,16 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str | bytes) -> int:
+    """The 0-based index of Excel's column ``letters``, in either case: A → 0, aa → 26."""
+    if isinstance(letters, bytes):
+        letters = letters.decode("ascii")
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 # -- the result ---------------------------------------------------------------------------
 @dataclass(slots=True)
 class Grid:
@@ -177,21 +185,6 @@ class Grid:
     first_col: int = 0
 
 
-log = logging.getLogger("ccdesk.core.formats")
-
-#: What :meth:`Workbook.grid` may call while a sheet is being parsed: see there.
-Meanwhile = Callable[[list[str]], object]
-#: A forecast of one column of a sheet, read from its XML while calamine parses it:
-#: (the column's index, the Excel row of the first text, the texts row by row; "" where the
-#: row has no cell there). There is none when a cell there is not plain text (a number, rich
-#: text...). Only a forecast: the caller compares it with what calamine gives.
-Forecast = tuple[int, int, list[str]]
-#: What :meth:`Workbook.grid` may call with a forecast: ``foresee(forecast, stopped)``, where
-#: ``stopped()`` turns true when the parse has finished (the work should then end soon). It
-#: returns whether it has worked the forecast out (then no texts are handed over for it).
-Foresee = Callable[[Forecast, Callable[[], bool]], bool]
-
-
 class Workbook:
     """An opened file: its real format, its sheets, and their cells."""
 
@@ -199,20 +192,8 @@ class Workbook:
     sheet_names: list[str]
     hidden_sheets: set[str]
 
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:  # pragma: no cover
-        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given).
-
-        While the sheet is being parsed (by a reader that parses without the interpreter
-        lock), work may be handed to the callers' functions from another thread, on the
-        processor the parse leaves idle: first ``foresee`` (if given) with a
-        :data:`Forecast` of the column holding the most texts with an "@"; then, unless it
-        returns True, ``meanwhile`` (if given) with blocks of the file's texts that hold an
-        "@". The calls stop when the parse has finished; this method waits for the one in
-        progress. The work must be optional: an exception in it is logged, and stops only
-        the work ahead."""
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:  # pragma: no cover
+        """The cells of sheet ``name`` (only the first ``max_rows`` rows when given)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -371,6 +352,9 @@ def _check_zip(data: bytes) -> Format:
 
     # Decompress every entry once, for real: sizes can lie, and the sheets are measured.
     total = 0
+    sheets: list[_XlsxSheetScan] = []
+    strings: list[_SharedStringsScan] = []
+    binary: list[_XlsbSheetScan] = []
     for info in infos:
         if info.is_dir():
             continue
@@ -379,14 +363,31 @@ def _check_zip(data: bytes) -> Format:
         low = name.lower()
         if fmt in (Format.XLSX, Format.XLSM):
             # Every part: the workbook's relationships may name any part as a sheet.
-            scanner = _XlsxSheetScan(name, lambda info=info: _chunks(zf, info))
+            reopen = partial(_chunks, zf, info)
+            sheets.append(_XlsxSheetScan(name, reopen))
+            scanner = sheets[-1]
+            if low == "xl/sharedstrings.xml":
+                strings.append(_SharedStringsScan(name, reopen))
+                scanner = _Both(sheets[-1], strings[-1])
         elif fmt is Format.ODS and low == "content.xml":
             scanner = _OdsScan()
         elif fmt is Format.XLSB and low.startswith("xl/") and low.endswith(".bin") and low not in (
-            "xl/workbook.bin", "xl/styles.bin", "xl/sharedstrings.bin", "xl/vbaproject.bin"
+            "xl/workbook.bin", "xl/styles.bin", "xl/vbaproject.bin"
         ):
-            scanner = _XlsbSheetScan(name)
+            binary.append(_XlsbSheetScan(name))  # (the shared strings too: their lengths)
+            scanner = binary[-1]
         total = _stream_member(zf, info, total, scanner)
+    if fmt in (Format.XLSX, Format.XLSM):
+        cells = sum(s.cells for s in sheets)
+        for irregular in (s for s in strings if s.lengths is None):
+            if cells * irregular.size > MAX_COPIED_TEXT_BYTES:
+                _refuse_copied_text(cells * irregular.size, irregular.name)
+        lengths = max((s.lengths for s in strings if s.lengths is not None), key=len,
+                      default=array.array("Q"))
+        _check_cells(cells, lengths, _xlsx_string_indexes(sheets))
+    elif fmt is Format.XLSB:
+        lengths = max((s.lengths for s in binary), key=len, default=array.array("Q"))
+        _check_cells(sum(s.cells for s in binary), lengths, ((s.name, s.shared) for s in binary))
     return fmt
 
 
@@ -406,6 +407,19 @@ class _Scanner:
 
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+class _Both(_Scanner):
+    def __init__(self, *scanners: _Scanner) -> None:
+        self.scanners = scanners
+
+    def feed(self, chunk: bytes) -> None:
+        for scanner in self.scanners:
+            scanner.feed(chunk)
+
+    def close(self) -> None:
+        for scanner in self.scanners:
+            scanner.close()
 
 
 _CHUNK = 256 * 1024
@@ -433,11 +447,7 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
     calamine checks the CRC of the sheets it reads, but not of the shared strings).
 
     Chunks of 256 KB: each is measured while it is still in the CPU cache, and dropped before
-    the next one is made, so the memory is reused (fresh pages are costly to fault in).
-    Tried and dropped: inflating on a helper thread (on two cores it was slower, the threads
-    taking turns at the interpreter lock); inflating with zlib directly (the CRC is most of
-    what it saves, and it is needed); and handing calamine the unpacked bytes as a stored zip
-    (its parse was no faster)."""
+    the next one is made, so the memory is reused."""
     with zf.open(info) as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
@@ -460,15 +470,24 @@ def _check_area(rows: int, cols: int, where: str) -> None:
         )
 
 
+def _refuse_cell_count(cells: int, where: str, limit: int | None = None) -> None:
+    raise UnsafeFileError(
+        "The sheet is too big to open",
+        f"It holds {cells:,} cells or more; ccdesk reads up to {limit or MAX_CELLS:,}. Delete the columns "
+        "you do not need, or save only the email column, and try again.",
+        where,
+    )
+
+
 # -- xlsx: the extent of a sheet --------------------------------------------------------------
-# How calamine (0.37, src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part:
-# nothing counts before the start tag of <sheetData>. Then an element whose *local* name is
-# "row" sets the current row from its r="..." (if it has one), and its end adds one to the
-# current row and sets the current column to 0. An element whose local name is "c" is a cell:
-# at its r="..." (the last one, if there are several), or else at the current row and column;
-# either way the current column becomes the cell's column + 1. What is inside a cell is its
-# value. When every cell is read, calamine allocates the whole rectangle up to the furthest
-# cell, and that is what is measured here.
+# How calamine (0.37, as in python-calamine 0.9, pinned in pyproject.toml;
+# src/xlsx/cells_reader.rs, through quick-xml) reads a worksheet part: nothing counts before the
+# start tag of <sheetData>. Then an element whose *local* name is "row" sets the current row from
+# its r="..." (if it has one), and its end adds one to the current row and sets the current column
+# to 0. An element whose local name is "c" is a cell: at its r="..." (the last one, if there are
+# several), or else at the current row and column; either way the current column becomes the
+# cell's column + 1. What is inside a cell is its value. When every cell is read, calamine
+# allocates the whole rectangle up to the furthest cell, and that is what is measured here.
 #
 # Which parts are sheets is up to the workbook's relationships, and calamine takes any part
 # name from there; so every part of the zip is looked at, from the first bytes "sheetData" on
@@ -509,7 +528,7 @@ _X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
 # hold ">"); or a lone "<" (a token cut by the end of a chunk, or a damaged file).
 _X_MARKUP = re.compile(
     rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*+\"|'[^']*+')*+)>"
     rb"|<",
     re.DOTALL,
 )
@@ -528,6 +547,9 @@ _X_PLAIN_ROW = re.compile(
     + rb"</c>)[ \t\r\n]*)*)</row>"
 )
 _X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
+#: The most cells path 3 follows (some 7 µs each): a sheet written so unusually and so big is
+#: refused rather than followed for minutes.
+_EXACT_MAX_CELLS = 1_000_000
 
 
 def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
@@ -574,13 +596,6 @@ def _at_most(value: bytes, low: bytes, high: bytes) -> bytes:
                 re.escape(value[:i]) + b"[%s-%c]" % (low, top) + (cls + b"{%d}" % rest if rest else b"")
             )
     return b"(?:" + b"|".join(alternatives) + b")"
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ch - 64)
-    return n - 1
 
 
 def _xlsx_envelope(col: int, row: int) -> re.Pattern[bytes] | None:
@@ -633,6 +648,7 @@ class _XlsxSheetScan(_Scanner):
         self.tail = b""
         self.max_row = 0  # 1-based; measured by paths 2 and 3 only
         self.max_col = -1  # 0-based
+        self.cells = 0  # cell tags (each one a cell calamine holds, wherever it is)
 
     # -- path 1 --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
@@ -655,11 +671,13 @@ class _XlsxSheetScan(_Scanner):
         if self.envelope is None:  # sized on the last references of the first chunk
             text, first, last = sample
             refs = _X_TAIL_REFS.findall(text, max(first, last - 4096), last)
-            col = max((_col_index(letters) for letters, _ in refs), default=0)
+            col = max((column_index(letters) for letters, _ in refs), default=0)
             row = max((int(digits) for _, digits in refs), default=0)
             self.envelope = _xlsx_envelope(col, row)
         if self.envelope is None or self.envelope.search(data, start, end) or _prefixed(data, start, end):
             self.fits, self.tail = False, b""
+        else:  # every cell tag is <c r="...">
+            self.cells += data.count(b'<c r="', start, end)
 
     def close(self) -> None:
         if self.started and self.fits and self.tail:
@@ -687,6 +705,7 @@ class _XlsxSheetScan(_Scanner):
         regex pass finds each cell tag written otherwise, and each reference beyond the
         furthest so far; in an ordinary sheet, none of either."""
         self.max_row, self.max_col = 0, -1
+        self.cells = 0
         tail = b""
         started = False
         for chunk in self.reopen():
@@ -704,7 +723,7 @@ class _XlsxSheetScan(_Scanner):
 
     def _refs(self, data: bytes, start: int, end: int) -> bool:
         for letters, digits in _X_TAIL_REFS.findall(data, max(start, end - 4096), end):
-            self._cell(int(digits) - 1, _col_index(letters))
+            self._cell(int(digits) - 1, column_index(letters))
         if _prefixed(data, start, end):
             return False
         pattern = re.compile(
@@ -717,7 +736,8 @@ class _XlsxSheetScan(_Scanner):
             if ref is None:
                 return False  # a cell written otherwise
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
-            self._cell(int(digits) - 1, _col_index(letters))
+            self._cell(int(digits) - 1, column_index(letters))
+        self.cells += data.count(b'<c r="', start, end)
         return True
 
     # -- path 3 --------------------------------------------------------------------------
@@ -732,6 +752,7 @@ class _XlsxSheetScan(_Scanner):
         <row r=...> with a smaller number counts as the current row): rows out of order, which
         no program writes either, can then only make the measure larger, never smaller."""
         self.max_row, self.max_col = 0, -1
+        self.cells = 0
         self.x_started = self.x_done = self.in_cell = False
         self.stack: list[tuple[bytes | None, bytes]] = []
         self.row = self.col = 0  # calamine's current row and column (0-based)
@@ -739,7 +760,7 @@ class _XlsxSheetScan(_Scanner):
         for chunk in self.reopen():
             data = tail + chunk if tail else chunk
             tail = data[self._tokens(data) :]
-            if len(tail) > 16 * _MB:
+            if len(tail) > _MB:  # no tag, comment or CDATA section of a sheet is that long
                 break
             if self.x_done:
                 return
@@ -811,6 +832,7 @@ class _XlsxSheetScan(_Scanner):
                     self.row += 1
                     self.col = 0
             elif local == b"c":
+                self._count_one(1)
                 r = self._r(attrs, empty)
                 if r is None:
                     self._cell(self.row, self.col)
@@ -826,10 +848,18 @@ class _XlsxSheetScan(_Scanner):
         if r is not None:
             self.row = max(self.row, int(r) - 1)
         count = cells.count(b"<c")  # one per cell: no value _X_PLAIN_ROW allows holds "<c"
+        self._count_one(count)
         if count:
             self._cell(self.row, self.col + count - 1)  # the furthest of them
         self.row += 1
         self.col = 0
+
+    def _count_one(self, n: int) -> None:
+        """``n`` more cells on the exact path; refuses as soon as they are more than it can
+        follow within seconds (_EXACT_MAX_CELLS)."""
+        self.cells += n
+        if self.cells > _EXACT_MAX_CELLS:
+            _refuse_cell_count(self.cells, self.name, _EXACT_MAX_CELLS)
 
     def _r(self, attrs: bytes, empty: bool) -> bytes | None:
         """The value of the attribute r (no prefix), as quick-xml splits the attributes."""
@@ -864,13 +894,198 @@ class _XlsxSheetScan(_Scanner):
             )
         if not int(digits):
             self._damaged(f"cell reference {value[:20]!r}")
-        return int(digits) - 1, (_col_index(letters) if letters else 0)
+        return int(digits) - 1, (column_index(letters) if letters else 0)
+
+
+# -- xlsx: the shared strings ---------------------------------------------------------------
+#: The most text the cells of a workbook may copy, all together, from its shared strings (xlsx)
+#: or from a cell repeated N times (ods). calamine gives every cell its own copy, and Python
+#: another: a 1 MB text used by 3,000 cells would need 6 GB.
+MAX_COPIED_TEXT_BYTES = 256 * _MB
+#: A "<" that does not start a plain tag (a name without prefix, attributes in double quotes
+#: without "<" or ">", at most one space before the end): a comment, CDATA, a prefixed name...
+#: When there is none, no tag can hide in a value or a comment.
+_S_NOT_PLAIN = re.compile(rb'<(?!/?[A-Za-z]++(?: [A-Za-z:]++="[^"<>]*+")*+ ?/?>)')
+#: A plain start tag <si> or <si ...> (not <si/>: calamine makes no string of it).
+_S_START = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)")
+#: A plain start or end tag of a string: (b"" or b"/").
+_S_TAG = re.compile(rb"<(/?)si(?=[ >])[^<>]*+(?<!/)>")
+#: A plain start tag whose first tag inside is not the start of a <t> or <r> (calamine makes no
+#: string of one without either; and a stretch that ends before it is looked at again).
+_S_CHILD = rb"[ \t\r\n]*+<[tr](?:>| [^<>]*+(?<!/)>)"
+_S_CHILDLESS = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)(?!%s|[ \t\r\n]*+\Z)" % _S_CHILD)
+_S_CHILD_FIRST = re.compile(_S_CHILD)
+_S_OPEN_AT_END = re.compile(rb"<si(?:>| [^<>]*+(?<!/)>)[ \t\r\n]*+\Z")
+#: The index in a cell's <v> (any prefix; spaces and "+" as a lenient number parser takes them).
+_X_V_NUMBER = re.compile(rb"<(?:[^ \t\r\n<>/:]++:)?v(?:[ \t\r\n][^<>]*+)?>[ \t\r\n]*+\+?([0-9]{1,10})")
+
+
+class _SharedStringsScan(_Scanner):
+    """The length in bytes of each string of xl/sharedStrings.xml, numbered as calamine numbers
+    them: each <si> element (its bytes are at least its text's length once read).
+
+    Only when the strings are written regularly: every <si> holds a <t> or <r> first, and ends
+    before the next one starts (as every program writes them). Otherwise (``lengths`` is None)
+    any string could be as long as the whole part (``size``)."""
+
+    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
+        self.name = name
+        self.reopen = reopen
+        self.lengths: array.array[int] | None = array.array("Q")
+        self.size = 0
+        self.started = False  # the bytes "<sst" have been seen
+        self.plain = True  # every tag so far is plain and regular: the fast way holds
+        self.open = False  # a string is open at the end of the last stretch
+        self.need_child = False  # ... and its first tag is still to come
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if not self.plain:
+            return
+        if not self.started:
+            data = self.tail + chunk
+            start = data.find(b"<sst")
+            if start < 0:
+                self.tail = data[-3:]
+                return
+            self.started, self.tail, chunk = True, b"", data[start:]
+        stretches, self.tail = _whole_tags(self.tail, chunk)
+        for data, start, end in stretches:
+            self._split(data, start, end)
+
+    def _split(self, data: bytes, start: int, end: int) -> None:
+        if not self.plain:
+            return
+        kinds = _S_TAG.findall(data, start, end)
+        first, other = (b"/", b"") if self.open else (b"", b"/")
+        if (_S_NOT_PLAIN.search(data, start, end) or _S_CHILDLESS.search(data, start, end)
+                or (self.need_child and not _S_CHILD_FIRST.match(data, start, end))
+                or kinds[0::2].count(first) != len(kinds[0::2])
+                or kinds[1::2].count(other) != len(kinds[1::2])):
+            self.plain = False  # followed tag by tag instead
+            return
+        if kinds:
+            self.open = kinds[-1] == b""
+            self.need_child = _S_OPEN_AT_END.search(data, start, end) is not None
+        pieces = _S_START.split(data[start:end])
+        lengths = self.lengths
+        assert lengths is not None
+        if lengths:
+            lengths[-1] += len(pieces[0])
+        lengths.extend(map(len, pieces[1:]))
+        if len(lengths) > MAX_CELLS:
+            raise UnsafeFileError(details=f"{self.name}: more than {MAX_CELLS} strings")
+
+    def close(self) -> None:
+        if self.plain and self.tail:
+            self._split(self.tail, 0, len(self.tail))
+        self.tail = b""
+        if not self.plain or self.need_child:
+            self._measure_exact()
+
+    def _measure_exact(self) -> None:
+        """The same, following the tags one by one as quick-xml reads them (comments, CDATA
+        and quoted values skipped, any prefix); at most _EXACT_MAX_CELLS tags (seconds)."""
+        lengths = array.array("Q")
+        tags = 0
+        string: tuple[bytes | None, bytes] | None = None  # the open string's name
+        child = False  # its first tag has been seen
+        opened = offset = 0
+        tail = b""
+        for chunk in self.reopen():
+            data = tail + chunk if tail else chunk
+            pos = 0
+            while (at := data.find(b"<", pos)) >= 0:
+                m = _X_MARKUP.match(data, at)
+                assert m is not None  # (a lone "<" matches at worst)
+                closing, prefix, local, attrs = m.groups()
+                if local is None and m.end() - at == 1:
+                    pos = at
+                    break  # cut by the chunk's end
+                pos = m.end()
+                if local is None:
+                    continue  # comment, CDATA, processing instruction
+                tags += 1
+                if tags > _EXACT_MAX_CELLS:
+                    raise UnsafeFileError(details=f"{self.name}: over {_EXACT_MAX_CELLS} unusual tags")
+                if attrs and attrs != b"/" and attrs[0] not in _X_WS:
+                    continue  # (a longer name)
+                if string is not None and not child:  # the string's first tag: <t> or <r>
+                    if closing or local not in (b"t", b"r") or attrs.endswith(b"/"):
+                        self.lengths = None
+                        return
+                    child = True
+                elif local != b"si":
+                    continue
+                elif string is None and not closing and not attrs.endswith(b"/"):
+                    string, child, opened = (prefix, local), False, offset + at
+                elif string is not None and closing and (prefix, local) == string:
+                    lengths.append(offset + pos - opened)
+                    string = None
+                else:  # nested, stray or mismatched: calamine may number the strings otherwise
+                    self.lengths = None
+                    return
+            else:
+                pos = len(data)
+            tail = data[pos:] if pos < len(data) else b""
+            offset += pos
+            if len(tail) > _MB or len(lengths) > MAX_CELLS:
+                raise UnsafeFileError(details=f"{self.name}: unreadable or too many strings")
+        if tail:  # a DOCTYPE (where entities are declared), or damage: calamine may read on
+            raise CorruptFileError(details=f"{self.name}: markup that is not a tag")
+        self.lengths = lengths if string is None else None
+
+
+def _check_cells(cells: int, lengths: Sequence[int], used: Iterable[tuple[str, Iterable[int]]]) -> None:
+    """Refuse a workbook whose ``cells`` and shared strings (their ``lengths``) are more than
+    calamine may hold: more than MAX_CELLS together, or more than MAX_COPIED_TEXT_BYTES of text
+    copied from the shared strings (each cell gets a copy of its string). ``used`` gives, sheet
+    by sheet, at least every index of a shared string a cell uses; it is read only when the
+    cells times the longest string are over the limit."""
+    if cells + len(lengths) > MAX_CELLS:
+        _refuse_cell_count(cells + len(lengths), "cells and shared strings")
+    if cells * max(lengths, default=0) <= MAX_COPIED_TEXT_BYTES:
+        return  # (nearly every workbook: short strings)
+    n = len(lengths)
+    text = 0
+    for where, indexes in used:
+        text += sum(lengths[i] for i in indexes if i < n)
+        if text > MAX_COPIED_TEXT_BYTES:
+            _refuse_copied_text(text, where)
+
+
+def _xlsx_string_indexes(sheets: list[_XlsxSheetScan]) -> Iterator[tuple[str, Iterator[int]]]:
+    """For each part with a <sheetData>, every number in a <v> (taken as a string's index)."""
+    for sheet in sheets:
+        if sheet.started:
+            yield sheet.name, _v_numbers(sheet.reopen())
+
+
+def _v_numbers(chunks: Iterable[bytes]) -> Iterator[int]:
+    tail = b""
+    for chunk in chunks:
+        stretches, tail = _whole_tags(tail, chunk)
+        for data, start, end in stretches:
+            yield from map(int, _X_V_NUMBER.findall(data, start, end))
+    yield from map(int, _X_V_NUMBER.findall(tail))
+
+
+def _refuse_copied_text(text: int, where: str) -> None:
+    raise UnsafeFileError(
+        "The file looks unsafe to open",
+        f"Its cells repeat long texts: ccdesk reads up to {_size(MAX_COPIED_TEXT_BYTES)} of text. "
+        + _RESAVE,
+        f"{where}: {text} bytes of text in its cells",
+    )
 
 
 # ods: rows and cells may be "repeated" N times; the reader expands every repeat except the
 # empty ones at the end of a row or a table (which LibreOffice writes by the million).
+#: A row, cell or table tag, up to its ">" (none: a "<" or the end comes first; no file that
+#: is not built to mislead has one, and looking further for each would take quadratic time).
 _O_TOKEN = re.compile(
-    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^<>]*+)(>?)"
 )
 _O_ROWS_REP = re.compile(rb'table:number-rows-repeated\s*=\s*"(\d+)"')
 _O_COLS_REP = re.compile(rb'table:number-columns-repeated\s*=\s*"(\d+)"')
@@ -884,7 +1099,11 @@ class _OdsScan(_Scanner):
     def __init__(self) -> None:
         self.tail = b""
         self._new_table()
-        self.cell_open = False
+        self.offset = 0  # where the next data given to _scan starts, in the part
+        self.cell_at: int | None = None  # where the open cell with content starts
+        self.cell_rep = 1
+        self.row_text = 0  # bytes of the row's cells with content, each times its repeats
+        self.text = 0  # the same for every row, each times its repeats: what calamine copies
 
     def _new_table(self) -> None:
         self.rows_total = 0  # rows up to and including the last row with a value
@@ -914,8 +1133,13 @@ class _OdsScan(_Scanner):
         _check_area(self.rows_total, max(self.width, 1), "content.xml")
 
     def _scan(self, data: bytes) -> None:
+        base = self.offset
+        self.offset += len(data)
         for m in _O_TOKEN.finditer(data):
-            closing, tag, attrs, empty = m.groups()
+            closing, tag, attrs, end = m.groups()
+            if not end:
+                raise CorruptFileError(details="content.xml: a tag without its end")
+            empty = attrs.endswith(b"/")
             if tag == b"table":
                 if closing or empty:
                     self._end_table()
@@ -939,6 +1163,13 @@ class _OdsScan(_Scanner):
                 self.row_cols += n
                 if _O_VALUE.search(attrs):
                     self.row_width = self.row_cols
+                    if empty:  # (its value in its attributes)
+                        self.row_text += n * len(attrs)
+                if not empty:
+                    self.cell_at, self.cell_rep = base + m.start(), n
+            elif self.cell_at is not None:  # the end of a cell with content
+                self.row_text += self.cell_rep * (base + m.end() - self.cell_at)
+                self.cell_at = None
 
     def _end_row(self) -> None:
         if self.row_width:
@@ -948,15 +1179,23 @@ class _OdsScan(_Scanner):
             _check_area(self.rows_total, max(self.width, 1), "content.xml")
         else:
             self.rows_pending += self.row_rep
+        self.text += self.row_rep * self.row_text
+        self.row_text = 0
+        if self.text > MAX_COPIED_TEXT_BYTES:
+            _refuse_copied_text(self.text, "content.xml")
         self.row_rep = 1
         self.row_cols = 0
         self.row_width = 0
 
 
-# xlsb: binary records; rows come from BrtRowHdr, columns from each cell record.
+# xlsb: binary records; rows come from BrtRowHdr, columns from each cell record; the shared
+# strings (BrtSSTItem, in xl/sharedStrings.bin) are measured, and the cells that use one counted.
 class _XlsbSheetScan(_Scanner):
     def __init__(self, name: str) -> None:
         self.name = name
+        self.cells = 0
+        self.shared = array.array("L")  # the index of each cell's shared string (BrtCellIsst)
+        self.lengths = array.array("Q")  # the size of each shared string's record
         self.buf = b""
         self.in_data = False
         self.done = False
@@ -1004,6 +1243,8 @@ class _XlsbSheetScan(_Scanner):
                 self.in_data = True
             elif typ == 0x0092:
                 self.done = True
+            elif typ == 0x0013:
+                self.lengths.append(size)
             elif typ == 0x0094 and size >= 16:
                 r1, r2, c1, c2 = unpack("<IIII", data, pos)
                 if r2 >= r1 and c2 >= c1:
@@ -1016,6 +1257,9 @@ class _XlsbSheetScan(_Scanner):
                     elif self.row > self.max_row:
                         self.max_row = self.row
                 elif 0x0002 <= typ <= 0x000B and size >= 4:
+                    self.cells += 1
+                    if typ == 0x0007 and size >= 12:
+                        self.shared.append(unpack("<I", data, pos + 8)[0])
                     col = unpack("<I", data, pos)[0]
                     if col > self.max_col:
                         self.max_col = col
@@ -1029,10 +1273,18 @@ class _XlsbSheetScan(_Scanner):
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENDOFCHAIN = 0xFFFFFFFE
 _FREESECT = 0xFFFFFFFF
+_DIFSECT = 0xFFFFFFFC
+_RESERVED = 0xFFFFFFFA  # sector numbers from here on are markers, not sectors
 
 
 class _Cfb:
-    """A minimal, bounded reader of the OLE2 compound file format (MS-CFB)."""
+    """A minimal, bounded reader of the OLE2 compound file format (MS-CFB).
+
+    calamine reads the same structures again and trusts them: it reserves memory for the
+    header's counts, follows the DIFAT chain and every sector chain until it ends, and loads
+    every FAT sector the DIFAT names. So a file is refused here if a count is more than the
+    file can hold, if the DIFAT names more FAT sectors than the file has, or if any chain
+    loops (calamine would follow it until the memory runs out)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -1048,20 +1300,30 @@ class _Cfb:
                 struct.unpack_from("<IIIIIIII", data, 44)
             )
             self.n_sectors = max(0, (len(data) - self.ssz) // self.ssz)
-            fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _FREESECT - 1]
+            # calamine reserves room for as many DIFAT entries as the 4 bytes at offset 62 say
+            # (they straddle two fields: a real file has at most 0xFF in the upper half).
+            reserved = struct.unpack_from("<I", data, 62)[0]
+            if n_fat > self.n_sectors or n_difat > self.n_sectors or reserved > 1 << 24:
+                raise CorruptFileError(details=f"OLE2 header counts {n_fat}/{n_difat}/{reserved:#x}")
+            fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _DIFSECT]
             difat = first_difat
+            seen: set[int] = set()
             per = self.ssz // 4 - 1
-            for _ in range(min(n_difat, self.n_sectors + 1)):
-                if difat >= self.n_sectors:
-                    break
+            while difat < _RESERVED:  # to its end, as calamine follows it
+                if difat >= self.n_sectors or difat in seen:
+                    raise CorruptFileError(details="OLE2 DIFAT chain broken or looping")
+                seen.add(difat)
                 entries = struct.unpack_from(f"<{per + 1}I", data, self._off(difat))
-                fat_sectors.extend(s for s in entries[:per] if s < _FREESECT - 1)
+                fat_sectors.extend(s for s in entries[:per] if s < _DIFSECT)
                 difat = entries[per]
+            if len(fat_sectors) > self.n_sectors:
+                raise CorruptFileError(details=f"OLE2 DIFAT names {len(fat_sectors)} FAT sectors")
             fat: list[int] = []
-            for s in fat_sectors[: n_fat or len(fat_sectors)]:
+            for s in fat_sectors:
                 if s >= self.n_sectors:
                     raise CorruptFileError(details="OLE2 FAT sector out of range")
                 fat.extend(struct.unpack_from(f"<{self.ssz // 4}I", data, self._off(s)))
+            _refuse_loops(fat)
             self.fat = fat
             self.dir_data = self._chain_bytes(first_dir, self.fat, self.ssz, self._off)
             self.entries = []
@@ -1122,6 +1384,22 @@ class _Cfb:
         chain = self._chain(start, minifat, len(minifat))
         out = b"".join(container[s * self.mini_ssz : (s + 1) * self.mini_ssz] for s in chain)
         return out[:size]
+
+
+def _refuse_loops(fat: list[int]) -> None:
+    """Refuse a FAT in which any chain of sectors loops back on itself."""
+    state = bytearray(len(fat))  # 0: not seen; 1: on the chain being followed; 2: ends well
+    for start in range(len(fat)):
+        chain = []
+        s = start
+        while s < len(fat) and not state[s]:
+            state[s] = 1
+            chain.append(s)
+            s = fat[s]
+        if s < len(fat) and state[s] == 1:
+            raise CorruptFileError(details=f"OLE2 sector chain loops at sector {s}")
+        for s in chain:
+            state[s] = 2
 
 
 _XLS_CELL_RECORDS = frozenset({0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006, 0x00D6, 0x0201})
@@ -1192,198 +1470,6 @@ def _check_xls_sheet(stream: bytes, pos: int) -> None:
         _check_area(max_row - min_row + 1, max_col - min_col + 1, "xls sheet")
 
 
-# -- xlsx: texts to check ahead -------------------------------------------------------------
-#: The text of a <t> element (in shared strings or an inline string) that holds an "@".
-_X_TEXT_AT = re.compile(rb"<t(?:[ \t\r\n][^>]*)?>([^<@]*@[^<]*)</t>")
-#: Below this many unpacked bytes of strings and sheets, the parse is over before any
-#: checking ahead could pay for itself.
-_AHEAD_MIN_BYTES = 1 * _MB
-
-
-def _texts_ahead(data: bytes) -> Iterator[list[str]]:
-    """The texts with an "@" in the shared strings, then in the worksheets of an xlsx, in
-    blocks of at most _AHEAD_BLOCK: very likely the email column's cells, as calamine will give
-    them. Only a guess (rich text and Excel's _xHHHH_ escapes come out otherwise, and a text
-    cut by a chunk's end is missed): it is used to check texts ahead, never as a cell's
-    value. The file has passed _check_zip."""
-    def order(info: zipfile.ZipInfo) -> int | None:
-        name = info.filename.lower()
-        if name.endswith("sharedstrings.xml"):
-            return 0
-        return 1 if name.startswith("xl/worksheets/") and name.endswith(".xml") else None
-
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    parts = sorted((i for i in zf.infolist() if order(i) is not None),
-                   key=lambda i: (order(i), i.filename))
-    if sum(i.file_size for i in parts) < _AHEAD_MIN_BYTES:
-        return
-    for info in parts:
-        for text, end in _stretches(zf, info, b"<t"):
-            yield from _blocks([_xml_text(raw) for raw in _X_TEXT_AT.findall(text, 0, end)])
-
-
-def _stretches(zf: zipfile.ZipFile, info: zipfile.ZipInfo, start: bytes) -> Iterator[tuple[bytes, int]]:
-    """The part's content as (text, end) stretches, each cut before the last ``start`` in it
-    (an element that may run on into the next chunk waits for it, unless it is too long)."""
-    tail = b""
-    for chunk in _chunks(zf, info):
-        text = tail + chunk if tail else chunk
-        cut = text.rfind(start)
-        if cut < 0 or len(text) - cut > 65536:
-            cut = len(text)
-        tail = text[cut:]
-        yield text, cut
-    yield tail, len(tail)
-
-
-#: Texts per block handed over: the parse's end waits for the block in progress, and texts
-#: off the fast path take up to ~50 µs each to check.
-_AHEAD_BLOCK = 500
-
-
-def _blocks(texts: list[str]) -> Iterator[list[str]]:
-    for at in range(0, len(texts), _AHEAD_BLOCK):
-        yield texts[at : at + _AHEAD_BLOCK]
-
-
-_X_WB_SHEET = re.compile(rb"<(?:[A-Za-z0-9_]+:)?sheet\b([^>]*)>")
-_X_REL = re.compile(rb"<(?:[A-Za-z0-9_]+:)?Relationship\b([^>]*)>")
-_X_NAME = re.compile(rb'\sname="([^"]*)"')
-_X_RID = re.compile(rb'\s[A-Za-z0-9_]+:id="([^"]*)"')
-_X_ID = re.compile(rb'\sId="([^"]*)"')
-_X_TARGET = re.compile(rb'\sTarget="([^"]*)"')
-_X_SI = re.compile(rb"<si>(?:<t((?:[ \t\r\n][^>]*)?)>([^<]*)</t>|.*?)</si>", re.DOTALL)
-_XML_SPACE = " \t\r\n"  # what calamine trims from a text without xml:space="preserve"
-#: The reference of a cell whose value holds an "@", for choosing the column to forecast.
-_X_AT_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})[0-9]{1,7}"([^>]*)>(?:<is><t(?:[ \t\r\n][^>]*)?>([^<]*)</t>|<v>([0-9]+)</v>)'
-)
-_X_TYPE = re.compile(rb'\st="([^"]*)"')
-
-
-def _sheet_part(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
-    """The part holding sheet ``name``, from the workbook and its relationships."""
-    try:
-        book = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return None
-    rid = None
-    for attrs in _X_WB_SHEET.findall(book):
-        m, r = _X_NAME.search(attrs), _X_RID.search(attrs)
-        if m and r and html.unescape(m.group(1).decode("utf-8", "replace")) == name:
-            rid = r.group(1)
-            break
-    for attrs in _X_REL.findall(rels):
-        i, t = _X_ID.search(attrs), _X_TARGET.search(attrs)
-        if rid is not None and i and t and i.group(1) == rid:
-            target = t.group(1).decode("utf-8", "replace")
-            target = target[1:] if target.startswith("/") else "xl/" + target
-            try:
-                return zf.getinfo(target)
-            except KeyError:
-                return None
-    return None
-
-
-def _forecast(data: bytes | None, name: str, stopped: Callable[[], bool]) -> Forecast | None:
-    """A :data:`Forecast` of the column of sheet ``name`` that holds the most texts with an
-    "@": None if there is none, if any of its cells is not plain text, or if ``stopped()``
-    turns true first. Everything is done in bulk (C loops), never cell by cell."""
-    if data is None:
-        return None
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    part = _sheet_part(zf, name)
-    if part is None:
-        return None
-    shared: list[str | None] = []
-    for info in zf.infolist():
-        if info.filename.lower().endswith("sharedstrings.xml"):
-            raw = b"".join(_chunks(zf, info))
-            shared = [
-                None if m.group(2) is None
-                else _xml_text(m.group(2)) if b"preserve" in m.group(1)
-                else _xml_text(m.group(2)).strip(_XML_SPACE)
-                for m in _X_SI.finditer(raw)
-            ]
-            break
-    pattern: re.Pattern[bytes] | None = None
-    letters = b""
-    cells: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
-    for text, cut in _stretches(zf, part, b"<c "):
-        if stopped():
-            return None
-        if pattern is None:
-            letters = _forecast_column(text, cut, shared)
-            if not letters:
-                return None
-            pattern = re.compile(
-                rb'<c r="' + letters + rb'([0-9]{1,7})"((?: [a-z]{1,3}="[^"]*+")*+) ?(?:/>|>'
-                rb'(?:<is><t( xml:space="preserve")?>([^<]*+)</t></is>|<v>([0-9]*+)</v>'
-                rb"|(.*?))</c>)",
-                re.DOTALL,
-            )
-        cells += pattern.findall(text, 0, cut)
-    if not cells or any(map(itemgetter(5), cells)):
-        return None  # no cell, or one that is not a plain text
-    rows = list(map(int, map(itemgetter(0), cells)))
-    if not all(map(lt, rows, rows[1:])):
-        return None  # rows out of order
-    # Each cell's text: inline strings as written; shared strings by their index.
-    kinds = {a: (m.group(1) if (m := _X_TYPE.search(a)) else b"n") for a in set(map(itemgetter(1), cells))}
-    if any(k not in (b"inlineStr", b"s") for k in kinds.values()) and any(
-        v for a, v in zip(map(itemgetter(1), cells), map(itemgetter(4), cells), strict=True)
-        if kinds[a] not in (b"inlineStr", b"s")
-    ):
-        return None  # a number, a date or a formula's result
-    inline = list(map(itemgetter(3), cells))
-    joined = b"\n".join(inline)
-    if joined.count(b"\n") != len(inline) - 1:
-        return None
-    try:
-        texts: list[str | None] = joined.decode("utf-8").split("\n")  # type: ignore[assignment]
-    except UnicodeDecodeError:
-        return None
-    if b"&" in joined:
-        texts = [html.unescape(t) if t and "&" in t else t for t in texts]
-    texts = [t if kept else t.strip(_XML_SPACE)  # type: ignore[union-attr]
-             for t, kept in zip(texts, map(itemgetter(2), cells), strict=True)]
-    if b"s" in kinds.values():
-        for i in [i for i, a in enumerate(map(itemgetter(1), cells)) if kinds[a] == b"s"]:
-            index = cells[i][4]
-            texts[i] = shared[int(index)] if index and int(index) < len(shared) else None
-        if None in texts:
-            return None
-    first = rows[0]
-    column = [""] * (rows[-1] - first + 1)
-    for at, text in zip(map(sub, rows, repeat(first)), texts, strict=True):
-        column[at] = text  # type: ignore[call-overload]  # (no None left: checked above)
-    return _col_index(letters), first, column
-
-
-def _forecast_column(text: bytes, end: int, shared: list[str | None]) -> bytes:
-    """The letters of the column holding the most "@" texts in ``text[:end]`` (b"" if none)."""
-    votes: dict[bytes, int] = {}
-    for letters, attrs, inline, index in _X_AT_CELL.findall(text, 0, end):
-        if b"@" in inline or (index and b't="s"' in attrs and int(index) < len(shared)
-                              and "@" in (shared[int(index)] or "")):
-            votes[letters] = votes.get(letters, 0) + 1
-    return max(votes, key=votes.__getitem__) if votes else b""
-
-
-def _processors() -> int:
-    """How many processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _xml_text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    return html.unescape(text) if "&" in text else text
-
-
 # -- calamine -----------------------------------------------------------------------------
 class _CalamineBook(Workbook):
     def __init__(self, data: bytes, fmt: Format) -> None:
@@ -1392,12 +1478,6 @@ class _CalamineBook(Workbook):
         self.format = fmt
         self._pc = pc
         self._sheets: dict[str, Any] = {}
-        # The texts to check ahead while calamine parses (xlsx and xlsm: see _texts_ahead),
-        # on a second processor: with one only, that work would hold up the parse.
-        self._ahead: Iterator[list[str]] | None = (
-            _texts_ahead(data) if fmt in (Format.XLSX, Format.XLSM) and _processors() > 1 else None
-        )
-        self._data: bytes | None = data if self._ahead is not None else None
         try:
             self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
             meta = self._wb.sheets_metadata
@@ -1421,71 +1501,18 @@ class _CalamineBook(Workbook):
             return PasswordProtectedError(details=text)
         return CorruptFileError(details=f"{type(exc).__name__}: {text}"[:500])
 
-    def _sheet(
-        self, name: str, meanwhile: Meanwhile | None = None, foresee: Foresee | None = None
-    ) -> Any:
+    def _sheet(self, name: str) -> Any:
         sheet = self._sheets.get(name)
         if sheet is None:
             try:
-                if meanwhile is not None and self._ahead is not None:
-                    sheet = self._parse_meanwhile(name, meanwhile, foresee)
-                else:
-                    sheet = self._wb.get_sheet_by_name(name)
+                sheet = self._wb.get_sheet_by_name(name)
             except BaseException as exc:
                 raise self._map_error(exc) from exc
             self._sheets[name] = sheet
         return sheet
 
-    def _parse_meanwhile(self, name: str, meanwhile: Meanwhile, foresee: Foresee | None = None) -> Any:
-        """Parse sheet ``name`` (calamine parses without the interpreter lock) while a helper
-        thread hands ``foresee`` a forecast and ``meanwhile`` the file's texts with an "@"
-        (see :meth:`Workbook.grid`), until the parse is done.
-
-        The parse itself stays on this thread: on another one, the C library's allocator
-        gives it an arena of its own, and the fresh pages cost some 5,000 more page faults
-        per 100,000-row import. The texts come from one iterator for the whole book: a
-        second sheet's parse carries on where the first one stopped, and no block is handed
-        over twice."""
-        done = threading.Event()
-
-        texts = self._ahead
-        assert texts is not None
-
-        def ahead() -> None:
-            try:
-                # First the forecast (which, when it holds, spares the caller the most), then
-                # the texts, for whatever the forecast does not cover.
-                forecast = None if foresee is None else _forecast(self._data, name, done.is_set)
-                if forecast is not None and not done.is_set() and foresee(forecast, done.is_set):
-                    return  # worked out: the texts are not needed for this sheet
-                while not done.is_set():
-                    block = next(texts, None)
-                    if block is None:
-                        self._ahead = None  # every text seen
-                        return
-                    if done.is_set():  # the parse ended meanwhile: the block waits for the next
-                        self._ahead = chain((block,), texts)
-                        return
-                    meanwhile(block)
-            except Exception:  # a bug, but the import does not need this work: say so, go on
-                self._ahead = None
-                log.exception("Checking the texts ahead failed; they will be checked as usual")
-
-        helper = threading.Thread(target=ahead, name="ccdesk-check-ahead", daemon=True)
-        helper.start()
-        try:
-            return self._wb.get_sheet_by_name(name)
-        finally:
-            done.set()
-            helper.join()  # at most one step of the work ahead (see Workbook.grid)
-
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:
-        sheet = self._sheet(name, meanwhile, foresee)
-        if max_rows is None and meanwhile is not None:
-            self._ahead = self._data = None  # the sheet is read: no more checking ahead
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
+        sheet = self._sheet(name)
         try:
             start = sheet.start
             if start is None:
@@ -1512,7 +1539,6 @@ class _CalamineBook(Workbook):
 
     def close(self) -> None:
         self._sheets.clear()
-        self._ahead = self._data = None
         with contextlib.suppress(Exception):  # closing twice is harmless
             self._wb.close()
 
@@ -1628,10 +1654,7 @@ class _CsvBook(Workbook):
             _check_area(len(rows), 1, "csv")
         return rows
 
-    def grid(
-        self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
-        foresee: Foresee | None = None,
-    ) -> Grid:
+    def grid(self, name: str, max_rows: int | None = None) -> Grid:
         if self._rows is None:
             if max_rows is not None:
                 return Grid(self._parse(max_rows), 1, 0)

@@ -31,17 +31,15 @@ from operator import is_, ne
 from pathlib import Path
 from typing import Any, NamedTuple, overload
 
-from ccdesk.core import addresses as _addr
-from ccdesk.core.addresses import Outcome, cell_text, check_cell, looks_like_address
+from ccdesk.core.addresses import Outcome, cell_text, check_cell, fast_address, looks_like_address
 from ccdesk.core.formats import (
     MAX_CELLS,
     MAX_FILE_BYTES,
     MAX_ROWS,
-    Forecast,
     Format,
     Grid,
-    Meanwhile,
     Workbook,
+    column_index,
     column_letter,
     open_workbook,
     read_file_bytes,
@@ -458,11 +456,7 @@ def _match_column(name: str, headings: list[str], first_col: int) -> int | None:
         if h.strip().casefold() == name.strip().casefold():
             return j
     if re.fullmatch(r"[A-Za-z]{1,3}", name.strip()):
-        letters = name.strip().upper()
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
-        j = col - 1 - first_col
+        j = column_index(name.strip()) - first_col
         if j >= 0:
             return j
     return None
@@ -539,9 +533,7 @@ def _layout(grid: Grid, options: ImportOptions, sheet: str) -> _Layout:
 
 
 # -- the main entry point ------------------------------------------------------------------
-def _choose_sheet(
-    book: Workbook, options: ImportOptions, meanwhile: Meanwhile | None = None
-) -> tuple[str, Grid | None]:
+def _choose_sheet(book: Workbook, options: ImportOptions) -> tuple[str, Grid | None]:
     names = book.sheet_names
     if not names:
         raise NoEmailColumnError("The file has no sheets", "Export the list again.")
@@ -561,7 +553,7 @@ def _choose_sheet(
     visible = [n for n in names if n not in book.hidden_sheets] or names
     ranked: list[tuple[tuple, str]] = []
     for order, name in enumerate(visible):
-        probe = book.grid(name, max_rows=PROBE_ROWS, meanwhile=meanwhile)
+        probe = book.grid(name, max_rows=PROBE_ROWS)
         try:
             lay = _layout(probe, ImportOptions(column=options.column), name)
         except SheetError:
@@ -599,16 +591,14 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
     data = read_file_bytes(path)
     digest = hashlib.sha256(data).hexdigest()
     book = open_workbook(path, data)
-    # Work done while calamine parses the file (see _Ahead).
-    ahead = _Ahead()
     try:
         report("Reading the sheet", 0.1)
-        sheet, _ = _choose_sheet(book, options, ahead.verdicts.learn)
-        grid = book.grid(sheet, meanwhile=ahead.verdicts.learn, foresee=ahead.foresee)
+        sheet, _ = _choose_sheet(book, options)
+        grid = book.grid(sheet)
         del data
         report("Finding the email column", 0.5)
         lay = _layout(grid, options, sheet)
-        result = _build(path, book, grid, sheet, lay, options, digest, report, ahead)
+        result = _build(path, book, grid, sheet, lay, options, digest, report)
     finally:
         book.close()
     report("Done", 1.0)
@@ -624,7 +614,6 @@ def _build(
     options: ImportOptions,
     digest: str,
     report: Progress,
-    ahead: _Ahead | None = None,
 ) -> MemberSheet:
     rows = grid.rows
     # The last row with anything in it; empty rows after it are not data.
@@ -656,10 +645,8 @@ def _build(
         fkeys = frozenset(_key(v) for v in options.filter_values)
         fname = headings[fcol] if fcol < len(headings) else f"Column {column_letter(fcol)}"
 
-    records = None if ahead is None or fcol is not None else ahead.records(grid, start, end, col)
-    if records is None:
-        records = _outcomes(rows, start, end, col, grid.first_row, fcol, fkeys, fname,
-                            options.filter_values, report, None if ahead is None else ahead.verdicts)
+    records = _outcomes(rows, start, end, col, grid.first_row, fcol, fkeys, fname,
+                        options.filter_values, report)
     tally = Counter(records.outcomes)
     counts = {str(o): tally.get(o, 0) for o in Outcome}
 
@@ -723,21 +710,19 @@ def _outcomes(
     fname: str | None,
     fvalues: Iterable[str],
     report: Progress,
-    ahead: _addr.Verdicts | None = None,
 ) -> SheetRows:
     """Give every data row its outcome.
 
     Column-wise on purpose (the benchmark in tests/bench/ holds it to a budget): the plain
     addresses that make up nearly every real sheet cost one regex match and one ``lower()``
     each inside C loops; only the rest go one by one through
-    :func:`ccdesk.core.addresses.check_cell`. Texts with a verdict in ``ahead`` are looked
-    up instead of checked.
+    :func:`ccdesk.core.addresses.check_cell`.
     """
     data = rows[start:end]
     n = len(data)
     numbers = range(first_row + start, first_row + end)
     values = _column_text(data, col)
-    emails = _addr.fast_addresses(values, ahead)
+    emails = list(map(fast_address, values))
     outcomes: list[Outcome] = [_VALID] * n
     reasons: list[str] = [""] * n
     duplicate_of: list[int | None] = [None] * n
@@ -757,13 +742,12 @@ def _outcomes(
             reasons[i] = f"{fname} is “{text}”, not {shown}" if text else f"{fname} is empty"
 
     # Everything the fast path did not settle, one by one.
-    check = check_cell if ahead is None else ahead.check_cell
     for k, i in enumerate(list(compress(range(n), map(is_, emails, repeat(None))))):
         if not k % 256 and k:
             report("Checking the addresses", 0.6)  # (a caller may stop here too)
         if outcomes[i] is not _VALID:
             continue  # filtered out
-        checked = check(_cell(data[i], col))
+        checked = check_cell(_cell(data[i], col))
         if checked.outcome is _BLANK:
             outcomes[i] = _BLANK
             reasons[i] = checked.reason if any(_nonblank(x) for x in data[i]) else "Empty row"
@@ -785,73 +769,6 @@ def _outcomes(
         d = first[i]
         outcomes[i], reasons[i], duplicate_of[i] = _DUPLICATE, f"Same address as row {d}", d
     return SheetRows(numbers, values, emails, outcomes, reasons, duplicate_of)
-
-
-class _Stopped(Exception):
-    pass
-
-
-class _Ahead:
-    """What the import works out while calamine parses the sheet, on the processor the parse
-    leaves idle (see formats.Workbook.grid):
-
-    * a forecast of the email column read from the XML, and the outcomes of its rows worked
-      out with :func:`_outcomes` itself. They are used only if calamine's column turns out
-      to be exactly the forecast (:meth:`records`); else the rows are checked as usual;
-    * ``verdicts``: when there is no forecast, the checks of every text of the file with an
-      "@", which the usual checking then looks up.
-    """
-
-    def __init__(self) -> None:
-        self.verdicts = _addr.Verdicts()
-        self.forecast: tuple[int, int, list[str], SheetRows] | None = None
-
-    def foresee(self, forecast: Forecast, stopped: Callable[[], bool]) -> bool:
-        column, first_row, texts = forecast
-
-        def report(stage: str, fraction: float) -> None:
-            if stopped():
-                raise _Stopped  # the parse is over: the caller would only wait
-
-        try:
-            rows = [[t] for t in texts]
-            records = _outcomes(rows, 0, len(rows), 0, first_row, None, frozenset(), None, (),
-                                report, self.verdicts)
-        except _Stopped:
-            return False
-        self.forecast = (column, first_row, texts, records)
-        return True
-
-    def records(self, grid: Grid, start: int, end: int, col: int) -> SheetRows | None:
-        """The outcomes of rows ``start:end`` of column ``col``, from the forecast, if
-        calamine's cells there are exactly the forecast's texts (None if not)."""
-        if self.forecast is None:
-            return None
-        column, first_row, texts, forecast = self.forecast
-        a, b = grid.first_row + start - first_row, grid.first_row + end - first_row
-        if column != grid.first_col + col or a < 0 or a > len(texts):
-            return None
-        data = grid.rows[start:end]
-        values = _column(data, col)
-        if not set(map(type, values)) <= {str}:
-            return None  # a number, date or TRUE has reasons of its own, whatever its text
-        # Rows below the forecast's last cell have no cell in the column: "" in calamine's.
-        extra = max(0, b - len(texts))
-        if values[: len(values) - extra] != texts[a:b] or any(values[len(values) - extra:]):
-            return None
-        if any(e is not None for e in forecast.emails[:a]):
-            return None  # an address above the data rows would change who is a duplicate
-        outcomes = forecast.outcomes[a:b] + [_BLANK] * extra
-        reasons = forecast.reasons[a:b] + [""] * extra
-        # Each forecast row held only this cell, so every blank one looked like an empty row.
-        for i in list(compress(range(len(outcomes)), map(is_, outcomes, repeat(_BLANK)))):
-            reasons[i] = _BLANK_REASON if any(_nonblank(x) for x in data[i]) else "Empty row"
-        return SheetRows(range(grid.first_row + start, grid.first_row + end), values,
-                         forecast.emails[a:b] + [None] * extra, outcomes, reasons,
-                         forecast.duplicate_of[a:b] + [None] * extra)
-
-
-_BLANK_REASON = check_cell(None).reason
 
 
 def describe_limits() -> dict[str, int]:

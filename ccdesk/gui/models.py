@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ccdesk.cc.models import ContactList
+from ccdesk.core.formats import column_index, column_letter
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.gui import words
 from ccdesk.gui.rows import RowTable, RowUpdate
@@ -343,7 +344,7 @@ class SheetGridModel(QAbstractTableModel):
             self._width = max((len(c) for _, c in self._rows), default=0)
             self._header = sheet.header_row
             letter = sheet.email_column_letter
-            self._email_col = _letter_index(letter) - self._first_column(sheet)
+            self._email_col = column_index(letter) - self._first_column(sheet)
             self._width = max(self._width, self._email_col + 1)
             self._first_col = self._first_column(sheet)
         self.endResetModel()
@@ -355,7 +356,7 @@ class SheetGridModel(QAbstractTableModel):
             j = sheet.columns.index(sheet.email_column)
         except ValueError:
             return 0
-        return max(0, _letter_index(sheet.email_column_letter) - j)
+        return max(0, column_index(sheet.email_column_letter) - j)
 
     def rowCount(self, parent: Index = _NONE) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -368,7 +369,7 @@ class SheetGridModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             if 0 <= section < self._width:
-                return _letter(self._first_col + section)
+                return column_letter(self._first_col + section)
             return None
         if 0 <= section < len(self._rows):
             return str(self._rows[section][0])
@@ -397,24 +398,6 @@ class SheetGridModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-
-def _letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    out = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _letter_index(letters: str) -> int:
-    """A → 0, AA → 26."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
 
 
 class ListsModel(QAbstractListModel):

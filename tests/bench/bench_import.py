@@ -18,7 +18,28 @@ mixed case, stray spaces). Then, in one process and interleaved round by round, 
 and reports the best of N rounds (and the median). Peak memory is measured in fresh child
 processes (maximum resident set size, minus that of a child that only imported the modules).
 
-Targets (from the issue): xlsx import <= 1.3 x the bare read; csv <= 0.5 s.
+Targets (issue 13): xlsx import <= 1.5 x the bare read; csv <= 0.5 s.
+
+What the import does on top of the bare read, and what was tried to make it cheaper:
+
+* the safety scan (formats._check_zip): every zip part is unpacked once, in 256 KB chunks,
+  and each chunk gets one regular-expression pass (the extent of the sheets, their cell tags,
+  the shared strings' lengths) before calamine sees the file;
+* calamine's parse, then the rows in slices (sheet._CalamineBook.grid);
+* the address checks: one fast regex per cell (addresses.fast_address), email-validator only
+  for the rest; duplicates in C-level passes.
+
+Tried and dropped (each measured with this benchmark):
+
+* a helper thread that, while calamine parsed without the interpreter lock, forecast the email
+  column from the XML and checked its texts ahead (about 5 % on this sheet; removed in issue 13:
+  a 7 GB memory blow-up on a hostile file and a quadratic regex, for a saving nobody notices);
+* checking a column's plain addresses in one regex call over the joined texts (24 ms against
+  69 ms one by one for this sheet's 100,000 addresses);
+* inflating zip parts on a helper thread (slower on two cores: the threads took turns at the
+  interpreter lock); inflating with zlib directly (the CRC check is most of what it saves, and
+  it is needed: calamine does not check the shared strings' CRC); handing calamine the unpacked
+  bytes as a stored zip (its parse was no faster).
 """
 
 from __future__ import annotations
@@ -200,10 +221,10 @@ def main() -> int:
             peak, growth = peak_memory_mb(what, path)
             print(f"  {label:<34} {peak:7.1f} MB  (+{growth:.1f} MB)")
 
-        ok_xlsx = ratio <= 1.3
+        ok_xlsx = ratio <= 1.5
         ok_csv = min(cs) <= 0.5
         print("\nTargets:")
-        print(f"  xlsx import <= 1.3 x bare read: {ratio:.2f} x  {'met' if ok_xlsx else 'MISSED'}")
+        print(f"  xlsx import <= 1.5 x bare read: {ratio:.2f} x  {'met' if ok_xlsx else 'MISSED'}")
         print(f"  csv import  <= 0.5 s:           {min(cs):.3f} s  {'met' if ok_csv else 'MISSED'}")
     if args.check and not (ok_xlsx and ok_csv):
         return 1

@@ -18,7 +18,7 @@ from ccdesk.core.addresses import (
     looks_like_address,
     normalise,
 )
-from ccdesk.core.addresses import _fast as fast_path
+from ccdesk.core.addresses import fast_address as fast_path
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import re
 import struct
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,13 @@ from ccdesk.core.formats import (
     PasswordProtectedError,
     SheetTooBigError,
     UnsafeFileError,
+    column_index,
     column_letter,
     decode_text,
     open_workbook,
     sniff_delimiter,
 )
-from ccdesk.core.sheet import read_sheet
+from ccdesk.core.sheet import ImportOptions, read_sheet
 from ccdesk.errors import SheetError
 from tests.support import sheets as S
 
@@ -157,9 +157,21 @@ def test_decode_text_refuses_binary() -> None:
         decode_text(bytes(range(256)) * 10)
 
 
+def test_a_sheet_that_is_not_there_is_a_sheet_error(tmp_path: Path) -> None:
+    for fmt in ("xlsx", "xls", "ods"):
+        book = open_workbook(S.write_any(tmp_path / f"m.{fmt}", fmt, {"Members": ROWS}))
+        try:
+            with pytest.raises(SheetError):
+                book.grid("No such sheet")
+        finally:
+            book.close()
+
+
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 27, 51, 52, 701, 702, 16383)] == [
         "A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA", "XFD"]
+    assert [column_index(column_letter(i)) for i in range(20_000)] == list(range(20_000))
+    assert column_index("xfd") == column_index(b"XFD") == column_index(b"xFd") == 16_383
 
 
 # -- refusals ----------------------------------------------------------------------------------
@@ -259,6 +271,7 @@ def test_zip_bomb_that_lies_about_its_size_is_refused(tmp_path: Path) -> None:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (300 * 1024 * 1024))
+    assert path.stat().st_size < 1024 * 1024
     _patch_sizes(path, "xl/worksheets/sheet1.xml", 1000)
     refused(path, CorruptFileError)
 
@@ -439,11 +452,6 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         read_sheet(tmp_path / "nope.xlsx")
     with pytest.raises(SheetError, match="folder"):
         read_sheet(tmp_path)
-
-
-def test_raw_deflate_helper_is_not_needed() -> None:
-    # Guard: the bomb tests above rely on zlib compressing zeros very well.
-    assert len(zlib.compress(b"\0" * 1_000_000)) < 2000
 
 
 def _scan(xml: bytes) -> formats._XlsxSheetScan:
@@ -628,24 +636,6 @@ def test_a_stray_cell_below_the_data_keeps_its_row_number(tmp_path: Path) -> Non
     assert sheet.counts["valid"] == 298
 
 
-def test_fast_addresses_is_fast_one_by_one() -> None:
-    # The import checks the plain addresses of a column in one regex call per run of them
-    # (ccdesk.core.addresses.fast_addresses); it must agree with the one-by-one fast path.
-    from ccdesk.core import addresses
-
-    texts = ["ann@example.org", "Bob@Example.ORG", " ann@example.org", "", "no at sign", "a@b.test",
-             "a@b.TeSt", "a@b.te\u017ft", "a@localhost", "a@b.localhost", "x@e--x.org", "x@-e.org",
-             "a..b@x.org", "\u212a@x.org", "\u0130@x.org", "a@b.c", "a@b.org\r", "a@b.org ", "@b.org",
-             "a@b.org", "A@B.ORG"] * 3
-    assert addresses.fast_addresses(texts) == [addresses._fast(t) for t in texts]
-    for odd in ([*texts, "x\ny@z.org"], [*texts, "a" * 300 + "@x.org"], [], ["a@b.org"]):
-        assert addresses.fast_addresses(odd) == [addresses._fast(t) for t in odd]
-    # In blocks (so the interpreter lock is handed over between them): the same answers.
-    many = texts * 300 + ["x\ny@z.org"] + texts * 10
-    assert len(many) > 3 * addresses.FAST_BLOCK
-    assert addresses.fast_addresses(many) == [addresses._fast(t) for t in many]
-
-
 @pytest.mark.parametrize("rows", [
     '<row r="1"><c t="inlineStr"><is><t>Email</t></is></c><c/></row><row><c s="1"><v>2</v></c></row>'
     '<row r="7" spans="1:3" x14ac:dyDescent="0.25"><c t="s"><v>0</v></c><c><f>A1</f><v>1</v></c>'
@@ -716,3 +706,288 @@ def test_parts_ending_just_past_a_chunk_are_read(tmp_path: Path, size: int) -> N
     with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
         z.writestr("customXml/item1.xml", b"<a/>\n" + b" " * (size - 5))
     assert read_sheet(path).addresses == ["ann@example.org"]
+
+
+# -- hostile files, each in a child process under the limits the issue sets -------------------
+LIMIT_SECONDS = 20
+LIMIT_ADDRESS_SPACE = 2 << 30  # 2 GB
+
+
+def inspect_within_limits(path: Path) -> tuple[int, str, float]:
+    """(exit status, standard error, seconds) of ``ccdesk inspect path`` in a child process
+    that may use at most 2 GB of address space; fails the test if it takes over 20 s."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_ADDRESS_SPACE, LIMIT_ADDRESS_SPACE))
+
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ccdesk", "inspect", str(path)], capture_output=True,
+                          text=True, timeout=LIMIT_SECONDS, preexec_fn=cap, check=False)
+    return done.returncode, done.stderr, time.perf_counter() - start
+
+
+def refused_within_limits(path: Path, words: str = "") -> str:
+    """The one-line refusal of ``path`` (exit status 2, within the time and memory limits)."""
+    status, err, seconds = inspect_within_limits(path)
+    assert status == 2, (status, err[-2000:])
+    assert seconds < LIMIT_SECONDS and err.startswith("ccdesk: ") and err.count("\n") == 1, err[-2000:]
+    assert words.lower() in err.lower(), err
+    return err
+
+
+# OLE2 (xls): calamine trusts the compound file's counts and follows its chains to their end.
+_OLE_END, _OLE_FREE = 0xFFFFFFFE, 0xFFFFFFFF
+
+
+def _xls_parts(rows: int = 20) -> tuple[bytearray, int]:
+    """A one-stream xls as S.compound_file writes it: the Workbook stream in sectors 0..k-1,
+    the directory in sector k, the FAT in sector k + 1; returns (file, k)."""
+    stream = S.xls_workbook_stream({"Sheet1": [["Email"]] + [[f"m{i}@example.org"] for i in range(rows)]})
+    data = bytearray(S.compound_file({"Workbook": stream}))
+    k = struct.unpack_from("<I", data, 48)[0]  # the directory's first sector
+    assert struct.unpack_from("<I", data, 76)[0] == k + 1
+    return data, k
+
+
+def _sector(k: int) -> int:
+    return (k + 1) * 512
+
+
+def test_xls_whose_difat_loops_and_claims_a_huge_fat_is_refused(tmp_path: Path) -> None:
+    data, k = _xls_parts()
+    fat_at = k + 1
+    difat_at = (len(data) - 512) // 512
+    data += struct.pack("<127I", *([fat_at] * 127)) + struct.pack("<I", difat_at)  # loops to itself
+    struct.pack_into("<I", data, 68, difat_at)
+    struct.pack_into("<I", data, 72, 1)
+    for claimed in (0x7FFFFF00, 1):  # with a huge FAT count (calamine reserves it), and without
+        struct.pack_into("<I", data, 44, claimed)
+        path = tmp_path / f"difat{claimed}.xls"
+        path.write_bytes(bytes(data))
+        refused_within_limits(path, "damaged")
+
+
+def test_xls_whose_sector_chain_loops_is_refused(tmp_path: Path) -> None:
+    # The root entry's chain (the mini stream, which calamine reads whenever the header counts a
+    # mini FAT) loops on the FAT sector, and claims 4 GB.
+    data, k = _xls_parts()
+    fat = _sector(k + 1)
+    struct.pack_into("<I", data, fat + 4 * (k + 1), k + 1)
+    root = _sector(k)
+    struct.pack_into("<II", data, root + 116, k + 1, 0xFFFFFF00)
+    struct.pack_into("<I", data, 64, 1)  # one mini FAT sector
+    path = tmp_path / "loop.xls"
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+    # The Workbook stream's own chain, looping back to its start, with a size of 4 GB.
+    data, k = _xls_parts()
+    struct.pack_into("<I", data, _sector(k + 1) + 4 * (k - 1), 0)
+    struct.pack_into("<I", data, _sector(k) + 128 + 120, 0xFFFFFF00)
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+
+
+def test_xls_whose_header_makes_calamine_reserve_gigabytes_is_refused(tmp_path: Path) -> None:
+    data, _ = _xls_parts()
+    struct.pack_into("<I", data, 64, 0xFFFF)  # the mini FAT count; its low half is read at 62
+    path = tmp_path / "reserve.xls"
+    path.write_bytes(bytes(data))
+    refused_within_limits(path, "damaged")
+
+
+def test_a_good_xls_is_read_within_the_limits(tmp_path: Path) -> None:
+    data, _ = _xls_parts(rows=2000)
+    path = tmp_path / "good.xls"
+    path.write_bytes(bytes(data))
+    status, err, _ = inspect_within_limits(path)
+    assert status == 0, err
+
+
+# Zipped parts: huge, slow, or written to make calamine hold far more than the file's size.
+def _xlsx_with_strings(path: Path, rows: str, sst: str | bytes) -> Path:
+    """An xlsx with the sheet's ``rows`` and ``sst`` as xl/sharedStrings.xml, verbatim."""
+    S.write_xlsx_raw(path, S.sheet_xml(rows))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", sst)
+    return path
+
+
+def _text(n: int, seed: int = 1) -> str:
+    """``n`` letters that deflate about twice (so no compression-ratio limit applies)."""
+    import random
+
+    rnd = random.Random(seed)
+    return "".join(rnd.choices("abcdefghijklmnop", k=n))
+
+
+def _shared_rows(indexes: list[int], head: bool = True) -> str:
+    out = ['<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>'] if head else []
+    out += [f'<row r="{r}"><c r="A{r}" t="s"><v>{i}</v></c></row>' for r, i in enumerate(indexes, start=2)]
+    return "".join(out)
+
+
+def test_a_long_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: Path) -> None:
+    # 500 KB of file; calamine would copy the 1 MB text into each of 3,000 cells (3 GB).
+    sst = f"<sst><si><t>{_text(1 << 20)}</t></si></sst>"
+    path = _xlsx_with_strings(tmp_path / "amplified.xlsx", _shared_rows([0] * 3000), sst)
+    assert path.stat().st_size < 1 << 20
+    refused_within_limits(path, "long texts")
+
+
+@pytest.mark.parametrize("before", ["<si></si>", "<si><t/></si>", "<si><rPh><t>x</t></rPh></si>",
+                                    "<x:si><x:t>a</x:t></si><x:si>"])
+def test_irregular_shared_strings_cannot_hide_a_long_one(tmp_path: Path, before: str) -> None:
+    # calamine makes no string of an <si> without <t> or <r> (and ends an <x:si> only at
+    # </x:si>): its string 1 is the long one, whatever the elements before it look like.
+    sst = f'<sst xmlns:x="x">{before}<si><t>short</t></si><si><t>{_text(1 << 20)}</t></si></sst>'
+    path = _xlsx_with_strings(tmp_path / "hidden.xlsx", _shared_rows([1] * 3000), sst)
+    refused_within_limits(path, "long texts")
+
+
+@pytest.mark.parametrize("closing", ["</si>", "</si >", "</x:si>"])
+def test_long_shared_strings_used_once_are_read(tmp_path: Path, closing: str) -> None:
+    # The cheap bound (cells x longest string) is over the limit: the cells' own indexes decide.
+    prefix = "x:" if closing == "</x:si>" else ""
+    items = [f"<{prefix}si><{prefix}t>m{i}@example.org</{prefix}t>{closing}" for i in range(3000)]
+    items[7] = f"<{prefix}si><{prefix}t>{_text(300_000)}</{prefix}t>{closing}"  # a long note, once
+    sst = f'<{prefix}sst xmlns:x="x">' + "".join(items) + f"</{prefix}sst>"
+    path = _xlsx_with_strings(tmp_path / "notes.xlsx", _shared_rows(list(range(3000))), sst)
+    sheet = read_sheet(path)
+    assert sheet.counts["valid"] == 2999 and sheet.counts["invalid"] == 1
+
+
+def test_shared_strings_closed_with_a_space_are_read_in_linear_time(tmp_path: Path) -> None:
+    # "</si >" is legal XML; a lazy regex over such strings took a minute for a 200 KB file.
+    n = 200_000
+    sst = "<sst>" + "".join(f"<si><t>m{i}@example.org</t></si >" for i in range(n)) + "</sst>"
+    path = _xlsx_with_strings(tmp_path / "spaced.xlsx", _shared_rows(list(range(n))), sst)
+    status, err, seconds = inspect_within_limits(path)
+    assert status == 0, err
+    assert seconds < 10
+
+
+def test_shared_strings_with_a_doctype_are_refused(tmp_path: Path) -> None:
+    # Entity declarations (a billion laughs, an external file) never reach calamine this way.
+    doctype = ('<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+               '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    sst = doctype + "<sst><si><t>&c;&x;</t></si></sst>"
+    refused_within_limits(_xlsx_with_strings(tmp_path / "laughs.xlsx", _shared_rows([0]), sst), "damaged")
+
+
+def test_too_many_cells_or_strings_are_refused_before_calamine(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "MAX_CELLS", 1000)
+    # Cells all in one place: a small rectangle, but calamine holds each of them.
+    same = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 1001 + "</row>"
+    refused(S.write_xlsx_raw(tmp_path / "same.xlsx", S.sheet_xml(same)), UnsafeFileError)
+    fewer = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 990 + "</row>"
+    read_sheet(_xlsx_with_strings(tmp_path / "ok.xlsx", fewer, "<sst><si><t>x</t></si></sst>"),
+               ImportOptions(column="A"))
+    sst = "<sst>" + "<si><t>x</t></si>" * 20 + "</sst>"
+    refused(_xlsx_with_strings(tmp_path / "strings.xlsx", fewer, sst), UnsafeFileError)
+
+
+def test_an_unusual_sheet_is_followed_only_so_far(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "_EXACT_MAX_CELLS", 500)  # (1,000,000: some 7 s)
+    rows = "".join(f'<x:row r="{r}"><x:c r="A{r}"><x:v>1</x:v></x:c></x:row>' for r in range(1, 502))
+    refused(S.write_xlsx_raw(tmp_path / "x.xlsx", S.sheet_xml(rows, prefix="x")), UnsafeFileError)
+    fine = S.sheet_xml(rows[: rows.index('<x:row r="400"')], prefix="x")
+    sheet = read_sheet(S.write_xlsx_raw(tmp_path / "y.xlsx", fine), ImportOptions(column="A"))
+    assert sheet.rows[-1].row == 399
+
+
+def test_tags_without_their_end_take_linear_time() -> None:
+    # Each unfinished tag once sent a regex to the end of the data: quadratic in its size (the
+    # ods scan took 40 s for one 256 KB piece of these).
+    start = time.perf_counter()
+    ods = formats._OdsScan()
+    with pytest.raises(CorruptFileError):
+        ods.feed(b"<table:table-cell " * 100_000)
+        ods.close()
+    xml = b"<worksheet><sheetData>" + b'<a b="' * 3_000_000
+    pieces = [xml[i : i + 262_144] for i in range(0, len(xml), 262_144)]
+    sheet = formats._XlsxSheetScan("sheet1.xml", lambda: pieces)
+    with pytest.raises(CorruptFileError):
+        sheet._measure_exact()
+    strings = formats._SharedStringsScan("xl/sharedStrings.xml", lambda: [b"<sst><si><t>" + xml])
+    with pytest.raises(SheetError):
+        strings._measure_exact()
+    assert time.perf_counter() - start < 3
+
+
+@pytest.mark.parametrize("ref", ["XFE1", "A1048577", "ZZZZ1", "A99999999", "XFD1048576"])
+def test_cells_beyond_excels_grid_are_refused_or_harmless(tmp_path: Path, ref: str) -> None:
+    rows = _HEAD + f'<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>' \
+        f'<row r="3"><c r="{ref}"><v>1</v></c></row>'
+    path = S.write_xlsx_raw(tmp_path / "far.xlsx", S.sheet_xml(rows))
+    status, err, _ = inspect_within_limits(path)
+    assert status == 2 if ref != "XFE1" else status in (0, 2), err
+
+
+def test_entities_and_external_entities_in_a_sheet_are_not_expanded(tmp_path: Path) -> None:
+    doctype = ('<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+               '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
+               '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">'
+               '<!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;"><!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;">'
+               '<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    rows = _HEAD + '<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>' \
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>&h;</t></is></c></row>' \
+        '<row r="4"><c r="A4" t="inlineStr"><is><t>&x;</t></is></c></row>'
+    xml = S.sheet_xml(rows).replace("<worksheet", doctype + "<worksheet", 1)
+    path = S.write_xlsx_raw(tmp_path / "laughs.xlsx", xml)
+    status, err, _ = inspect_within_limits(path)
+    assert status in (0, 2), err
+    try:
+        sheet = read_sheet(path)
+    except SheetError:
+        return  # refused: harmless
+    values = " ".join(r.value for r in sheet.rows)
+    assert len(values) < 1000 and "root:" not in values
+
+
+def test_deep_nesting_is_harmless(tmp_path: Path) -> None:
+    deep = "<a>" * 500_000 + "</a>" * 500_000
+    rows = _HEAD + f'<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t>{deep}</is></c></row>'
+    for name, xml in (("value", S.sheet_xml(rows)),
+                      ("outside", S.sheet_xml(_HEAD).replace("<sheetData>", deep + "<sheetData>"))):
+        status, err, _ = inspect_within_limits(S.write_xlsx_raw(tmp_path / f"{name}.xlsx", xml))
+        assert status in (0, 2), (name, err)
+
+
+def test_an_ods_cell_with_a_long_text_repeated_thousands_of_times_is_refused(tmp_path: Path) -> None:
+    # calamine writes the 300 KB text into each of the 16,000 repeated cells, then each of the 3 rows.
+    head = ('<table:table-row><table:table-cell office:value-type="string"><text:p>Email</text:p>'
+            "</table:table-cell></table:table-row>")
+    cell = (f'<table:table-cell table:number-columns-repeated="16000" office:value-type="string">'
+            f"<text:p>{_text(300_000)}</text:p></table:table-cell>")
+    rows = head + f'<table:table-row table:number-rows-repeated="3">{cell}</table:table-row>'
+    path = S.write_ods(tmp_path / "repeated.ods", {"S": []}, raw_rows={"S": rows})
+    assert path.stat().st_size < 1 << 20
+    refused_within_limits(path, "long texts")
+    # The same text once, and short texts repeated as LibreOffice writes them: read.
+    short = ('<table:table-row table:number-rows-repeated="5"><table:table-cell table:number-columns-'
+             'repeated="3" office:value-type="string"><text:p>ann@example.org</text:p></table:table-cell>'
+             "</table:table-row>")
+    once = head + f"<table:table-row>{cell.replace('16000', '1')}</table:table-row>" + short
+    sheet = read_sheet(S.write_ods(tmp_path / "once.ods", {"S": []}, raw_rows={"S": once}))
+    assert sheet.counts["invalid"] == 1 and sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 4
+
+
+def test_an_xlsb_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: Path) -> None:
+    def xlsb(path: Path, text: str, cells: int) -> Path:
+        rows = b"".join(S.xlsb_record(0x0000, struct.pack("<I", r) + b"\0" * 13)
+                        + S.xlsb_record(0x0007, struct.pack("<III", 0, 0, 0)) for r in range(1, cells + 1))
+        head = [["Email"]]
+        S.write_xlsb(path, {"Sheet1": head}, raw_sheets={"Sheet1": S.xlsb_sheet(head, extra=rows)})
+        sst = (S.xlsb_record(0x009F, struct.pack("<II", cells, 1))
+               + S.xlsb_record(0x0013, b"\0" + S._wide(text)) + S.xlsb_record(0x00A0))
+        with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/sharedStrings.bin", sst)
+        return path
+
+    refused_within_limits(xlsb(tmp_path / "amplified.xlsb", _text(500_000), 3000), "long texts")
+    sheet = read_sheet(xlsb(tmp_path / "fine.xlsb", "ann@example.org", 3000))
+    assert sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 2999

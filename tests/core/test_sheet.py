@@ -342,3 +342,40 @@ def test_duplicates_are_found_across_the_slices_of_a_long_sheet(tmp_path: Path) 
     dupes = result.rows.where("duplicate")
     assert [(d.row, d.duplicate_of) for d in dupes] == [(sheet_module._SLICE + 6, 5), (n + 1, 5)]
     assert result.counts["valid"] == n - 2
+
+
+def _member_email(i: int) -> str:
+    """Every kind of text an email column holds, in a repeating pattern."""
+    return {
+        1: f"member{i}(at)example.org",  # no "@"
+        2: f"MEMBER{i - 2}@EXAMPLE{(i - 2) % 97}.ORG",  # a duplicate, in other case
+        3: "",
+        4: f"  Member{i}@Example.ORG\u00a0",  # spaces to trim
+        5: f"r&d{i}@example.org",
+        6: f"Ann {i} <ann{i}@example.org>",  # name and address
+        7: f"a{i}@example.org; b{i}@example.org",  # two addresses
+        8: f"bad{i}@example..org",
+        9: f"x{i}@localhost",
+    }.get(i % 50, f"member{i}@example{i % 97}.org")
+
+
+def test_the_column_wise_checks_give_what_checking_each_cell_gives(tmp_path: Path) -> None:
+    """The import checks a column at once (the fast path first, then the rest one by one):
+    every row gets what check_cell gives for its cell, and duplicates point at the first row."""
+    from ccdesk.core.addresses import check_cell
+
+    texts = [_member_email(i) for i in range(1, 3001)]
+    sheet = read_sheet(S.write_xlsx(tmp_path / "m.xlsx", [["Email"]] + [[t] for t in texts]))
+    first: dict[str, int] = {}
+    expected = []
+    for number, text in enumerate(texts, start=2):
+        checked = check_cell(text)
+        email = checked.email
+        if email is not None and email in first:
+            expected.append((number, Outcome.DUPLICATE, email, first[email]))
+        else:
+            if email is not None:
+                first[email] = number
+            expected.append((number, checked.outcome, email, None))
+    assert [(r.row, r.outcome, r.email, r.duplicate_of) for r in sheet.rows] == expected
+    assert {r.outcome for r in sheet.rows} == {"valid", "invalid", "duplicate", "blank"}

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdesk.core.formats import column_index, column_letter
 from ccdesk.core.sheet import ImportOptions, MemberSheet
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.models import SheetGridModel
@@ -218,7 +219,7 @@ class SheetPage(Page):
         self.filter_column.addItem(NO_FILTER, None)
         first = _first_letter_index(sheet)
         for j, heading in enumerate(sheet.columns):
-            letter = _letter(first + j)
+            letter = column_letter(first + j)
             self.column_choice.addItem(f"{letter}: {heading}", letter)
             self.filter_column.addItem(f"{letter}: {heading}", letter)
         self.column_choice.setCurrentIndex(max(0, self.column_choice.findData(sheet.email_column_letter)))
@@ -329,18 +330,7 @@ def _first_letter_index(sheet: MemberSheet) -> int:
         j = sheet.columns.index(sheet.email_column)
     except ValueError:
         return 0
-    n = 0
-    for ch in sheet.email_column_letter:
-        n = n * 26 + ord(ch) - 64
-    return max(0, n - 1 - j)
-
-
-def _letter(index: int) -> str:
-    out, n = "", index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return max(0, column_index(sheet.email_column_letter) - j)
 
 
 def _html(text: str) -> str:
