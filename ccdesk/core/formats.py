@@ -33,6 +33,7 @@ import io
 import logging
 import os
 import re
+import stat
 import struct
 import threading
 import zipfile
@@ -55,9 +56,11 @@ __all__ = [
     "MAX_UNCOMPRESSED_BYTES",
     "MAX_ZIP_ENTRIES",
     "CorruptFileError",
+    "FileChangedError",
     "FileTooBigError",
     "Format",
     "Grid",
+    "NotAFileError",
     "NotASpreadsheetError",
     "PasswordProtectedError",
     "SheetTooBigError",
@@ -138,6 +141,23 @@ class NotASpreadsheetError(SheetError):
 
     title = "This file is not a spreadsheet"
     what_to_do = "Export the list of members as Excel (.xlsx) or CSV and open that file."
+
+
+class NotAFileError(SheetError):
+    """Something that is not a regular file: a device, a pipe, a socket."""
+
+    title = "This is not a file"
+    what_to_do = "Choose the spreadsheet file itself, saved in a folder on your computer."
+
+
+class FileChangedError(SheetError):
+    """A file that changed (or shrank) each time it was read."""
+
+    title = "The file changed while ccdesk was reading it"
+    what_to_do = (
+        "It may still be saving or downloading. Wait until that has finished, close it in "
+        "other programs, and open it again."
+    )
 
 
 class UnsafeFileError(SheetError):
@@ -254,17 +274,15 @@ def open_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
 
 
 def read_file_bytes(path: Path) -> bytes:
-    """The whole file, refusing a missing, unreadable or oversized one."""
+    """The whole file, refusing a missing, unreadable or oversized one, anything that is not
+    a regular file (a folder, a device, a pipe: looked at before it is opened for reading, and
+    again once open, without waiting on a pipe), and a file that changes while it is read
+    (it is read a second time first: a file being saved or downloaded may just have finished)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileTooBigError(
-                f"The file is too big ({_size(size)})",
-                f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
-                "need (the email column is enough), or split the list into several files.",
-            )
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        for _ in range(2):
+            data = _read_unchanged(path)
+            if data is not None:
+                return data
     except FileNotFoundError as exc:
         raise SheetError(
             "The file was not found", f"Check the name and the folder: {path}", str(exc)
@@ -281,12 +299,58 @@ def read_file_bytes(path: Path) -> bytes:
         raise SheetError(
             "The file cannot be read", "Copy it to your computer and try again.", str(exc)
         ) from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise FileTooBigError(
-            "The file is too big",
-            f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Split the list into several files.",
-        )
+    raise FileChangedError(details=str(path))
+
+
+def _read_unchanged(path: Path) -> bytes | None:
+    """The file's bytes, or None if it changed while they were read (its size, modification
+    time or identity differ before, during and after, or fewer bytes came than it had)."""
+    before = path.stat()
+    _refuse_special(before)
+    _refuse_size(before.st_size)
+    # O_NONBLOCK: a pipe put in the file's place meanwhile must not make the open wait.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        opened = os.fstat(fd)
+        _refuse_special(opened)
+        data = _read_fd(fd, MAX_FILE_BYTES + 1)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    _refuse_size(len(data))
+    if len(data) != opened.st_size or not _stamp(before) == _stamp(opened) == _stamp(after):
+        log.info("%s changed while it was read (%d bytes of %d)", path, len(data), opened.st_size)
+        return None
     return data
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd``, until the end of the file."""
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, min(limit - size, 16 * _MB))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _refuse_special(st: os.stat_result) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise SheetError("That is a folder, not a file", "Choose the spreadsheet file itself.")
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFileError(details=f"st_mode {st.st_mode:o}")
+
+
+def _refuse_size(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise FileTooBigError(
+            f"The file is too big ({_size(size)})",
+            f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
+            "need (the email column is enough), or split the list into several files.",
+        )
 
 
 _BINARY_MAGIC = {

@@ -8,6 +8,7 @@ status, seconds, peak memory). The tests after the corpus pin each fix down in-p
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -64,3 +65,131 @@ def test_the_judge_rejects_wrong_answers(tmp_path: Path) -> None:
     wrong = '{"rows": 3, "addresses": [{"row": 2, "email": "zoe@example.org"}], "encoding": "utf-8"}'
     assert problems(rows, Result(0, 0.1, 10, wrong, ""))
     assert Path("/proc/self/status").exists()  # the peak memory comes from there
+
+
+# -- the fixes, one by one, in-process -----------------------------------------------------------
+from ccdesk.core import formats  # noqa: E402
+from ccdesk.core.formats import FileChangedError, NotAFileError  # noqa: E402
+from ccdesk.core.sheet import read_sheet  # noqa: E402
+from ccdesk.errors import SheetError  # noqa: E402
+from tests.support import sheets as S  # noqa: E402
+
+MEMBERS = [["Email", "Name"], ["ann@example.org", "Ann"], ["bob@example.org", "Bob"]]
+
+
+def _no_open(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    opened: list[object] = []
+    real = os.open
+
+    def spy(path: object, *args: object, **kwargs: object) -> int:
+        opened.append(path)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(formats.os, "open", spy)
+    return opened
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "members.csv"
+    os.mkfifo(path)
+    opened = _no_open(monkeypatch)
+    with pytest.raises(NotAFileError) as err:
+        read_sheet(path)
+    assert opened == []
+    assert err.value.one_line().startswith("This is not a file.")
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_devices_are_refused_before_they_are_opened(device: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _no_open(monkeypatch)
+    with pytest.raises(NotAFileError):
+        read_sheet(device)
+    assert opened == []
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_swapped_in_after_the_check_is_refused_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = S.write_csv(tmp_path / "m.csv", MEMBERS)
+    real_stat = os.stat
+    swapped = []
+
+    def stat_then_swap(p: object, *args: object, **kwargs: object) -> os.stat_result:
+        st = real_stat(p, *args, **kwargs)  # type: ignore[arg-type]
+        if str(p) == str(path) and not swapped:
+            swapped.append(p)
+            path.unlink()
+            os.mkfifo(path)  # no writer: a plain open for reading would wait for ever
+        return st
+
+    monkeypatch.setattr(formats.os, "stat", stat_then_swap)
+    with pytest.raises(NotAFileError):
+        formats.read_file_bytes(path)
+
+
+def _shrink_while_reading(monkeypatch: pytest.MonkeyPatch, path: Path, times: int) -> list[int]:
+    """The first ``times`` reads of ``path`` see it cut to half meanwhile (then written whole)."""
+    whole = path.read_bytes()
+    reads: list[int] = []
+    real = formats._read_fd
+
+    def read(fd: int, limit: int) -> bytes:
+        reads.append(fd)
+        if len(reads) <= times:
+            first = os.read(fd, 100)
+            path.write_bytes(whole[: len(whole) // 2])  # cut short under the reader
+            rest = real(fd, limit)
+            path.write_bytes(whole)
+            return first + rest
+        return real(fd, limit)
+
+    monkeypatch.setattr(formats, "_read_fd", read)
+    return reads
+
+
+def test_a_file_that_shrinks_while_read_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [["Email"], *([f"m{i}@example.org"] for i in range(5000))]
+    path = S.write_csv(tmp_path / "m.csv", rows)
+    reads = _shrink_while_reading(monkeypatch, path, times=1)
+    sheet = read_sheet(path)
+    assert len(reads) == 2
+    assert len(sheet.addresses) == 5000
+
+
+def test_a_file_that_keeps_changing_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [["Email"], *([f"m{i}@example.org"] for i in range(5000))]
+    path = S.write_csv(tmp_path / "m.csv", rows)
+    reads = _shrink_while_reading(monkeypatch, path, times=2)
+    with pytest.raises(FileChangedError) as err:
+        read_sheet(path)
+    assert len(reads) == 2
+    assert "changed while ccdesk was reading it" in err.value.one_line()
+
+
+def test_a_file_rewritten_with_the_same_size_is_noticed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = S.write_csv(tmp_path / "m.csv", MEMBERS)
+    real = formats._read_fd
+    calls = []
+
+    def read(fd: int, limit: int) -> bytes:
+        calls.append(fd)
+        data = real(fd, limit)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # saved again meanwhile
+        return data
+
+    monkeypatch.setattr(formats, "_read_fd", read)
+    with pytest.raises(FileChangedError):
+        formats.read_file_bytes(path)
+    assert len(calls) == 2
+
+
+def test_a_folder_is_still_called_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(SheetError, match="folder"):
+        read_sheet(tmp_path)
