@@ -218,6 +218,9 @@ class Workbook:
     format: Format
     sheet_names: list[str]
     hidden_sheets: set[str]
+    #: Things the person should know about what was read, in plain words (known once a
+    #: sheet has been read whole).
+    warnings: tuple[str, ...] = ()
 
     def grid(
         self, name: str, max_rows: int | None = None, *, meanwhile: Meanwhile | None = None,
@@ -1590,7 +1593,8 @@ _XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Text of a CSV file and the encoding used: UTF-8 (BOM or not), UTF-16 (BOM), else
-    Windows-1252. Refuses binary content."""
+    Windows-1252. A UTF-8 file with a few bytes that are not UTF-8 stays UTF-8, those bytes
+    read as U+FFFD (the caller warns about their rows). Refuses binary content."""
     if data.startswith(b"\xef\xbb\xbf"):
         enc, body = "utf-8-sig", data
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -1606,14 +1610,30 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         if enc.startswith("utf-16"):
             raise CorruptFileError(details="bad UTF-16") from None
-        try:
-            text, enc = body.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            text, enc = body.decode("latin-1"), "cp1252"
+        text = body.decode(enc, "replace")
+        if enc == "utf-8" and not _mostly_utf8(text):
+            try:
+                text, enc = body.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                text, enc = body.decode("latin-1"), "cp1252"
     sample = text[:65536]
     if "\0" in sample or sum(ch < " " and ch not in "\t\r\n\f\v" for ch in sample[:4096]) > 64:
         raise NotASpreadsheetError(details="binary content")
     return text, enc
+
+
+def _mostly_utf8(text: str) -> bool:
+    """Whether ``text``, decoded as UTF-8 with every unreadable byte replaced by U+FFFD, is
+    UTF-8 with a few stray bytes: at least as many characters beyond ASCII read right as were
+    replaced. (A Windows-1252 file's accented letters are almost never valid UTF-8, so there
+    nearly every one is replaced.)"""
+    bad = text.count(_REPLACED)
+    beyond_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return beyond_ascii - bad >= bad
+
+
+#: What decode_text puts where a UTF-8 file holds a byte that is not UTF-8.
+_REPLACED = "\ufffd"
 
 
 def sniff_delimiter(text: str, hint: str = "") -> str:
@@ -1646,15 +1666,32 @@ def sniff_delimiter(text: str, hint: str = "") -> str:
     return best
 
 
+def _text_start(data: bytes) -> bytes:
+    """The start of a text file (64 KB) without its byte-order mark and leading white space,
+    as UTF-8 when it is UTF-16: what a web page or an XML file begins with, whatever the
+    program that saved it."""
+    head = data[:65536]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", "replace").encode("utf-8", "replace")
+    elif len(head) >= 4 and (head[1:4:2] == b"\0\0" or head[0:4:2] == b"\0\0"):
+        enc = "utf-16-le" if head[1:4:2] == b"\0\0" else "utf-16-be"
+        head = head[: len(head) // 2 * 2].decode(enc, "replace").encode("utf-8", "replace")
+    return head.lstrip()
+
+
 class _CsvBook(Workbook):
     def __init__(self, path: Path, data: bytes) -> None:
         self.format = Format.CSV
-        if _HTML.match(data[:1024]):
+        start = _text_start(data)
+        _refuse_known_binary(start)
+        if _HTML.match(start[:1024]):
             raise NotASpreadsheetError(
                 "This file is a web page saved with a spreadsheet name", _RESAVE
             )
-        if data.lstrip()[:5] == b"<?xml":
-            if _XML_SPREADSHEET in data[:65536]:
+        if start[:5] == b"<?xml":
+            if _XML_SPREADSHEET in start:
                 raise NotASpreadsheetError("This is an old Excel 2003 XML spreadsheet", _RESAVE)
             raise NotASpreadsheetError("This file is XML, not a spreadsheet")
         self.text, self.encoding = decode_text(data)
@@ -1676,9 +1713,15 @@ class _CsvBook(Workbook):
         rows: list[list[str]] = []
         limit = MAX_ROWS + 1 if max_rows is None else max_rows  # one more, to notice
         reader = csv.reader(io.StringIO(self._body, newline=""), delimiter=self.delimiter)
+        width, tall = 0, MAX_CELLS  # the cell budget, as for xlsx: rows x widest row
         try:
             for row in reader:
                 rows.append(row)
+                if len(row) > width:
+                    width = len(row)
+                    tall = MAX_CELLS // width
+                if len(rows) > tall:
+                    _check_area(len(rows), width, "csv")
                 if len(rows) >= limit:
                     break
         except csv.Error as exc:
@@ -1690,6 +1733,8 @@ class _CsvBook(Workbook):
             ) from exc
         if max_rows is None and len(rows) > MAX_ROWS:
             _check_area(len(rows), 1, "csv")
+        if max_rows is None and _REPLACED in self._body:
+            self.warnings = (_unreadable_rows(rows),)
         return rows
 
     def grid(
@@ -1702,3 +1747,14 @@ class _CsvBook(Workbook):
             self._rows = self._parse(None)
         rows = self._rows if max_rows is None else self._rows[:max_rows]
         return Grid(rows, 1, 0)
+
+
+def _unreadable_rows(rows: list[list[str]], shown: int = 5) -> str:
+    """The warning for the rows that hold a character that could not be read."""
+    numbers = [i for i, row in enumerate(rows, start=1) if any(_REPLACED in cell for cell in row)]
+    listed = ", ".join(str(n) for n in numbers[:shown])
+    if len(numbers) > shown:
+        listed += f" and {len(numbers) - shown:,} more"
+    which = f"Row {listed} has" if len(numbers) == 1 else f"Rows {listed} have"
+    return (f"{which} a character that could not be read (shown as {_REPLACED}). The rest of "
+            "the file reads normally; check those rows in the file.")

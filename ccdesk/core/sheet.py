@@ -260,6 +260,8 @@ class MemberSheet:
     encoding: str | None = None
     delimiter: str | None = None
     found_by: str = "heading"  # "heading", "content" or "choice"
+    #: What the person should know about how the file was read, in plain words.
+    warnings: list[str] = field(default_factory=list)
 
     # -- accessors --
     def valid_rows(self) -> list[SheetRow]:
@@ -321,6 +323,7 @@ class MemberSheet:
                 else None
             ),
             "found_by": self.found_by,
+            "warnings": list(self.warnings),
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "sha256": self.sha256,
@@ -689,6 +692,7 @@ def _build(
         encoding=getattr(book, "encoding", None),
         delimiter=getattr(book, "delimiter", None),
         found_by=lay.found_by,
+        warnings=list(book.warnings),
     )
 
 

@@ -193,3 +193,97 @@ def test_a_file_rewritten_with_the_same_size_is_noticed(
 def test_a_folder_is_still_called_a_folder(tmp_path: Path) -> None:
     with pytest.raises(SheetError, match="folder"):
         read_sheet(tmp_path)
+
+
+# -- documents with a spreadsheet's name and a byte-order mark ------------------------------------
+_PAGE = "<!DOCTYPE html>\n<html><body><table><tr><td>Email</td></tr><tr><td>ann@example.org</td></tr></table>"
+
+
+@pytest.mark.parametrize("name", ["m.xls", "m.xlsx", "m.csv", "m.txt"])
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
+                                               ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b"")])
+def test_a_web_page_with_a_byte_order_mark_is_refused(tmp_path: Path, name: str, encoding: str,
+                                                      bom: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(bom + ("\r\n " + _PAGE).encode(encoding))
+    with pytest.raises(formats.NotASpreadsheetError) as err:
+        read_sheet(path)
+    assert "web page" in err.value.title
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', "2003 XML"),
+    (b"<?xml version='1.0'?><members/>", "XML"),
+    (b"{\\rtf1\\ansi Email ann@example.org}", "RTF"),
+])
+def test_other_documents_with_a_byte_order_mark_are_refused(tmp_path: Path, content: bytes,
+                                                            words: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + content)
+    with pytest.raises(formats.NotASpreadsheetError) as err:
+        read_sheet(path)
+    assert words in err.value.title
+
+
+def test_a_csv_with_a_bom_still_reads(tmp_path: Path) -> None:
+    path = S.write_csv(tmp_path / "m.csv", MEMBERS, bom=True)
+    assert read_sheet(path).addresses == ["ann@example.org", "bob@example.org"]
+
+
+# -- text: one stray byte ---------------------------------------------------------------------------
+def test_a_utf8_file_with_one_stray_byte_stays_utf8_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes("Email,Name\r\nzoe@example.org,Zoë\r\nrene@example.org,Ren".encode()
+                     + b"\xe9\r\n" + "ines@example.org,Inés\r\n".encode())
+    sheet = read_sheet(path)
+    assert sheet.encoding == "utf-8"
+    grid = formats.open_workbook(path).grid("m")
+    assert [r[1] for r in grid.rows] == ["Name", "Zoë", "Ren\ufffd", "Inés"]
+    assert len(sheet.warnings) == 1
+    assert sheet.warnings[0].startswith("Row 3 has a character that could not be read")
+    assert sheet.to_dict()["warnings"] == sheet.warnings
+
+
+def test_many_stray_bytes_name_the_first_rows(tmp_path: Path) -> None:
+    rows = "".join(f"m{i}@example.org,Zoë\r\n" for i in range(40)).encode()
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"Email,Name\r\n" + rows + b"x@example.org,\xe9\r\n" * 8)
+    (warning,) = read_sheet(path).warnings
+    assert warning.startswith("Rows 42, 43, 44, 45, 46 and 3 more have")
+
+
+def test_windows_1252_is_still_windows_1252(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes("Email,Name\r\nzoe@example.org,Zoë\r\nines@example.org,Inés\r\n".encode("cp1252"))
+    sheet = read_sheet(path)
+    assert sheet.encoding == "cp1252"
+    assert sheet.warnings == []
+    assert formats.open_workbook(path).grid("m").rows[2] == ["ines@example.org", "Inés"]
+
+
+def test_mostly_utf8_counts_what_was_read_against_what_was_not() -> None:
+    assert formats._mostly_utf8("Zoë Ren\ufffd")
+    assert not formats._mostly_utf8("Zo\ufffd Ren\ufffd é")
+    assert not formats._mostly_utf8("plain ascii with one \ufffd")
+
+
+# -- the CSV cell budget ------------------------------------------------------------------------------
+def test_csv_cells_on_one_line_are_budgeted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "MAX_CELLS", 1000)
+    path = tmp_path / "m.csv"
+    path.write_text("Email" + "," * 1000 + "\nann@example.org\n")
+    with pytest.raises(formats.UnsafeFileError) as err:
+        read_sheet(path)
+    # refused on the first line, as soon as it is read
+    assert "span 1 rows and 1,001 columns; ccdesk reads up to 1,000 cells" in err.value.what_to_do
+
+
+def test_csv_cells_overall_are_budgeted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formats, "MAX_CELLS", 1000)
+    path = S.write_csv(tmp_path / "m.csv", [["Email", "A", "B", "C"]] + [[f"m{i}@x.org", 1, 2, 3]
+                                                                            for i in range(300)])
+    with pytest.raises(formats.UnsafeFileError, match="too big"):
+        read_sheet(path)
+    path = S.write_csv(tmp_path / "ok.csv", [["Email", "A", "B", "C"]] + [[f"m{i}@x.org", 1, 2, 3]
+                                                                             for i in range(249)])
+    assert len(read_sheet(path).addresses) == 249  # 250 rows x 4 = 1,000 cells: allowed

@@ -461,10 +461,14 @@ def _writer(name: str, data: bytes) -> Callable[[Path], Path]:
 
 
 # -- files that change while they are read ---------------------------------------------------------
+CHANGING_ROWS = 200_000
+
+
 def _changing_versions() -> tuple[bytes, bytes]:
-    rows = "".join(f"m{i}@example.org,Member {i}\r\n" for i in range(200_000))
+    """The file whole, and cut at the end of a line about a third of the way in."""
+    rows = "".join(f"m{i}@example.org,Member {i}\r\n" for i in range(CHANGING_ROWS))
     full = ("Email,Name\r\n" + rows).encode()
-    return full, full[: len(full) // 3]
+    return full, full[: full.index(b"\r\n", len(full) // 3) + 2]
 
 
 def csv_changing(folder: Path) -> Path:
@@ -550,9 +554,13 @@ CASES: list[Case] = [
          says="2003 XML", group="document with a BOM"),
     Case("rtf-bom-as-csv", _writer("letter.csv", BOM8 + b"{\\rtf1\\ansi Dear member}"), "refuse",
          says="RTF", group="document with a BOM"),
+    # Read whole, or cut (a third of it stays in place long enough to be read unchanged: a
+    # file that is complete as it stands), or refused as changing; never a mixture.
     Case("csv-rewritten-while-read", csv_changing, "either",
-         tuple((i + 2, f"m{i}@example.org") for i in range(200_000)), says="changed",
-         group="changes while read", rewrite=rewrite_shrink_grow),
+         tuple((i + 2, f"m{i}@example.org") for i in range(CHANGING_ROWS)), says="changed",
+         group="changes while read", rewrite=rewrite_shrink_grow,
+         extra={"or": tuple((i + 2, f"m{i}@example.org")
+                            for i in range(_changing_versions()[1].count(b"\n") - 1))}),
     Case("xlsx-column-beyond-xfd", xlsx_beyond_columns, "refuse", says="beyond", group="grid"),
     Case("xlsx-row-beyond-1048576", xlsx_beyond_rows, "refuse", group="grid"),
     Case("xlsx-reference-overflow", xlsx_reference_overflow, "refuse", group="grid"),
@@ -709,7 +717,7 @@ def _wrong_rows(case: Case, report: dict[str, Any], stdout: str) -> list[str]:
     got = [(a["row"], a["email"]) for a in report["addresses"]]
     if "rows" in case.extra and report["rows"] != case.extra["rows"]:
         found.append(f"{report['rows']} rows, expected {case.extra['rows']}")
-    if case.addresses and got != list(case.addresses):
+    if case.addresses and got != list(case.addresses) and got != list(case.extra.get("or", ())):
         found.append(f"addresses {got[:5]}... ({len(got)}), expected {list(case.addresses)[:5]}... "
                      f"({len(case.addresses)})")
     if "valid" in case.extra and report["counts"]["valid"] != case.extra["valid"]:
