@@ -1586,6 +1586,8 @@ class _CalamineBook(Workbook):
 
 # -- CSV and other text ---------------------------------------------------------------------
 _DELIMITERS = (",", ";", "\t", "|")
+#: The most cells a CSV row may have: Excel's columns, A to XFD.
+_CSV_COLUMNS = 16_384
 _SEP_LINE = re.compile(r"\A\"?sep=(.)\"?\r?\n", re.IGNORECASE)
 _HTML = re.compile(rb"\A\s*<(?:!doctype\s+html|html|table|head|body|meta)\b", re.IGNORECASE)
 _XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
@@ -1720,6 +1722,13 @@ class _CsvBook(Workbook):
                 if len(row) > width:
                     width = len(row)
                     tall = MAX_CELLS // width
+                    if width > _CSV_COLUMNS:
+                        raise SheetTooBigError(
+                            f"Row {len(rows)} has too many cells ({width:,})",
+                            f"ccdesk, like Excel, reads up to {_CSV_COLUMNS:,} columns. Save only "
+                            "the columns you need (the email column is enough) and try again.",
+                            "csv",
+                        )
                 if len(rows) > tall:
                     _check_area(len(rows), width, "csv")
                 if len(rows) >= limit:

@@ -287,3 +287,14 @@ def test_csv_cells_overall_are_budgeted(tmp_path: Path, monkeypatch: pytest.Monk
     path = S.write_csv(tmp_path / "ok.csv", [["Email", "A", "B", "C"]] + [[f"m{i}@x.org", 1, 2, 3]
                                                                              for i in range(249)])
     assert len(read_sheet(path).addresses) == 249  # 250 rows x 4 = 1,000 cells: allowed
+
+
+def test_a_csv_row_wider_than_excel_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    head = "Email,Name" + ",x" * 16_382
+    path.write_text(head + "\nann@example.org,Ann\nbob@example.org,Bob" + ",x" * 16_383)
+    with pytest.raises(formats.SheetTooBigError) as err:
+        read_sheet(path)
+    assert err.value.title == "Row 3 has too many cells (16,385)"
+    path.write_text(head + "\nann@example.org,Ann\n")
+    assert read_sheet(path).addresses == ["ann@example.org"]  # as wide as Excel: fine
