@@ -59,6 +59,7 @@ __all__ = [
     "FileChangedError",
     "FileTooBigError",
     "Format",
+    "FormulasWithoutResultsError",
     "Grid",
     "NotAFileError",
     "NotASpreadsheetError",
@@ -67,6 +68,7 @@ __all__ = [
     "UnsafeFileError",
     "Workbook",
     "column_letter",
+    "has_formulas_without_results",
     "open_workbook",
 ]
 
@@ -157,6 +159,16 @@ class FileChangedError(SheetError):
     what_to_do = (
         "It may still be saving or downloading. Wait until that has finished, close it in "
         "other programs, and open it again."
+    )
+
+
+class FormulasWithoutResultsError(SheetError):
+    """The addresses are formulas whose results were never saved in the file."""
+
+    title = "The spreadsheet's formulas have no saved results"
+    what_to_do = (
+        "The program that made it did not calculate them, so ccdesk sees empty cells. Open the "
+        "file and save it in Excel or LibreOffice (that stores the results), then open it again."
     )
 
 
@@ -1449,6 +1461,69 @@ def _processors() -> int:
 def _xml_text(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
     return html.unescape(text) if "&" in text else text
+
+
+# -- formulas without saved results ---------------------------------------------------------
+# A cell's formula whose result was never saved: calamine reads such a cell as empty. In xlsx
+# an <f> with no <v> after it before the cell ends; in ods a formula cell with no office:*value
+# attribute and nothing inside. Each scan stops at the next "<": linear in the part's size.
+_X_FORMULA_ALONE = re.compile(
+    rb"<(?:[A-Za-z0-9_]+:)?f(?:[ \t\r\n][^<>]*)?(?:/>|>[^<]*</(?:[A-Za-z0-9_]+:)?f[ \t\r\n]*>)"
+    rb"[ \t\r\n]*</(?:[A-Za-z0-9_]+:)?c[ \t\r\n]*>"
+)
+_O_FORMULA_CELL = re.compile(
+    rb"<table:table-cell\b([^<>]*\btable:formula=[^<>]*)>([ \t\r\n]*</table:table-cell>)?"
+)
+_O_RESULT = re.compile(rb"\boffice:(?:value|string-value|boolean-value|date-value|time-value)=")
+_OVERLAP = 64 * 1024
+
+
+def has_formulas_without_results(path: str | Path, fmt: Format) -> bool:
+    """Whether a workbook (xlsx, xlsm or ods) has a formula cell whose result was not saved.
+
+    Asked only when a sheet gave no addresses, to say why; it reads the file again (already
+    found safe to unpack), and a file that cannot be read again counts as having none."""
+    if fmt not in (Format.XLSX, Format.XLSM, Format.ODS):
+        return False
+    try:
+        data = read_file_bytes(Path(path))
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                low = info.filename.lower()
+                if fmt is Format.ODS and low == "content.xml":
+                    found = _scan_parts(zf, info, _ods_formula_alone)
+                elif fmt is not Format.ODS and low.startswith("xl/worksheets/") and low.endswith(".xml"):
+                    found = _scan_parts(zf, info, lambda text: _X_FORMULA_ALONE.search(text) is not None)
+                else:
+                    continue
+                if found:
+                    return True
+    except (SheetError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error):
+        return False
+    return False
+
+
+def _ods_formula_alone(text: bytes) -> bool:
+    for m in _O_FORMULA_CELL.finditer(text):
+        attrs = m.group(1)
+        if not _O_RESULT.search(attrs) and (attrs.endswith(b"/") or m.group(2) is not None):
+            return True
+    return False
+
+
+def _scan_parts(zf: zipfile.ZipFile, info: zipfile.ZipInfo, found: Callable[[bytes], bool]) -> bool:
+    """Whether ``found`` is true of some stretch of the entry (chunks overlap by 64 KB, so a
+    cell cut by a chunk's end is whole in the next stretch)."""
+    tail, total = b"", 0
+    for chunk in _chunks(zf, info):
+        total += len(chunk)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            return False
+        text = tail + chunk
+        if found(text):
+            return True
+        tail = text[-_OVERLAP:]
+    return False
 
 
 # -- calamine -----------------------------------------------------------------------------

@@ -39,10 +39,12 @@ from ccdesk.core.formats import (
     MAX_ROWS,
     Forecast,
     Format,
+    FormulasWithoutResultsError,
     Grid,
     Meanwhile,
     Workbook,
     column_letter,
+    has_formulas_without_results,
     open_workbook,
     read_file_bytes,
 )
@@ -612,10 +614,21 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
         report("Finding the email column", 0.5)
         lay = _layout(grid, options, sheet)
         result = _build(path, book, grid, sheet, lay, options, digest, report, ahead)
+    except NoEmailColumnError:
+        _refuse_formulas_without_results(path, book.format)
+        raise
     finally:
         book.close()
+    if not result.counts[str(Outcome.VALID)]:
+        _refuse_formulas_without_results(path, book.format)
     report("Done", 1.0)
     return result
+
+
+def _refuse_formulas_without_results(path: Path, fmt: Format) -> None:
+    """No addresses: if formulas without saved results are why, say so (never 0 rows)."""
+    if has_formulas_without_results(path, fmt):
+        raise FormulasWithoutResultsError(details=str(path))
 
 
 def _build(

@@ -298,3 +298,66 @@ def test_a_csv_row_wider_than_excel_is_refused(tmp_path: Path) -> None:
     assert err.value.title == "Row 3 has too many cells (16,385)"
     path.write_text(head + "\nann@example.org,Ann\n")
     assert read_sheet(path).addresses == ["ann@example.org"]  # as wide as Excel: fine
+
+
+# -- formulas without saved results ---------------------------------------------------------------
+def _xlsx_with(tmp_path: Path, cells: str) -> Path:
+    head = '<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>'
+    return S.write_xlsx_raw(tmp_path / "f.xlsx", S.sheet_xml(head + cells))
+
+
+@pytest.mark.parametrize("formula", [
+    "<f>LOWER(Raw!A2)</f>", '<f t="shared" ref="A2:A9" si="0">LOWER(Raw!A2)</f>',
+    '<f t="shared" si="0"/>', "<f>LOWER(Raw!A2)</f >\n",
+])
+def test_xlsx_formulas_without_results_are_explained(tmp_path: Path, formula: str) -> None:
+    path = _xlsx_with(tmp_path, f'<row r="2"><c r="A2">{formula}</c></row>')
+    with pytest.raises(formats.FormulasWithoutResultsError) as err:
+        read_sheet(path)
+    assert "save it in Excel or LibreOffice" in err.value.one_line()
+
+
+def test_xlsx_formulas_with_results_read_as_usual(tmp_path: Path) -> None:
+    path = _xlsx_with(tmp_path, '<row r="2"><c r="A2" t="str"><f>LOWER(Raw!A2)</f><v>ann@example.org</v>'
+                                '</c></row>')
+    assert read_sheet(path).addresses == ["ann@example.org"]
+    assert not formats.has_formulas_without_results(path, formats.Format.XLSX)
+
+
+def test_formulas_without_results_elsewhere_do_not_stop_a_sheet_with_addresses(tmp_path: Path) -> None:
+    path = _xlsx_with(tmp_path, '<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c>'
+                                '<c r="B2"><f>1+1</f></c></row>')
+    assert formats.has_formulas_without_results(path, formats.Format.XLSX)
+    assert read_sheet(path).addresses == ["ann@example.org"]
+
+
+def test_a_sheet_of_formulas_only_is_explained_not_called_a_sheet_without_emails(tmp_path: Path) -> None:
+    cells = "".join(f'<row r="{i}"><c r="A{i}"><f>Raw!A{i}</f></c></row>' for i in range(2, 9))
+    path = S.write_xlsx_raw(tmp_path / "f.xlsx", S.sheet_xml(cells))
+    with pytest.raises(formats.FormulasWithoutResultsError):
+        read_sheet(path)
+
+
+@pytest.mark.parametrize(("cell", "alone"), [
+    ('<table:table-cell table:formula="of:=LOWER([Raw.A2])"/>', True),
+    ('<table:table-cell table:formula="of:=LOWER([Raw.A2])" office:value-type="string">'
+     "</table:table-cell>", True),
+    ('<table:table-cell table:formula="of:=1+1" office:value-type="float" office:value="2">'
+     "<text:p>2</text:p></table:table-cell>", False),
+    ('<table:table-cell table:formula="of:=LOWER([Raw.A2])" office:value-type="string">'
+     "<text:p>ann@example.org</text:p></table:table-cell>", False),
+    ('<table:table-cell office:value-type="string"><text:p>ann@example.org</text:p></table:table-cell>',
+     False),
+])
+def test_ods_formula_cells_without_results(cell: str, alone: bool) -> None:
+    assert formats._ods_formula_alone(cell.encode()) is alone
+
+
+def test_the_formula_scans_are_linear() -> None:
+    import time
+
+    hostile = b"<f " * 300_000 + b"<c><f>" * 300_000 + b"<table:table-cell table:formula=" * 100_000
+    start = time.perf_counter()
+    assert formats._X_FORMULA_ALONE.search(hostile) is None
+    assert not formats._ods_formula_alone(hostile)
+    assert time.perf_counter() - start < 2.0
