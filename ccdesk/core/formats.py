@@ -581,7 +581,10 @@ _X_PREFIXED = re.compile(rb":c[ \t\r\n/>]")
 _X_ATTRS = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/?>'
 _X_ST = rb' [st]="[^"]*+"'
 _X_ATTRS_ST = rb"(?:>|%s(?:>|%s ?/?>| ?/>)| ?/>)" % (_X_ST, _X_ST)
-_X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+#: A cell tag that closes itself (<c r="A9" s="1"/>: a format, no value). calamine keeps no
+#: cell for it, so it does not count towards the sheet's extent.
+_X_EMPTY_CELL_END = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/>'
+_X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?!%s)' % _X_EMPTY_CELL_END)
 _X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
 # The exact path's tokens: a comment, CDATA section or processing instruction (skipped, as
 # quick-xml does); a tag, "/" (end tag), prefix, local name, attributes (quoted values may
@@ -795,6 +798,8 @@ class _XlsxSheetScan(_Scanner):
             ref = m.group(1)
             if ref is None:
                 return False  # a cell written otherwise
+            if m.group().endswith(b"/>"):
+                continue  # no value: not a cell to calamine
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
             self._cell(int(digits) - 1, _col_index(letters))
         return True
@@ -891,10 +896,10 @@ class _XlsxSheetScan(_Scanner):
                     self.col = 0
             elif local == b"c":
                 r = self._r(attrs, empty)
-                if r is None:
-                    self._cell(self.row, self.col)
-                else:
+                row = self.row
+                if r is not None:
                     row, self.col = self._ref(r, column=True)
+                if not empty:  # a cell that closes itself has no value: calamine keeps none
                     self._cell(row, self.col)
                 self.col += 1
                 self.in_cell = not empty
@@ -905,8 +910,13 @@ class _XlsxSheetScan(_Scanner):
         if r is not None:
             self.row = max(self.row, int(r) - 1)
         count = cells.count(b"<c")  # one per cell: no value _X_PLAIN_ROW allows holds "<c"
-        if count:
-            self._cell(self.row, self.col + count - 1)  # the furthest of them
+        at = len(cells)
+        while count:  # the furthest cell that does not close itself (those have no value)
+            at = cells.rfind(b"<c", 0, at)
+            if cells[cells.find(b">", at) - 1] != 47:  # "/"
+                self._cell(self.row, self.col + count - 1)
+                break
+            count -= 1
         self.row += 1
         self.col = 0
 

@@ -361,3 +361,36 @@ def test_the_formula_scans_are_linear() -> None:
     assert formats._X_FORMULA_ALONE.search(hostile) is None
     assert not formats._ods_formula_alone(hostile)
     assert time.perf_counter() - start < 2.0
+
+
+# -- a formatted but empty cell far below the data -------------------------------------------------
+_WIDE_HEAD = '<row r="1">' + "".join(
+    f'<c r="{formats.column_letter(j)}1" t="inlineStr"><is><t>{"Email" if j == 0 else f"H{j}"}</t></is></c>'
+    for j in range(26)) + "</row>"
+_ANN = '<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c></row>'
+
+
+@pytest.mark.parametrize("far", [
+    '<row r="900000"><c r="Z900000" s="1"/></row>',  # by references (path 2)
+    '<row r="1048576"><c r="A1048576" s="3" t="n" /></row>',  # Excel's last row
+    # a cell without a reference first: followed token by token (path 3), and row by row
+    '<row r="3"><c s="1"/></row><row r="900000"><c r="Z900000" s="1"/></row>',
+    '<row r="3"><c><v>1</v></c></row><row r="900000"><c s="1"/><c s="1"/></row>'
+    '<row r="900001"><c r="Z900001" s="2"/></row>',
+])
+def test_a_formatted_empty_cell_far_below_is_not_a_row(tmp_path: Path, far: str) -> None:
+    path = S.write_xlsx_raw(tmp_path / "m.xlsx", S.sheet_xml(_WIDE_HEAD + _ANN + far))
+    sheet = read_sheet(path)
+    assert sheet.addresses == ["ann@example.org"]
+    assert sheet.rows[-1].row <= 3
+
+
+@pytest.mark.parametrize("far", [
+    '<row r="900000"><c r="Z900000"><v>1</v></c></row>',  # a value: a real cell
+    '<row r="900000"><c r="Z900000" s="1"></c></row>',  # not closed at once: counted, to be safe
+    '<row r="3"><c><v>1</v></c></row><row r="900000"><c s="1"/><c><v>1</v></c></row>',
+])
+def test_a_far_cell_with_a_value_still_counts(tmp_path: Path, far: str) -> None:
+    path = S.write_xlsx_raw(tmp_path / "m.xlsx", S.sheet_xml(_WIDE_HEAD + _ANN + far))
+    with pytest.raises(formats.UnsafeFileError, match="too big"):
+        read_sheet(path)
