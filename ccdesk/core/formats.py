@@ -841,7 +841,7 @@ class _XlsxSheetScan(_Scanner):
             if self.x_started and not self.in_cell and data.startswith(b"<row", at):
                 row = plain_row(data, at)
                 if row is not None:  # a whole row in one step
-                    self._plain_row(*row.groups())
+                    self._plain_row(row.group(1), _without_empty_tail(row.group(2)))
                     pos = row.end()
                     continue
             m = token(data, at)
@@ -910,13 +910,8 @@ class _XlsxSheetScan(_Scanner):
         if r is not None:
             self.row = max(self.row, int(r) - 1)
         count = cells.count(b"<c")  # one per cell: no value _X_PLAIN_ROW allows holds "<c"
-        at = len(cells)
-        while count:  # the furthest cell that does not close itself (those have no value)
-            at = cells.rfind(b"<c", 0, at)
-            if cells[cells.find(b">", at) - 1] != 47:  # "/"
-                self._cell(self.row, self.col + count - 1)
-                break
-            count -= 1
+        if count:
+            self._cell(self.row, self.col + count - 1)  # the furthest of them
         self.row += 1
         self.col = 0
 
@@ -1473,69 +1468,6 @@ def _xml_text(raw: bytes) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-# -- formulas without saved results ---------------------------------------------------------
-# A cell's formula whose result was never saved: calamine reads such a cell as empty. In xlsx
-# an <f> with no <v> after it before the cell ends; in ods a formula cell with no office:*value
-# attribute and nothing inside. Each scan stops at the next "<": linear in the part's size.
-_X_FORMULA_ALONE = re.compile(
-    rb"<(?:[A-Za-z0-9_]+:)?f(?:[ \t\r\n][^<>]*)?(?:/>|>[^<]*</(?:[A-Za-z0-9_]+:)?f[ \t\r\n]*>)"
-    rb"[ \t\r\n]*</(?:[A-Za-z0-9_]+:)?c[ \t\r\n]*>"
-)
-_O_FORMULA_CELL = re.compile(
-    rb"<table:table-cell\b([^<>]*\btable:formula=[^<>]*)>([ \t\r\n]*</table:table-cell>)?"
-)
-_O_RESULT = re.compile(rb"\boffice:(?:value|string-value|boolean-value|date-value|time-value)=")
-_OVERLAP = 64 * 1024
-
-
-def has_formulas_without_results(path: str | Path, fmt: Format) -> bool:
-    """Whether a workbook (xlsx, xlsm or ods) has a formula cell whose result was not saved.
-
-    Asked only when a sheet gave no addresses, to say why; it reads the file again (already
-    found safe to unpack), and a file that cannot be read again counts as having none."""
-    if fmt not in (Format.XLSX, Format.XLSM, Format.ODS):
-        return False
-    try:
-        data = read_file_bytes(Path(path))
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for info in zf.infolist():
-                low = info.filename.lower()
-                if fmt is Format.ODS and low == "content.xml":
-                    found = _scan_parts(zf, info, _ods_formula_alone)
-                elif fmt is not Format.ODS and low.startswith("xl/worksheets/") and low.endswith(".xml"):
-                    found = _scan_parts(zf, info, lambda text: _X_FORMULA_ALONE.search(text) is not None)
-                else:
-                    continue
-                if found:
-                    return True
-    except (SheetError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error):
-        return False
-    return False
-
-
-def _ods_formula_alone(text: bytes) -> bool:
-    for m in _O_FORMULA_CELL.finditer(text):
-        attrs = m.group(1)
-        if not _O_RESULT.search(attrs) and (attrs.endswith(b"/") or m.group(2) is not None):
-            return True
-    return False
-
-
-def _scan_parts(zf: zipfile.ZipFile, info: zipfile.ZipInfo, found: Callable[[bytes], bool]) -> bool:
-    """Whether ``found`` is true of some stretch of the entry (chunks overlap by 64 KB, so a
-    cell cut by a chunk's end is whole in the next stretch)."""
-    tail, total = b"", 0
-    for chunk in _chunks(zf, info):
-        total += len(chunk)
-        if total > MAX_UNCOMPRESSED_BYTES:
-            return False
-        text = tail + chunk
-        if found(text):
-            return True
-        tail = text[-_OVERLAP:]
-    return False
-
-
 # -- calamine -----------------------------------------------------------------------------
 class _CalamineBook(Workbook):
     def __init__(self, data: bytes, fmt: Format) -> None:
@@ -1852,3 +1784,79 @@ def _unreadable_rows(rows: list[list[str]], shown: int = 5) -> str:
     which = f"Row {listed} has" if len(numbers) == 1 else f"Rows {listed} have"
     return (f"{which} a character that could not be read (shown as {_REPLACED}). The rest of "
             "the file reads normally; check those rows in the file.")
+
+
+# -- formulas without saved results ---------------------------------------------------------
+# A cell's formula whose result was never saved: calamine reads such a cell as empty. In xlsx
+# an <f> with no <v> after it before the cell ends; in ods a formula cell with no office:*value
+# attribute and nothing inside. Each scan stops at the next "<": linear in the part's size.
+_X_FORMULA_ALONE = re.compile(
+    rb"<(?:[A-Za-z0-9_]+:)?f(?:[ \t\r\n][^<>]*)?(?:/>|>[^<]*</(?:[A-Za-z0-9_]+:)?f[ \t\r\n]*>)"
+    rb"[ \t\r\n]*</(?:[A-Za-z0-9_]+:)?c[ \t\r\n]*>"
+)
+_O_FORMULA_CELL = re.compile(
+    rb"<table:table-cell\b([^<>]*\btable:formula=[^<>]*)>([ \t\r\n]*</table:table-cell>)?"
+)
+_O_RESULT = re.compile(rb"\boffice:(?:value|string-value|boolean-value|date-value|time-value)=")
+_OVERLAP = 64 * 1024
+
+
+def has_formulas_without_results(path: str | Path) -> bool:
+    """Whether a workbook (xlsx, xlsm or ods) has a formula cell whose result was not saved.
+
+    Asked only when a sheet gave no addresses, to say why; it reads the file again (already
+    found safe to unpack), and a file that cannot be read again counts as having none."""
+    try:
+        data = read_file_bytes(Path(path))
+        if not data.startswith(b"PK\x03\x04"):
+            return False
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                low = info.filename.lower()
+                if low == "content.xml":
+                    found = _scan_parts(zf, info, _ods_formula_alone)
+                elif low.startswith("xl/worksheets/") and low.endswith(".xml"):
+                    found = _scan_parts(zf, info, lambda text: _X_FORMULA_ALONE.search(text) is not None)
+                else:
+                    continue
+                if found:
+                    return True
+    except (SheetError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error):
+        return False
+    return False
+
+
+def _ods_formula_alone(text: bytes) -> bool:
+    for m in _O_FORMULA_CELL.finditer(text):
+        attrs = m.group(1)
+        if not _O_RESULT.search(attrs) and (attrs.endswith(b"/") or m.group(2) is not None):
+            return True
+    return False
+
+
+def _scan_parts(zf: zipfile.ZipFile, info: zipfile.ZipInfo, found: Callable[[bytes], bool]) -> bool:
+    """Whether ``found`` is true of some stretch of the entry (chunks overlap by 64 KB, so a
+    cell cut by a chunk's end is whole in the next stretch)."""
+    tail, total = b"", 0
+    for chunk in _chunks(zf, info):
+        total += len(chunk)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            return False
+        text = tail + chunk
+        if found(text):
+            return True
+        tail = text[-_OVERLAP:]
+    return False
+
+
+def _without_empty_tail(cells: bytes) -> bytes:
+    """The cells of a row matched by _X_PLAIN_ROW up to the last one with a value: a cell tag
+    that closes itself (<c s="1"/>, a format) holds none, and calamine keeps no cell for it,
+    so it does not widen the sheet."""
+    end = len(cells)
+    while True:
+        while end and cells[end - 1] in _X_WS:
+            end -= 1
+        if not cells.endswith(b"/>", 0, end):  # a cell with content ends with </c>
+            return cells[:end]
+        end = max(cells.rfind(b"<c", 0, end), 0)

@@ -596,7 +596,20 @@ def read_sheet(
     report = progress or (lambda stage, fraction: None)
     path = Path(path)
     with gc_paused():  # 100,000s of new objects, no cycles among them
-        return _read(path, options, report)
+        try:
+            sheet = _read(path, options, report)
+        except NoEmailColumnError:
+            _refuse_formulas_without_results(path)
+            raise
+    if not sheet.counts[str(Outcome.VALID)]:
+        _refuse_formulas_without_results(path)
+    return sheet
+
+
+def _refuse_formulas_without_results(path: Path) -> None:
+    """No addresses: if formulas without saved results are why, say so (never 0 rows)."""
+    if has_formulas_without_results(path):
+        raise FormulasWithoutResultsError(details=str(path))
 
 
 def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
@@ -614,21 +627,10 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
         report("Finding the email column", 0.5)
         lay = _layout(grid, options, sheet)
         result = _build(path, book, grid, sheet, lay, options, digest, report, ahead)
-    except NoEmailColumnError:
-        _refuse_formulas_without_results(path, book.format)
-        raise
     finally:
         book.close()
-    if not result.counts[str(Outcome.VALID)]:
-        _refuse_formulas_without_results(path, book.format)
     report("Done", 1.0)
     return result
-
-
-def _refuse_formulas_without_results(path: Path, fmt: Format) -> None:
-    """No addresses: if formulas without saved results are why, say so (never 0 rows)."""
-    if has_formulas_without_results(path, fmt):
-        raise FormulasWithoutResultsError(details=str(path))
 
 
 def _build(

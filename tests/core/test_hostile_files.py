@@ -321,13 +321,13 @@ def test_xlsx_formulas_with_results_read_as_usual(tmp_path: Path) -> None:
     path = _xlsx_with(tmp_path, '<row r="2"><c r="A2" t="str"><f>LOWER(Raw!A2)</f><v>ann@example.org</v>'
                                 '</c></row>')
     assert read_sheet(path).addresses == ["ann@example.org"]
-    assert not formats.has_formulas_without_results(path, formats.Format.XLSX)
+    assert not formats.has_formulas_without_results(path)
 
 
 def test_formulas_without_results_elsewhere_do_not_stop_a_sheet_with_addresses(tmp_path: Path) -> None:
     path = _xlsx_with(tmp_path, '<row r="2"><c r="A2" t="inlineStr"><is><t>ann@example.org</t></is></c>'
                                 '<c r="B2"><f>1+1</f></c></row>')
-    assert formats.has_formulas_without_results(path, formats.Format.XLSX)
+    assert formats.has_formulas_without_results(path)
     assert read_sheet(path).addresses == ["ann@example.org"]
 
 
