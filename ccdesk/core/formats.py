@@ -1781,9 +1781,10 @@ def _unreadable_rows(rows: list[list[str]], shown: int = 5) -> str:
     listed = ", ".join(str(n) for n in numbers[:shown])
     if len(numbers) > shown:
         listed += f" and {len(numbers) - shown:,} more"
-    which = f"Row {listed} has" if len(numbers) == 1 else f"Rows {listed} have"
+    one = len(numbers) == 1
+    which = f"Row {listed} has" if one else f"Rows {listed} have"
     return (f"{which} a character that could not be read (shown as {_REPLACED}). The rest of "
-            "the file reads normally; check those rows in the file.")
+            f"the file reads normally; check {'that row' if one else 'those rows'} in the file.")
 
 
 # -- formulas without saved results ---------------------------------------------------------
