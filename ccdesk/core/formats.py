@@ -33,7 +33,6 @@ import io
 import logging
 import os
 import re
-import stat
 import struct
 import threading
 import zipfile
@@ -46,6 +45,7 @@ from operator import itemgetter, lt, sub
 from pathlib import Path
 from typing import Any
 
+from ccdesk.core.diskfile import NotARegularFile, read_snapshot
 from ccdesk.errors import SheetError
 
 __all__ = [
@@ -290,14 +290,24 @@ def open_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
 
 def read_file_bytes(path: Path) -> bytes:
     """The whole file, refusing a missing, unreadable or oversized one, anything that is not
-    a regular file (a folder, a device, a pipe: looked at before it is opened for reading, and
-    again once open, without waiting on a pipe), and a file that changes while it is read
-    (it is read a second time first: a file being saved or downloaded may just have finished)."""
+    a regular file (a folder, a device, a pipe: refused before it is opened for reading), and
+    a file that changes while it is read (read a second time first: a file being saved or
+    downloaded may just have finished). See :mod:`ccdesk.core.diskfile`."""
     try:
         for _ in range(2):
-            data = _read_unchanged(path)
-            if data is not None:
-                return data
+            snap = read_snapshot(path, MAX_FILE_BYTES)
+            if snap.size > MAX_FILE_BYTES:
+                raise FileTooBigError(
+                    f"The file is too big ({_size(snap.size)})",
+                    f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
+                    "need (the email column is enough), or split the list into several files.",
+                )
+            if snap.unchanged:
+                return snap.data
+    except NotARegularFile as exc:
+        if exc.folder:
+            raise SheetError("That is a folder, not a file", "Choose the spreadsheet file itself.") from exc
+        raise NotAFileError(details=str(exc)) from exc
     except FileNotFoundError as exc:
         raise SheetError(
             "The file was not found", f"Check the name and the folder: {path}", str(exc)
@@ -315,57 +325,6 @@ def read_file_bytes(path: Path) -> bytes:
             "The file cannot be read", "Copy it to your computer and try again.", str(exc)
         ) from exc
     raise FileChangedError(details=str(path))
-
-
-def _read_unchanged(path: Path) -> bytes | None:
-    """The file's bytes, or None if it changed while they were read (its size, modification
-    time or identity differ before, during and after, or fewer bytes came than it had)."""
-    before = path.stat()
-    _refuse_special(before)
-    _refuse_size(before.st_size)
-    # O_NONBLOCK: a pipe put in the file's place meanwhile must not make the open wait.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        opened = os.fstat(fd)
-        _refuse_special(opened)
-        data = _read_fd(fd, MAX_FILE_BYTES + 1)
-        after = os.fstat(fd)
-    finally:
-        os.close(fd)
-    _refuse_size(len(data))
-    if len(data) != opened.st_size or not _stamp(before) == _stamp(opened) == _stamp(after):
-        log.info("%s changed while it was read (%d bytes of %d)", path, len(data), opened.st_size)
-        return None
-    return data
-
-
-def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def _read_fd(fd: int, limit: int) -> bytes:
-    """Up to ``limit`` bytes from ``fd``, until the end of the file."""
-    chunks, size = [], 0
-    while size < limit and (chunk := os.read(fd, min(limit - size, 16 * _MB))):
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _refuse_special(st: os.stat_result) -> None:
-    if stat.S_ISDIR(st.st_mode):
-        raise SheetError("That is a folder, not a file", "Choose the spreadsheet file itself.")
-    if not stat.S_ISREG(st.st_mode):
-        raise NotAFileError(details=f"st_mode {st.st_mode:o}")
-
-
-def _refuse_size(size: int) -> None:
-    if size > MAX_FILE_BYTES:
-        raise FileTooBigError(
-            f"The file is too big ({_size(size)})",
-            f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
-            "need (the email column is enough), or split the list into several files.",
-        )
 
 
 _BINARY_MAGIC = {

@@ -68,7 +68,7 @@ def test_the_judge_rejects_wrong_answers(tmp_path: Path) -> None:
 
 
 # -- the fixes, one by one, in-process -----------------------------------------------------------
-from ccdesk.core import formats  # noqa: E402
+from ccdesk.core import diskfile, formats  # noqa: E402
 from ccdesk.core.formats import FileChangedError, NotAFileError  # noqa: E402
 from ccdesk.core.sheet import read_sheet  # noqa: E402
 from ccdesk.errors import SheetError  # noqa: E402
@@ -85,7 +85,7 @@ def _no_open(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         opened.append(path)
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(formats.os, "open", spy)
+    monkeypatch.setattr(diskfile.os, "open", spy)
     return opened
 
 
@@ -124,7 +124,7 @@ def test_a_fifo_swapped_in_after_the_check_is_refused_without_waiting(
             os.mkfifo(path)  # no writer: a plain open for reading would wait for ever
         return st
 
-    monkeypatch.setattr(formats.os, "stat", stat_then_swap)
+    monkeypatch.setattr(diskfile.os, "stat", stat_then_swap)
     with pytest.raises(NotAFileError):
         formats.read_file_bytes(path)
 
@@ -133,7 +133,7 @@ def _shrink_while_reading(monkeypatch: pytest.MonkeyPatch, path: Path, times: in
     """The first ``times`` reads of ``path`` see it cut to half meanwhile (then written whole)."""
     whole = path.read_bytes()
     reads: list[int] = []
-    real = formats._read_fd
+    real = diskfile.read_fd
 
     def read(fd: int, limit: int) -> bytes:
         reads.append(fd)
@@ -145,7 +145,7 @@ def _shrink_while_reading(monkeypatch: pytest.MonkeyPatch, path: Path, times: in
             return first + rest
         return real(fd, limit)
 
-    monkeypatch.setattr(formats, "_read_fd", read)
+    monkeypatch.setattr(diskfile, "read_fd", read)
     return reads
 
 
@@ -174,7 +174,7 @@ def test_a_file_rewritten_with_the_same_size_is_noticed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = S.write_csv(tmp_path / "m.csv", MEMBERS)
-    real = formats._read_fd
+    real = diskfile.read_fd
     calls = []
 
     def read(fd: int, limit: int) -> bytes:
@@ -184,7 +184,7 @@ def test_a_file_rewritten_with_the_same_size_is_noticed(
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # saved again meanwhile
         return data
 
-    monkeypatch.setattr(formats, "_read_fd", read)
+    monkeypatch.setattr(diskfile, "read_fd", read)
     with pytest.raises(FileChangedError):
         formats.read_file_bytes(path)
     assert len(calls) == 2
