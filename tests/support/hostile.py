@@ -486,15 +486,21 @@ def csv_changing(folder: Path) -> Path:
 
 
 def rewrite_shrink_grow(path: Path, stop: threading.Event) -> None:
-    """Cut the file to a third and write it whole again, over and over, until ``stop``."""
+    """Cut the file to a third, then put it back whole, over and over, until ``stop``.
+
+    Both steps are atomic (a truncation; a whole new file renamed into place), so the file is
+    only ever one of the two versions: a reader that gets anything else read it half-changed.
+    (A writer that stops half-way through a write, for longer than the read takes, leaves a
+    file that no size or time can tell from a finished one; programs that save or download
+    into a temporary file and rename it, as Excel and browsers do, never leave that.)"""
     full, part = _changing_versions()
+    spare = path.with_name(path.name + ".new")
     while not stop.is_set():
         with path.open("r+b") as fh:
             fh.truncate(len(part))
-            fh.flush()
-            time.sleep(0.002)
-            fh.seek(len(part))
-            fh.write(full[len(part):])
+        time.sleep(0.002)
+        spare.write_bytes(full)
+        spare.replace(path)
         time.sleep(0.002)
 
 
