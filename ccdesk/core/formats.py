@@ -41,6 +41,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from ccdesk.core.diskfile import NotARegularFile, read_snapshot
 from ccdesk.errors import SheetError
 
 __all__ = [
@@ -52,9 +53,12 @@ __all__ = [
     "MAX_UNCOMPRESSED_BYTES",
     "MAX_ZIP_ENTRIES",
     "CorruptFileError",
+    "FileChangedError",
     "FileTooBigError",
     "Format",
+    "FormulasWithoutResultsError",
     "Grid",
+    "NotAFileError",
     "NotASpreadsheetError",
     "PasswordProtectedError",
     "SheetTooBigError",
@@ -62,6 +66,7 @@ __all__ = [
     "Workbook",
     "column_index",
     "column_letter",
+    "has_formulas_without_results",
     "open_workbook",
 ]
 
@@ -138,6 +143,33 @@ class NotASpreadsheetError(SheetError):
     what_to_do = "Export the list of members as Excel (.xlsx) or CSV and open that file."
 
 
+class NotAFileError(SheetError):
+    """Something that is not a regular file: a device, a pipe, a socket."""
+
+    title = "This is not a file"
+    what_to_do = "Choose the spreadsheet file itself, saved in a folder on your computer."
+
+
+class FileChangedError(SheetError):
+    """A file that changed (or shrank) each time it was read."""
+
+    title = "The file changed while ccdesk was reading it"
+    what_to_do = (
+        "It may still be saving or downloading. Wait until that has finished, close it in "
+        "other programs, and open it again."
+    )
+
+
+class FormulasWithoutResultsError(SheetError):
+    """The addresses are formulas whose results were never saved in the file."""
+
+    title = "The spreadsheet's formulas have no saved results"
+    what_to_do = (
+        "The program that made it did not calculate them, so ccdesk sees empty cells. Open the "
+        "file and save it in Excel or LibreOffice (that stores the results), then open it again."
+    )
+
+
 class UnsafeFileError(SheetError):
     """A file built to exhaust memory or time (zip bomb, far-away cells)."""
 
@@ -191,6 +223,9 @@ class Workbook:
     format: Format
     sheet_names: list[str]
     hidden_sheets: set[str]
+    #: Things the person should know about what was read, in plain words (known once a
+    #: sheet has been read whole).
+    warnings: tuple[str, ...] = ()
 
     def grid(self, name: str, max_rows: int | None = None) -> Grid:  # pragma: no cover
         """The cells of sheet ``name`` (only the first ``max_rows`` rows when given)."""
@@ -235,17 +270,25 @@ def open_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
 
 
 def read_file_bytes(path: Path) -> bytes:
-    """The whole file, refusing a missing, unreadable or oversized one."""
+    """The whole file, refusing a missing, unreadable or oversized one, anything that is not
+    a regular file (a folder, a device, a pipe: refused before it is opened for reading), and
+    a file that changes while it is read (read a second time first: a file being saved or
+    downloaded may just have finished). See :mod:`ccdesk.core.diskfile`."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileTooBigError(
-                f"The file is too big ({_size(size)})",
-                f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
-                "need (the email column is enough), or split the list into several files.",
-            )
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        for _ in range(2):
+            snap = read_snapshot(path, MAX_FILE_BYTES)
+            if snap.size > MAX_FILE_BYTES:
+                raise FileTooBigError(
+                    f"The file is too big ({_size(snap.size)})",
+                    f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Save only the columns you "
+                    "need (the email column is enough), or split the list into several files.",
+                )
+            if snap.unchanged:
+                return snap.data
+    except NotARegularFile as exc:
+        if exc.folder:
+            raise SheetError("That is a folder, not a file", "Choose the spreadsheet file itself.") from exc
+        raise NotAFileError(details=str(exc)) from exc
     except FileNotFoundError as exc:
         raise SheetError(
             "The file was not found", f"Check the name and the folder: {path}", str(exc)
@@ -262,12 +305,7 @@ def read_file_bytes(path: Path) -> bytes:
         raise SheetError(
             "The file cannot be read", "Copy it to your computer and try again.", str(exc)
         ) from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise FileTooBigError(
-            "The file is too big",
-            f"ccdesk reads files up to {_size(MAX_FILE_BYTES)}. Split the list into several files.",
-        )
-    return data
+    raise FileChangedError(details=str(path))
 
 
 _BINARY_MAGIC = {
@@ -521,7 +559,10 @@ _X_PREFIXED = re.compile(rb":c[ \t\r\n/>]")
 _X_ATTRS = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/?>'
 _X_ST = rb' [st]="[^"]*+"'
 _X_ATTRS_ST = rb"(?:>|%s(?:>|%s ?/?>| ?/>)| ?/>)" % (_X_ST, _X_ST)
-_X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+#: A cell tag that closes itself (<c r="A9" s="1"/>: a format, no value). calamine keeps no
+#: cell for it, so it does not count towards the sheet's extent.
+_X_EMPTY_CELL_END = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/>'
+_X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?!%s)' % _X_EMPTY_CELL_END)
 _X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
 # The exact path's tokens: a comment, CDATA section or processing instruction (skipped, as
 # quick-xml does); a tag, "/" (end tag), prefix, local name, attributes (quoted values may
@@ -735,6 +776,8 @@ class _XlsxSheetScan(_Scanner):
             ref = m.group(1)
             if ref is None:
                 return False  # a cell written otherwise
+            if m.group().endswith(b"/>"):
+                continue  # no value: not a cell to calamine
             letters, digits = _X_SPLIT_REF.fullmatch(ref).groups()  # type: ignore[union-attr]
             self._cell(int(digits) - 1, column_index(letters))
         self.cells += data.count(b'<c r="', start, end)
@@ -778,7 +821,7 @@ class _XlsxSheetScan(_Scanner):
             if self.x_started and not self.in_cell and data.startswith(b"<row", at):
                 row = plain_row(data, at)
                 if row is not None:  # a whole row in one step
-                    self._plain_row(*row.groups())
+                    self._plain_row(row.group(1), _without_empty_tail(row.group(2)))
                     pos = row.end()
                     continue
             m = token(data, at)
@@ -834,10 +877,10 @@ class _XlsxSheetScan(_Scanner):
             elif local == b"c":
                 self._count_one(1)
                 r = self._r(attrs, empty)
-                if r is None:
-                    self._cell(self.row, self.col)
-                else:
+                row = self.row
+                if r is not None:
                     row, self.col = self._ref(r, column=True)
+                if not empty:  # a cell that closes itself has no value: calamine keeps none
                     self._cell(row, self.col)
                 self.col += 1
                 self.in_cell = not empty
@@ -1545,6 +1588,8 @@ class _CalamineBook(Workbook):
 
 # -- CSV and other text ---------------------------------------------------------------------
 _DELIMITERS = (",", ";", "\t", "|")
+#: The most cells a CSV row may have: Excel's columns, A to XFD.
+_CSV_COLUMNS = 16_384
 _SEP_LINE = re.compile(r"\A\"?sep=(.)\"?\r?\n", re.IGNORECASE)
 _HTML = re.compile(rb"\A\s*<(?:!doctype\s+html|html|table|head|body|meta)\b", re.IGNORECASE)
 _XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
@@ -1552,7 +1597,8 @@ _XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Text of a CSV file and the encoding used: UTF-8 (BOM or not), UTF-16 (BOM), else
-    Windows-1252. Refuses binary content."""
+    Windows-1252. A UTF-8 file with a few bytes that are not UTF-8 stays UTF-8, those bytes
+    read as U+FFFD (the caller warns about their rows). Refuses binary content."""
     if data.startswith(b"\xef\xbb\xbf"):
         enc, body = "utf-8-sig", data
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -1568,14 +1614,30 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         if enc.startswith("utf-16"):
             raise CorruptFileError(details="bad UTF-16") from None
-        try:
-            text, enc = body.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            text, enc = body.decode("latin-1"), "cp1252"
+        text = body.decode(enc, "replace")
+        if enc == "utf-8" and not _mostly_utf8(text):
+            try:
+                text, enc = body.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                text, enc = body.decode("latin-1"), "cp1252"
     sample = text[:65536]
     if "\0" in sample or sum(ch < " " and ch not in "\t\r\n\f\v" for ch in sample[:4096]) > 64:
         raise NotASpreadsheetError(details="binary content")
     return text, enc
+
+
+def _mostly_utf8(text: str) -> bool:
+    """Whether ``text``, decoded as UTF-8 with every unreadable byte replaced by U+FFFD, is
+    UTF-8 with a few stray bytes: at least as many characters beyond ASCII read right as were
+    replaced. (A Windows-1252 file's accented letters are almost never valid UTF-8, so there
+    nearly every one is replaced.)"""
+    bad = text.count(_REPLACED)
+    beyond_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return beyond_ascii - bad >= bad
+
+
+#: What decode_text puts where a UTF-8 file holds a byte that is not UTF-8.
+_REPLACED = "\ufffd"
 
 
 def sniff_delimiter(text: str, hint: str = "") -> str:
@@ -1608,15 +1670,32 @@ def sniff_delimiter(text: str, hint: str = "") -> str:
     return best
 
 
+def _text_start(data: bytes) -> bytes:
+    """The start of a text file (64 KB) without its byte-order mark and leading white space,
+    as UTF-8 when it is UTF-16: what a web page or an XML file begins with, whatever the
+    program that saved it."""
+    head = data[:65536]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", "replace").encode("utf-8", "replace")
+    elif len(head) >= 4 and (head[1:4:2] == b"\0\0" or head[0:4:2] == b"\0\0"):
+        enc = "utf-16-le" if head[1:4:2] == b"\0\0" else "utf-16-be"
+        head = head[: len(head) // 2 * 2].decode(enc, "replace").encode("utf-8", "replace")
+    return head.lstrip()
+
+
 class _CsvBook(Workbook):
     def __init__(self, path: Path, data: bytes) -> None:
         self.format = Format.CSV
-        if _HTML.match(data[:1024]):
+        start = _text_start(data)
+        _refuse_known_binary(start)
+        if _HTML.match(start[:1024]):
             raise NotASpreadsheetError(
                 "This file is a web page saved with a spreadsheet name", _RESAVE
             )
-        if data.lstrip()[:5] == b"<?xml":
-            if _XML_SPREADSHEET in data[:65536]:
+        if start[:5] == b"<?xml":
+            if _XML_SPREADSHEET in start:
                 raise NotASpreadsheetError("This is an old Excel 2003 XML spreadsheet", _RESAVE)
             raise NotASpreadsheetError("This file is XML, not a spreadsheet")
         self.text, self.encoding = decode_text(data)
@@ -1638,9 +1717,22 @@ class _CsvBook(Workbook):
         rows: list[list[str]] = []
         limit = MAX_ROWS + 1 if max_rows is None else max_rows  # one more, to notice
         reader = csv.reader(io.StringIO(self._body, newline=""), delimiter=self.delimiter)
+        width, tall = 0, MAX_CELLS  # the cell budget, as for xlsx: rows x widest row
         try:
             for row in reader:
                 rows.append(row)
+                if len(row) > width:
+                    width = len(row)
+                    tall = MAX_CELLS // width
+                    if width > _CSV_COLUMNS:
+                        raise SheetTooBigError(
+                            f"Row {len(rows)} has too many cells ({width:,})",
+                            f"ccdesk, like Excel, reads up to {_CSV_COLUMNS:,} columns. Save only "
+                            "the columns you need (the email column is enough) and try again.",
+                            "csv",
+                        )
+                if len(rows) > tall:
+                    _check_area(len(rows), width, "csv")
                 if len(rows) >= limit:
                     break
         except csv.Error as exc:
@@ -1652,6 +1744,8 @@ class _CsvBook(Workbook):
             ) from exc
         if max_rows is None and len(rows) > MAX_ROWS:
             _check_area(len(rows), 1, "csv")
+        if max_rows is None and _REPLACED in self._body:
+            self.warnings = (_unreadable_rows(rows),)
         return rows
 
     def grid(self, name: str, max_rows: int | None = None) -> Grid:
@@ -1661,3 +1755,91 @@ class _CsvBook(Workbook):
             self._rows = self._parse(None)
         rows = self._rows if max_rows is None else self._rows[:max_rows]
         return Grid(rows, 1, 0)
+
+
+def _unreadable_rows(rows: list[list[str]], shown: int = 5) -> str:
+    """The warning for the rows that hold a character that could not be read."""
+    numbers = [i for i, row in enumerate(rows, start=1) if any(_REPLACED in cell for cell in row)]
+    listed = ", ".join(str(n) for n in numbers[:shown])
+    if len(numbers) > shown:
+        listed += f" and {len(numbers) - shown:,} more"
+    one = len(numbers) == 1
+    which = f"Row {listed} has" if one else f"Rows {listed} have"
+    return (f"{which} a character that could not be read (shown as {_REPLACED}). The rest of "
+            f"the file reads normally; check {'that row' if one else 'those rows'} in the file.")
+
+
+# -- formulas without saved results ---------------------------------------------------------
+# A cell's formula whose result was never saved: calamine reads such a cell as empty. In xlsx
+# an <f> with no <v> after it before the cell ends; in ods a formula cell with no office:*value
+# attribute and nothing inside. Each scan stops at the next "<": linear in the part's size.
+_X_FORMULA_ALONE = re.compile(
+    rb"<(?:[A-Za-z0-9_]+:)?f(?:[ \t\r\n][^<>]*)?(?:/>|>[^<]*</(?:[A-Za-z0-9_]+:)?f[ \t\r\n]*>)"
+    rb"[ \t\r\n]*</(?:[A-Za-z0-9_]+:)?c[ \t\r\n]*>"
+)
+_O_FORMULA_CELL = re.compile(
+    rb"<table:table-cell\b([^<>]*\btable:formula=[^<>]*)>([ \t\r\n]*</table:table-cell>)?"
+)
+_O_RESULT = re.compile(rb"\boffice:(?:value|string-value|boolean-value|date-value|time-value)=")
+_OVERLAP = 64 * 1024
+
+
+def has_formulas_without_results(path: str | Path) -> bool:
+    """Whether a workbook (xlsx, xlsm or ods) has a formula cell whose result was not saved.
+
+    Asked only when a sheet gave no addresses, to say why; it reads the file again (already
+    found safe to unpack), and a file that cannot be read again counts as having none."""
+    try:
+        data = read_file_bytes(Path(path))
+        if not data.startswith(b"PK\x03\x04"):
+            return False
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                low = info.filename.lower()
+                if low == "content.xml":
+                    found = _scan_parts(zf, info, _ods_formula_alone)
+                elif low.startswith("xl/worksheets/") and low.endswith(".xml"):
+                    found = _scan_parts(zf, info, lambda text: _X_FORMULA_ALONE.search(text) is not None)
+                else:
+                    continue
+                if found:
+                    return True
+    except (SheetError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error):
+        return False
+    return False
+
+
+def _ods_formula_alone(text: bytes) -> bool:
+    for m in _O_FORMULA_CELL.finditer(text):
+        attrs = m.group(1)
+        if not _O_RESULT.search(attrs) and (attrs.endswith(b"/") or m.group(2) is not None):
+            return True
+    return False
+
+
+def _scan_parts(zf: zipfile.ZipFile, info: zipfile.ZipInfo, found: Callable[[bytes], bool]) -> bool:
+    """Whether ``found`` is true of some stretch of the entry (chunks overlap by 64 KB, so a
+    cell cut by a chunk's end is whole in the next stretch)."""
+    tail, total = b"", 0
+    for chunk in _chunks(zf, info):
+        total += len(chunk)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            return False
+        text = tail + chunk
+        if found(text):
+            return True
+        tail = text[-_OVERLAP:]
+    return False
+
+
+def _without_empty_tail(cells: bytes) -> bytes:
+    """The cells of a row matched by _X_PLAIN_ROW up to the last one with a value: a cell tag
+    that closes itself (<c s="1"/>, a format) holds none, and calamine keeps no cell for it,
+    so it does not widen the sheet."""
+    end = len(cells)
+    while True:
+        while end and cells[end - 1] in _X_WS:
+            end -= 1
+        if not cells.endswith(b"/>", 0, end):  # a cell with content ends with </c>
+            return cells[:end]
+        end = max(cells.rfind(b"<c", 0, end), 0)

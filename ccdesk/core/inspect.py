@@ -75,6 +75,8 @@ def write_report(sheet: MemberSheet, out: TextIO) -> None:
         f"Rows:      {len(sheet.rows):,}: {c['valid']:,} valid, {c['invalid']:,} invalid, "
         f"{c['duplicate']:,} duplicate, {c['blank']:,} blank, {c['filtered_out']:,} filtered out\n"
     )
+    for warning in sheet.warnings:
+        w(f"Warning:   {warning}\n")
     problems = sheet.problems()
     if problems:
         w("Problems:\n")

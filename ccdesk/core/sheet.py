@@ -37,10 +37,12 @@ from ccdesk.core.formats import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     Format,
+    FormulasWithoutResultsError,
     Grid,
     Workbook,
     column_index,
     column_letter,
+    has_formulas_without_results,
     open_workbook,
     read_file_bytes,
 )
@@ -258,6 +260,8 @@ class MemberSheet:
     encoding: str | None = None
     delimiter: str | None = None
     found_by: str = "heading"  # "heading", "content" or "choice"
+    #: What the person should know about how the file was read, in plain words.
+    warnings: list[str] = field(default_factory=list)
 
     # -- accessors --
     def valid_rows(self) -> list[SheetRow]:
@@ -319,6 +323,7 @@ class MemberSheet:
                 else None
             ),
             "found_by": self.found_by,
+            "warnings": list(self.warnings),
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "sha256": self.sha256,
@@ -583,7 +588,20 @@ def read_sheet(
     report = progress or (lambda stage, fraction: None)
     path = Path(path)
     with gc_paused():  # 100,000s of new objects, no cycles among them
-        return _read(path, options, report)
+        try:
+            sheet = _read(path, options, report)
+        except NoEmailColumnError:
+            _refuse_formulas_without_results(path)
+            raise
+    if not sheet.counts[str(Outcome.VALID)]:
+        _refuse_formulas_without_results(path)
+    return sheet
+
+
+def _refuse_formulas_without_results(path: Path) -> None:
+    """No addresses: if formulas without saved results are why, say so (never 0 rows)."""
+    if has_formulas_without_results(path):
+        raise FormulasWithoutResultsError(details=str(path))
 
 
 def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
@@ -676,6 +694,7 @@ def _build(
         encoding=getattr(book, "encoding", None),
         delimiter=getattr(book, "delimiter", None),
         found_by=lay.found_by,
+        warnings=list(book.warnings),
     )
 
 

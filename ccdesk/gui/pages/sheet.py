@@ -4,6 +4,7 @@ sheet, and see the rows with problems."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -269,11 +270,13 @@ class SheetPage(Page):
         if c.get("invalid") or c.get("duplicate") or c.get("blank"):
             text += (" Rows with problems are skipped; fix them in the spreadsheet and open it "
                      "again if they matter.")
+        for warning in sheet.warnings:  # e.g. rows with a character that could not be read
+            text += " " + html.escape(warning)
         if not c.get("valid"):
             text += " There is nothing to do with this sheet: check the email column above."
             self.counts.set_text(text, "warning")
         else:
-            self.counts.set_text(text, "info")
+            self.counts.set_text(text, "warning" if sheet.warnings else "info")
 
     # -- corrections -------------------------------------------------------------------------------
     def _options(self) -> ImportOptions:
