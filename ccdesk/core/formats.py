@@ -564,6 +564,9 @@ _X_ATTRS_ST = rb"(?:>|%s(?:>|%s ?/?>| ?/>)| ?/>)" % (_X_ST, _X_ST)
 _X_EMPTY_CELL_END = rb'(?: (?:[st]|cm|vm|ph)="[^"]*+")*+ ?/>'
 _X_TAIL_REFS = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?!%s)' % _X_EMPTY_CELL_END)
 _X_SPLIT_REF = re.compile(rb"([A-Z]+)([0-9]+)")
+#: The text of an inline string (<is><t>...</t></is>) or of a rich-text run: what a cell holds
+#: of the sheet's own bytes. Each match consumes what it reads: linear.
+_X_INLINE_TEXT = re.compile(rb"<t(?:[ \t\r\n][^>]*+)?>([^<]*+)")
 # The exact path's tokens: a comment, CDATA section or processing instruction (skipped, as
 # quick-xml does); a tag, "/" (end tag), prefix, local name, attributes (quoted values may
 # hold ">"); or a lone "<" (a token cut by the end of a chunk, or a damaged file).
@@ -591,6 +594,14 @@ _X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
 #: The most cells path 3 follows (some 7 µs each): a sheet written so unusually and so big is
 #: refused rather than followed for minutes.
 _EXACT_MAX_CELLS = 1_000_000
+#: Excel's grid: columns A to XFD, rows 1 to 1,048,576.
+_EXCEL_COLUMNS = 16_384
+_EXCEL_ROWS = 1_048_576
+
+
+def _refuse_beyond_grid(details: str) -> None:
+    raise UnsafeFileError("The sheet is too big to open",
+                          "A cell lies beyond the last column or row Excel has. " + _RESAVE, details)
 
 
 def _greater(value: bytes, low: bytes, high: bytes) -> bytes:
@@ -690,11 +701,16 @@ class _XlsxSheetScan(_Scanner):
         self.max_row = 0  # 1-based; measured by paths 2 and 3 only
         self.max_col = -1  # 0-based
         self.cells = 0  # cell tags (each one a cell calamine holds, wherever it is)
+        self.text = 0  # bytes of inline text in the cells
+        self.in_text = False  # the last stretch ended inside a text
 
     # -- path 1 --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
-        if not self.fits:
-            return  # measured again from the start by close()
+        if not self.fits:  # measured again from the start by close(); the text, here
+            stretches, self.tail = _whole_tags(self.tail, chunk)
+            for data, start, end in stretches:
+                self._count_text(data, start, end)
+            return
         if not self.started:
             data = self.tail + chunk
             start = data.find(_X_START)
@@ -704,7 +720,30 @@ class _XlsxSheetScan(_Scanner):
             self.started, self.tail, chunk = True, b"", data[start:]
         stretches, self.tail = _whole_tags(self.tail, chunk)
         for data, start, end in stretches:
+            self._count_text(data, start, end)
             self._check(data, start, end, stretches[-1])
+
+    def _count_text(self, data: bytes, start: int, end: int) -> None:
+        """Add up the cells' inline text: calamine holds it all, and Python a copy of it. A
+        text may run on past the end of a stretch (``in_text``)."""
+        if self.in_text:
+            stop = data.find(b"<", start, end)
+            self.text += (end if stop < 0 else stop) - start
+            if stop < 0:
+                self._text_fits()
+                return
+            self.in_text, start = False, stop
+        if data.find(b"<t", start, end) < 0:
+            return
+        last = None
+        for last in _X_INLINE_TEXT.finditer(data, start, end):
+            self.text += last.end(1) - last.start(1)
+        self.in_text = last is not None and last.end(1) == end
+        self._text_fits()
+
+    def _text_fits(self) -> None:
+        if self.text > MAX_COPIED_TEXT_BYTES:
+            _refuse_copied_text(self.text, self.name)
 
     def _check(self, data: bytes, start: int, end: int, sample: tuple[bytes, int, int]) -> None:
         if not self.fits:
@@ -733,6 +772,8 @@ class _XlsxSheetScan(_Scanner):
 
     def _cell(self, row: int, col: int) -> None:
         """A cell at ``row``, ``col`` (0-based); refuses as soon as the sheet is too big."""
+        if row >= _EXCEL_ROWS or col >= _EXCEL_COLUMNS:
+            _refuse_beyond_grid(f"{self.name}: a cell at row {row + 1}, column {col + 1}")
         if row >= self.max_row or col > self.max_col:
             self.max_row = max(self.max_row, row + 1)
             self.max_col = max(self.max_col, col)
@@ -930,11 +971,7 @@ class _XlsxSheetScan(_Scanner):
             self._damaged(f"cell reference {value[:20]!r}")
         letters, digits = m.groups()  # type: ignore[union-attr]
         if len(letters) > 3 or len(digits) > 7:  # beyond XFD1048576 (calamine wraps around)
-            raise UnsafeFileError(
-                "The sheet is too big to open",
-                "A cell lies beyond the last column or row Excel has. " + _RESAVE,
-                f"{self.name}: cell reference {value[:20]!r}",
-            )
+            _refuse_beyond_grid(f"{self.name}: cell reference {value[:20]!r}")
         if not int(digits):
             self._damaged(f"cell reference {value[:20]!r}")
         return int(digits) - 1, (column_index(letters) if letters else 0)

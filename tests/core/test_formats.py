@@ -991,3 +991,26 @@ def test_an_xlsb_shared_string_used_by_thousands_of_cells_is_refused(tmp_path: P
     refused_within_limits(xlsb(tmp_path / "amplified.xlsb", _text(500_000), 3000), "long texts")
     sheet = read_sheet(xlsb(tmp_path / "fine.xlsb", "ann@example.org", 3000))
     assert sheet.counts["valid"] == 1 and sheet.counts["duplicate"] == 2999
+
+
+# The inline text a sheet's cells hold is counted, texts longer than a 256 KB piece included.
+def _inline_rows(texts: list[str]) -> str:
+    return _HEAD + "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c></row>'
+        for i, t in enumerate(texts, start=2))
+
+
+@pytest.mark.parametrize(("texts", "ok"), [
+    (["x" * 700_000], False),  # one text over the limit, across several pieces
+    (["y" * 100_000] * 7, False),  # several that add up past it
+    (["z" * 100_000] * 5, True),  # under it
+])
+def test_inline_text_the_cells_hold_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               texts: list[str], ok: bool) -> None:
+    monkeypatch.setattr(formats, "MAX_COPIED_TEXT_BYTES", 600_000)
+    path = _xlsx_with_sheet_at(tmp_path / "text.xlsx", "worksheets/sheet1.xml",
+                               "xl/worksheets/sheet1.xml", S.sheet_xml(_inline_rows(texts)))
+    if ok:
+        assert len(open_workbook(path).grid("Sheet1").rows) == len(texts) + 1
+    else:
+        assert "long texts" in refused(path, UnsafeFileError).what_to_do

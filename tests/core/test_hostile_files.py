@@ -18,19 +18,12 @@ from tests.support.hostile import CASES, Case, problems, run_case
 
 #: Cases that need the importer branch (issue 13, "Simpler", and the byte-budgeted zip parts:
 #: wt-importer). Strict: once that branch is merged they pass, and the mark must go.
-PENDING_IMPORTER = {
-    "xlsx-sheet-1gb": "a 1 GB sheet part is inside the total budget but not a per-part one",
-    "xlsx-column-beyond-xfd": "a reference past column XFD is not refused yet",
-}
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="FIFOs, devices and /proc: Linux")
 
 
 def _marks(case: Case) -> list[pytest.MarkDecorator]:
-    marks = [pytest.mark.slow] if case.slow else []
-    if case.name in PENDING_IMPORTER:
-        marks.append(pytest.mark.xfail(strict=True, reason=PENDING_IMPORTER[case.name]))
-    return marks
+    return [pytest.mark.slow] if case.slow else []
 
 
 @pytest.mark.timeout(120)
