@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ccdesk.core.phases import Phase
 from ccdesk.errors import CcdeskError, ConfigError
 from ccdesk.paths import storage_error
 
@@ -28,6 +29,18 @@ ACTIONS = ("remove", "remove-all", "unsubscribe")
 DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_PORT (a test checks)
 #: Exit status of a run that stopped before the end and can be resumed (paused or cancelled).
 EXIT_PAUSED = 3
+
+#: What each phase is called on the terminal.
+PHASES: dict[Phase, str] = {
+    Phase.READING_ACCOUNT: "Reading the account",
+    Phase.LOOKING_UP: "Looking up",
+    Phase.SENDING: "Sending",
+    Phase.WAITING: "Waiting for Constant Contact",
+    Phase.CHECKING: "Checking",
+    Phase.CHECKED: "Checked",
+    Phase.UNSUBSCRIBING: "Unsubscribing",
+    Phase.FINISHED: "Finished",
+}
 
 #: How other processes are told who is carrying a run out.
 PROGRAM = "the command line"
@@ -93,7 +106,7 @@ def _progress_printer(quiet: bool) -> Any:
         last[0] = now
         eta = f", about {int(event.eta_seconds)} s left" if event.eta_seconds else ""
         count = f" {event.done:,}/{event.total:,}" if event.total else ""
-        _say(f"  {event.phase}{count}{eta}")
+        _say(f"  {PHASES[event.phase]}{count}{eta}")
 
     return show
 
@@ -107,9 +120,9 @@ def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
     sheet = read_sheet(args.file, options_from_args(args))
     action = Action(args.action)
 
-    def say(phase: str, done: int, total: int) -> None:
+    def say(phase: Phase, done: int, total: int) -> None:
         if not args.json and total and done in (1, total):
-            _say(f"  {phase} {done:,}/{total:,}")
+            _say(f"  {PHASES[phase]} {done:,}/{total:,}")
 
     return preview(session.client(), sheet, action, args.list or [], progress=say)
 

@@ -32,6 +32,7 @@ from ccdesk.core.lookup import (
     count_contacts,
     look_up,
 )
+from ccdesk.core.phases import Phase
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.errors import CcdeskError
 
@@ -361,19 +362,19 @@ def preview(
     action: Action,
     list_names: Sequence[str],
     *,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[Phase, int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Plan:
     """Look the sheet up in Constant Contact and plan every row. Changes nothing.
 
     Args:
-        progress: called with (phase text, done, total).
+        progress: called with (phase, done, total).
     """
     if action is Action.REMOVE and not list_names:
         raise PlanError("Choose a list", "Say which list the members should be taken off.")
     say = progress or (lambda phase, done, total: None)
     calls_at_start = client.calls
-    say("Reading the account", 0, 0)
+    say(Phase.READING_ACCOUNT, 0, 0)
     account = client.account()
     privileges = _privileges(client)
     may_change = privileges is None or WRITE_PRIVILEGE in privileges
@@ -388,7 +389,7 @@ def preview(
     account_size = None if action is Action.REMOVE or not addresses else count_contacts(client)
     cost = choose_strategy(len(addresses), action, chosen, account_size)
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
-                       progress=lambda done, total: say("Looking up the members", done, total))
+                       progress=lambda done, total: say(Phase.LOOKING_UP, done, total))
     snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
     plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost, client.quota_left())
     plan.may_change = may_change

@@ -66,6 +66,7 @@ from ccdesk.cc.errors import (
 from ccdesk.cc.models import Activity
 from ccdesk.core.journal import BatchRecord, ItemRecord, Journal, RunRecord
 from ccdesk.core.lookup import Action, Check, choose_check
+from ccdesk.core.phases import Phase
 from ccdesk.core.plan import CHANGES, Outcome, Plan, PlanError, activity_count
 from ccdesk.errors import CcdeskError
 
@@ -126,7 +127,7 @@ class RunProgress:
     """One progress event."""
 
     run_id: str
-    phase: str
+    phase: Phase
     done: int
     total: int
     eta_seconds: float | None = None
@@ -352,7 +353,7 @@ class _Context:
         """Every list's member count now (one request)."""
         return {x.list_id: x.membership_count for x in self.client.lists()}
 
-    def emit(self, phase: str, done: int, total: int, rows: Sequence[int] = ()) -> None:
+    def emit(self, phase: Phase, done: int, total: int, rows: Sequence[int] = ()) -> None:
         if self.progress is None:
             return
         elapsed = time.monotonic() - self.started
@@ -394,7 +395,7 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
     ctx.flush_calls()
     journal.set_run_state(run_id, "finished")
     result = result_of(journal, run_id)
-    ctx.emit("Finished", 1, 1)
+    ctx.emit(Phase.FINISHED, 1, 1)
     return result
 
 
@@ -482,7 +483,7 @@ def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -
                                          activity_id=activity.activity_id,
                                          server_created_at=activity.created_at)
                 done += len(rows)
-                ctx.emit("Sending to Constant Contact", done, total, rows)
+                ctx.emit(Phase.SENDING, done, total, rows)
 
 
 def _settle(ctx: _Context, kind: str) -> None:
@@ -611,7 +612,7 @@ def _wait_for_activities(ctx: _Context) -> None:
         started = journal.batches(run_id, state="started")
         if not started:
             return
-        ctx.emit("Waiting for Constant Contact to finish", 0, 0)
+        ctx.emit(Phase.WAITING, 0, 0)
         ctx.pause(delay)
         states = _activity_states(ctx.client, [b.activity_id for b in started if b.activity_id])
         still: list[Activity] = []
@@ -694,7 +695,7 @@ def _verify(ctx: _Context, kind: str) -> None:
         return
     if ctx.check is Check.BY_LIST and journal.items(run_id, state="planned"):
         return
-    ctx.emit("Checking the result", 0, len(items))
+    ctx.emit(Phase.CHECKING, 0, len(items))
     found = _read_back(ctx, items, ctx.check)
     adding = kind == ADD_KIND
     good_word = "re-added" if adding else "removed"
@@ -715,7 +716,7 @@ def _verify(ctx: _Context, kind: str) -> None:
                          message="Checked in Constant Contact")
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
-    ctx.emit("Checked", len(items), len(items), [i.row for i in items])
+    ctx.emit(Phase.CHECKED, len(items), len(items), [i.row for i in items])
 
 
 def _in_effect(item: ItemRecord, found: dict[str, set[str] | None], kind: str) -> bool:
@@ -749,7 +750,7 @@ def _read_back(ctx: _Context, items: Sequence[ItemRecord], check: Check) -> dict
         else:
             found[contact_id] = None if contact.deleted else set(contact.list_ids or ())
         if n % 100 == 0:
-            ctx.emit("Checking the result", n, len(ids))
+            ctx.emit(Phase.CHECKING, n, len(ids))
     return found
 
 
@@ -809,7 +810,7 @@ def _unsubscribe(ctx: _Context) -> None:
             else:
                 _finish_put(journal, run_id, item, "failed", "failed",
                             "Constant Contact did not record the opt-out", batch=batch)
-        ctx.emit("Unsubscribing", n, total, [item.row])
+        ctx.emit(Phase.UNSUBSCRIBING, n, total, [item.row])
 
 
 def _finish_put(journal: Journal, run_id: str, item: ItemRecord, state: str, result: str,

@@ -23,6 +23,7 @@ from ccdesk.core.export import export_log, export_preview
 from ccdesk.core.gcpause import gc_paused
 from ccdesk.core.journal import Journal, RunRecord
 from ccdesk.core.lookup import Action
+from ccdesk.core.phases import Phase
 from ccdesk.core.plan import Plan, preview
 from ccdesk.core.runner import (
     WAIT_LIMIT,
@@ -35,6 +36,7 @@ from ccdesk.core.runner import (
 )
 from ccdesk.core.session import Session
 from ccdesk.core.sheet import ImportOptions, MemberSheet, Outcome, SheetRows, read_sheet
+from ccdesk.gui import words
 from ccdesk.gui.rows import RowTable, RowUpdate, chunked_update
 from ccdesk.gui.words import result_groups
 
@@ -242,8 +244,8 @@ def preview_work(session: Session, sheet: MemberSheet, action: Action,
     """Look the sheet up and plan every row; builds the table too."""
 
     def work(report: Report, cancel: threading.Event) -> PreviewReady:
-        def progress(phase: str, done: int, total: int) -> None:
-            report(Step(phase, done, total))
+        def progress(phase: Phase, done: int, total: int) -> None:
+            report(Step(words.PHASES[phase], done, total))
 
         with gc_paused():
             plan = preview(session.client(), sheet, action, list(list_names), progress=progress,
@@ -312,16 +314,16 @@ class RunTracker:
                 self.table = RowTable.from_items(self.journal.items(event.run_id))
             self.report(RunTable(event.run_id, self.table))
         changes: dict[int, tuple[str, str, str, bool]] = {}
-        if event.phase.startswith("Sending"):
+        if event.phase is Phase.SENDING:
             changes = {row: ("sent", "", "", False) for row in event.rows}
             self.pending.difference_update(event.rows)
-        elif event.phase == "Checked" and self.action != "unsubscribe":
+        elif event.phase is Phase.CHECKED and self.action != "unsubscribe":
             changes = self._checked(event.rows)
             self.pending.difference_update(event.rows)
         else:
             self.pending.update(event.rows)
             due = time.monotonic() - self.last_query >= self.interval
-            if self.pending and (due or event.phase in ("Checked", "Finished")):
+            if self.pending and (due or event.phase in (Phase.CHECKED, Phase.FINISHED)):
                 changes = self._read()
         self.report(RunTick(event, chunked_update(self.table, changes) if changes else []))
 

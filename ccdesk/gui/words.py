@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from ccdesk.core.phases import Phase
+
 # ---- what will happen to a row (the preview's outcome) -------------------------------------
 
 OUTCOME_WORDS: dict[str, str] = {
@@ -180,6 +182,19 @@ def result_groups(counts: Mapping[str, int]) -> dict[str, int]:
         else:
             out["skipped"] += n
     return out
+
+
+#: What each phase of a preview or a run is called on screen.
+PHASES: dict[Phase, str] = {
+    Phase.READING_ACCOUNT: "Reading the account",
+    Phase.LOOKING_UP: "Looking up the members",
+    Phase.SENDING: "Sending to Constant Contact",
+    Phase.WAITING: "Waiting for Constant Contact to finish",
+    Phase.CHECKING: "Checking the result",
+    Phase.CHECKED: "Checked",
+    Phase.UNSUBSCRIBING: "Unsubscribing",
+    Phase.FINISHED: "Finished",
+}
 
 
 def stopping_text(counts: Mapping[str, int]) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from ccdesk.core.journal import RunBusy
 from ccdesk.core.lookup import Action
+from ccdesk.core.phases import Phase
 from ccdesk.core.plan import PlanError
 from ccdesk.core.runner import RunCancelled, RunPaused, resume_run, start_run
 from tests.cc.conftest import fast_client, reset_and_connect
@@ -100,7 +101,7 @@ def test_stop_while_a_job_is_stuck_ends_the_wait_and_says_all_was_sent(big, sand
     cancel = threading.Event()
 
     def on_progress(event) -> None:
-        if event.phase.startswith("Waiting"):
+        if event.phase is Phase.WAITING:
             threading.Timer(0.2, cancel.set).start()
 
     started = time.monotonic()

@@ -14,6 +14,7 @@ from ccdesk.cc.auth import Endpoints, InMemoryStore
 from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy
 from ccdesk.core.lookup import Action
+from ccdesk.core.phases import Phase
 from ccdesk.core.plan import PlanError
 from ccdesk.core.runner import RunCancelled, RunPaused, resume_run, start_run, undo_run
 from ccdesk.sandbox import DEMO_CLIENT_ID
@@ -85,7 +86,7 @@ def test_remove_from_a_list(cc, sandbox, tmp_path, journal) -> None:
     assert items[3].reason == "Off Free Members. Stays on Newsletter"
     assert items[5].state == "skipped" and items[5].result == "skip_not_on_list"
     assert result.api_calls == journal.run(result.run_id).api_calls == sandbox.requests.api_calls()
-    assert events[-1].phase == "Finished" and events[-1].counts == result.counts
+    assert events[-1].phase is Phase.FINISHED and events[-1].counts == result.counts
 
 
 def test_remove_from_every_list(cc, sandbox, tmp_path, journal) -> None:
@@ -143,13 +144,13 @@ def test_progress_events(big, sandbox, tmp_path, journal) -> None:
     plan = plan_for(big, tmp_path, EVERYONE)
     events = []
     result = start_run(plan, big, journal, progress=events.append)
-    sending = [(e.done, e.total) for e in events if e.phase == "Sending to Constant Contact"]
+    sending = [(e.done, e.total) for e in events if e.phase is Phase.SENDING]
     assert sending == [(500, N), (N, N)]
-    assert [len(e.rows) for e in events if e.phase == "Sending to Constant Contact"] == [500, 200]
-    checked = [e for e in events if e.phase == "Checked"]
+    assert [len(e.rows) for e in events if e.phase is Phase.SENDING] == [500, 200]
+    checked = [e for e in events if e.phase is Phase.CHECKED]
     assert len(checked) == 1 and sorted(checked[0].rows) == [i.row for i in plan.items]
     assert checked[0].counts == {"removed": N}
-    assert events[-1].phase == "Finished" and all(e.run_id == result.run_id for e in events)
+    assert events[-1].phase is Phase.FINISHED and all(e.run_id == result.run_id for e in events)
 
 
 def test_a_sheet_with_nothing_to_change(cc, sandbox, tmp_path, journal) -> None:
@@ -337,7 +338,7 @@ def test_cancel_stops_at_a_batch_boundary_and_resume_finishes(big, sandbox, tmp_
     cancel = threading.Event()
 
     def on_progress(event) -> None:
-        if event.phase.startswith("Sending"):
+        if event.phase is Phase.SENDING:
             cancel.set()  # the person presses Cancel after the first batch went out
 
     with pytest.raises(RunCancelled) as stopped:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
+from ccdesk.core.phases import Phase
 from ccdesk.gui import tasks, words
 from ccdesk.gui.pages import Page
 from ccdesk.gui.widgets import Banner, Note, RowTableView
@@ -17,20 +18,20 @@ if TYPE_CHECKING:
     from ccdesk.gui.worker import Job
 
 
-def overall_percent(phase: str, done: int, total: int, previous: int, *, one_by_one: bool) -> int:
+def overall_percent(phase: Phase, done: int, total: int, previous: int, *, one_by_one: bool) -> int:
     """The whole run's progress (0–100) from one phase's progress.
 
     Sending takes the bar to 70 % (100 % for one-by-one unsubscribes, which check themselves),
     waiting for Constant Contact holds it, checking the result takes it from 80 % to 100 %.
     """
     fraction = min(done, total) / total if total else 0.0
-    if phase.startswith(("Sending", "Unsubscribing")):
+    if phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
         return int((100 if one_by_one else 70) * fraction)
-    if phase.startswith("Waiting"):
+    if phase is Phase.WAITING:
         return max(previous, 70)
-    if phase.startswith("Check"):
+    if phase in (Phase.CHECKING, Phase.CHECKED):
         return max(previous, 80 + int(20 * fraction))
-    if phase == "Finished":
+    if phase is Phase.FINISHED:
         return 100
     return previous
 
@@ -164,18 +165,19 @@ class RunPage(Page):
         self._latest = None
         self.bar.setValue(overall_percent(event.phase, event.done, event.total, self.bar.value(),
                                           one_by_one=self._one_by_one))
-        text = event.phase
-        if event.total and event.phase != "Finished":
+        text = words.PHASES[event.phase]
+        finished = event.phase is Phase.FINISHED
+        if event.total and not finished:
             text += f": {event.done:,} of {event.total:,}"
-        if event.phase.startswith("Waiting"):
+        if event.phase is Phase.WAITING:
             text += " (Constant Contact works through the changes on its side)"
-        self.phase.setText(text + "…" if event.phase != "Finished" else "Finished.")
+        self.phase.setText(text + "…" if not finished else "Finished.")
         groups = words.result_groups(event.counts)
         done = words.done_word(self.action)
         parts = [f"{groups['done']:,} {done}", f"{groups['failed']:,} failed",
                  f"{groups['waiting']:,} not done yet"]
         self.counts.setText("So far: " + " · ".join(parts))
-        if event.eta_seconds is not None and event.phase.startswith(("Sending", "Unsubscribing")):
+        if event.eta_seconds is not None and event.phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
             self.eta.setText(f"Time left: {words.duration(event.eta_seconds)}")
-        elif event.phase == "Finished":
+        elif event.phase is Phase.FINISHED:
             self.eta.clear()
