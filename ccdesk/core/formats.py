@@ -402,7 +402,7 @@ def _check_zip(data: bytes) -> Format:
         if fmt in (Format.XLSX, Format.XLSM):
             # Every part: the workbook's relationships may name any part as a sheet.
             reopen = partial(_chunks, zf, info)
-            sheets.append(_XlsxSheetScan(name, reopen))
+            sheets.append(_XlsxSheetScan(name, reopen, info.file_size))
             scanner = sheets[-1]
             if low == "xl/sharedstrings.xml":
                 strings.append(_SharedStringsScan(name, reopen))
@@ -691,9 +691,10 @@ class _XlsxSheetScan(_Scanner):
 
     ``reopen`` gives the part's content again from the start (for paths 2 and 3)."""
 
-    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
+    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]], size: int = 0) -> None:
         self.name = name
         self.reopen = reopen
+        self.size = size  # unpacked, as the zip declares it (zipfile reads no more than that)
         self.started = False  # the bytes "sheetData" have been seen
         self.fits = True  # path 1 holds so far
         self.envelope: re.Pattern[bytes] | None = None
@@ -725,7 +726,10 @@ class _XlsxSheetScan(_Scanner):
 
     def _count_text(self, data: bytes, start: int, end: int) -> None:
         """Add up the cells' inline text: calamine holds it all, and Python a copy of it. A
-        text may run on past the end of a stretch (``in_text``)."""
+        text may run on past the end of a stretch (``in_text``). A part no bigger than the text
+        budget cannot hold more text than that: counted only in bigger ones."""
+        if self.size <= MAX_COPIED_TEXT_BYTES:
+            return
         if self.in_text:
             stop = data.find(b"<", start, end)
             self.text += (end if stop < 0 else stop) - start
@@ -1008,9 +1012,10 @@ class _SharedStringsScan(_Scanner):
     before the next one starts (as every program writes them). Otherwise (``lengths`` is None)
     any string could be as long as the whole part (``size``)."""
 
-    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]]) -> None:
+    def __init__(self, name: str, reopen: Callable[[], Iterable[bytes]], size: int = 0) -> None:
         self.name = name
         self.reopen = reopen
+        self.size = size  # unpacked, as the zip declares it (zipfile reads no more than that)
         self.lengths: array.array[int] | None = array.array("Q")
         self.size = 0
         self.started = False  # the bytes "<sst" have been seen
