@@ -56,6 +56,7 @@ UNSAVED_AT_CLOSE = (
     "connect again next time, connect again; nothing else is lost."
 )
 DEMO_STATE_NAME = "demo-account.json"  # the demo account as it stands, next to its journal
+DEMO_USAGE_NAME = "demo-api-usage.json"  # this computer's count of the demo's requests today
 DEMO_STATE_UNUSABLE = (
     "The demo account saved on this computer could not be read, so the demo starts again from "
     "the beginning. Runs made earlier in the demo may no longer match it."
@@ -94,6 +95,7 @@ def reset_demo() -> None:
     for name in (DEMO_STATE_NAME, JOURNAL_NAME, f"{JOURNAL_NAME}-wal", f"{JOURNAL_NAME}-shm"):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "locks", ignore_errors=True)
+    (data_dir() / DEMO_USAGE_NAME).unlink(missing_ok=True)  # the reset account's count is 0
 
 
 def _saved_demo(path: Path) -> tuple[dict[str, Any] | None, bool]:
@@ -155,7 +157,7 @@ class Session:
         self.profile = profile
         self.demo = demo
         self.sandbox = sandbox
-        self.usage = usage or DailyUsage(data_dir() / ("demo-api-usage.json" if demo else "api-usage.json"))
+        self.usage = usage or DailyUsage(data_dir() / (DEMO_USAGE_NAME if demo else "api-usage.json"))
         self._journal_path = journal_path
         self._client: ConstantContact | None = None
         self._account: Account | None = None

@@ -236,7 +236,7 @@ class Sandbox:
         config: behaviour; keyword overrides of :class:`SandboxConfig` fields also work.
         clock: share a clock (tests); a new running clock by default.
         save_to: keep the account in this file (see :meth:`save`): after every request that
-            may change it, and when the sandbox stops.
+            may change it, and when the sandbox stops (a failure then is logged, not raised).
     """
 
     def __init__(
@@ -325,7 +325,7 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        self.save()
+        self._save_or_log()
 
     # ---- keeping the account ------------------------------------------------------------
 
@@ -361,6 +361,14 @@ class Sandbox:
                 with contextlib.suppress(OSError):
                     Path(temp).unlink()
                 raise
+
+    def _save_or_log(self) -> None:
+        # A full or read-only disk must not turn an applied change into an error answer, nor
+        # stop the sandbox from stopping: the account is only not kept.
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("the sandbox's account could not be saved in %s: %s", self.save_path, exc)
 
     def _restore_clock_and_quota(self, saved: dict[str, Any]) -> None:
         # Time never runs backwards across a restart (a clock moved on by a test, a computer
@@ -584,7 +592,7 @@ class Sandbox:
             log.exception("sandbox error on %s %s", method, path)
             response = Response(500, FAULT_BODIES[500])
         if method != "GET" and self.save_path is not None:
-            self.save()  # before the answer: a change that was answered is kept
+            self._save_or_log()  # before the answer: a change that was answered is kept
         # Logged before the answer goes out, so a test that has the answer sees the record.
         self._log(request, response.status, client_id, started, fault_name)
         self._write(handler, response)

@@ -67,3 +67,4 @@ def test_a_paused_demo_run_resumes_after_a_restart_then_reset(make_window, qtbot
     assert loaded.args == [0]
     assert second.history_page.empty.isVisible()
     assert second.history_page.proxy.rowCount() == 0
+    assert second.session.quota_left() > 9_000  # the used-up day went with the old account

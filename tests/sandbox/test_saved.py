@@ -91,6 +91,26 @@ def test_changes_are_saved_as_they_are_answered(tmp_path) -> None:
         box.stop()
 
 
+def test_a_save_that_fails_is_logged_and_the_change_still_answered(tmp_path, caplog) -> None:
+    import requests
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    box = Sandbox(small_account(), save_to=blocker / "account.json", auto_approve=True,
+                  rate_limit=0).start()
+    try:
+        token = box.issue_token()["access_token"]
+        contact = box.contact("ben@example.org")
+        r = requests.delete(f"{box.api_url}/contacts/{contact['contact_id']}",
+                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 204, r.text
+        assert box.contact("ben@example.org")["deleted_at"]
+    finally:
+        box.stop()  # saves again: logged, not raised
+    assert [r.levelname for r in caplog.records if "could not be saved" in r.getMessage()] \
+        == ["WARNING", "WARNING"]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_the_file_is_owner_only_and_replaced_whole(tmp_path) -> None:
     box, path = saved(tmp_path)
