@@ -68,3 +68,18 @@ def test_a_paused_demo_run_resumes_after_a_restart_then_reset(make_window, qtbot
     assert second.history_page.empty.isVisible()
     assert second.history_page.proxy.rowCount() == 0
     assert second.session.quota_left() > 9_000  # the used-up day went with the old account
+
+
+def test_a_damaged_saved_demo_account_is_explained_and_replaced(make_window, dialogs, qtbot):
+    from ccdesk.core.session import DEMO_STATE_NAME, demo_folder
+
+    saved = demo_folder() / DEMO_STATE_NAME
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text('{"saved": ', encoding="utf-8")
+    window = make_window()
+    assert dialogs.infos == ["The demo starts again"]
+    assert "could not be read" in window.statusBar().currentMessage()
+    assert dialogs.errors == []
+    assert len(window.session.sandbox.members("Free Members")) == free_members_at_start()
+    assert saved.read_text(encoding="utf-8").startswith("{")
+    assert '"saved"' in saved.read_text(encoding="utf-8")
