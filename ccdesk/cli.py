@@ -69,6 +69,14 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return run_inspect_command(args)
 
 
+def _cmd_reset_demo(args: argparse.Namespace) -> int:
+    from ccdesk.core.session import reset_demo
+
+    reset_demo()
+    print("The demo is back at the start: the bundled demo account, and no runs in its history.")
+    return 0
+
+
 def _cmd_window(args: argparse.Namespace) -> int:
     from ccdesk.gui.app import run_app
 
@@ -121,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_options(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(handler=_cmd_inspect)
+
+    p = sub.add_parser(
+        "reset-demo",
+        help="put the demo account back to the start and forget the demo's runs",
+        description="The demo keeps its changes and runs between starts; this puts its account "
+                    "back as bundled and empties its history. Nothing real is touched.",
+    )
+    p.set_defaults(handler=_cmd_reset_demo)
 
     from ccdesk.commands import add_job_commands
 

@@ -4,14 +4,17 @@ A :class:`Session` bundles the connection (endpoints, the credential store, the 
 day's request count and the journal. The window and the CLI both start from one:
 
 - :meth:`Session.for_profile`: a real account; its secrets in the OS keyring;
-- :meth:`Session.demo`: the built-in demo account, served by an in-process sandbox and
-  connected through the real OAuth flow (auto-approved), tokens kept in memory only;
+- :meth:`Session.demo_session`: the built-in demo account, served by an in-process sandbox and
+  connected through the real OAuth flow (auto-approved), tokens kept in memory only; the
+  account is kept in the demo data folder between starts (:func:`reset_demo` starts it over);
 - :meth:`Session.for_sandbox`: a sandbox already serving elsewhere (rehearsals, tests).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +39,9 @@ from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.errors import AppConfigError, AuthError, OAuthFlowError
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
-from ccdesk.core.journal import Journal, Owner, holder_of
+from ccdesk.core.journal import JOURNAL_NAME, Journal, Owner, holder_of
 from ccdesk.errors import CcdeskError
-from ccdesk.paths import data_dir
+from ccdesk.paths import data_dir, private_dir
 
 log = logging.getLogger("ccdesk.core.session")
 
@@ -52,6 +55,68 @@ UNSAVED_AT_CLOSE = (
     "The renewed sign-in could still not be saved in the password store. If ccdesk asks you to "
     "connect again next time, connect again; nothing else is lost."
 )
+DEMO_STATE_NAME = "demo-account.json"  # the demo account as it stands, next to its journal
+DEMO_USAGE_NAME = "demo-api-usage.json"  # this computer's count of the demo's requests today
+DEMO_STATE_UNUSABLE = (
+    "The demo account saved on this computer could not be read, so the demo starts again from "
+    "the beginning. Runs made earlier in the demo may no longer match it."
+)
+
+
+def demo_folder() -> Path:
+    """Where the demo keeps its account and its journal."""
+    return data_dir() / "demo"
+
+
+class DemoBusy(CcdeskError):
+    """The demo cannot be reset while one of its runs is being carried out."""
+
+    title = "A run of the demo is being carried out"
+    what_to_do = "Let it finish or stop it, then reset the demo."
+
+
+def reset_demo() -> None:
+    """Put the demo back to the start: the bundled account, and no runs in its journal.
+
+    Call it with no demo session open (the next :meth:`Session.demo_session` starts afresh).
+
+    Raises:
+        DemoBusy: a window or a command is carrying out a run of the demo now.
+    """
+    folder = demo_folder()
+    journal_path = folder / JOURNAL_NAME
+    if journal_path.exists():
+        with Journal(journal_path) as journal:
+            runs = journal.unfinished_runs()
+        for run in runs:
+            holder = holder_of(journal_path, run.run_id)
+            if holder is not None:
+                raise DemoBusy(details=f"run {run.run_id}: {holder.describe()}")
+    for name in (DEMO_STATE_NAME, JOURNAL_NAME, f"{JOURNAL_NAME}-wal", f"{JOURNAL_NAME}-shm"):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "locks", ignore_errors=True)
+    (data_dir() / DEMO_USAGE_NAME).unlink(missing_ok=True)  # the reset account's count is 0
+
+
+def _saved_demo(path: Path) -> tuple[dict[str, Any] | None, bool]:
+    """The demo account saved at ``path`` (None when there is none), and whether the file was
+    there but unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, False
+    except (OSError, UnicodeDecodeError) as exc:
+        log.info("the saved demo account cannot be read: %s", exc)
+        return None, True
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        log.info("the saved demo account is not JSON: %s", exc)
+        return None, True
+    if not isinstance(data, dict) or "saved" not in data:
+        log.info("the saved demo account is not a saved sandbox")
+        return None, True
+    return data, False
 
 
 class FirstCallFailed(CcdeskError):
@@ -92,14 +157,27 @@ class Session:
         self.profile = profile
         self.demo = demo
         self.sandbox = sandbox
-        self.usage = usage or DailyUsage(data_dir() / ("demo-api-usage.json" if demo else "api-usage.json"))
+        self.usage = usage or DailyUsage(data_dir() / (DEMO_USAGE_NAME if demo else "api-usage.json"))
         self._journal_path = journal_path
         self._client: ConstantContact | None = None
         self._account: Account | None = None
         self._lock = threading.Lock()
-        #: Where plain-words notices go (the CLI prints them on standard error, the window
-        #: shows them); called from whichever thread the notice arises in.
-        self.on_notice: Callable[[str], None] | None = None
+        self._on_notice: Callable[[str], None] | None = None
+        self._notices: list[str] = []  # arose while building, before anyone listened
+
+    @property
+    def on_notice(self) -> Callable[[str], None] | None:
+        """Where plain-words notices go (the CLI prints them on standard error, the window
+        shows them); called from whichever thread the notice arises in. Notices from building
+        the session are passed on as soon as this is set."""
+        return self._on_notice
+
+    @on_notice.setter
+    def on_notice(self, callback: Callable[[str], None] | None) -> None:
+        self._on_notice = callback
+        pending, self._notices = self._notices, []
+        for text in pending:
+            self._notice(text)
 
     # ---- building ---------------------------------------------------------------------------
 
@@ -112,17 +190,45 @@ class Session:
 
     @classmethod
     def demo_session(cls, data: dict[str, Any] | None = None, **sandbox_options: Any) -> Session:
-        """The demo account in an in-process sandbox, already connected."""
+        """The demo account in an in-process sandbox, already connected.
+
+        Args:
+            data: an account to serve instead (``--demo-state``), in the state-file format;
+                it is not kept. Without it, the demo account is loaded from and kept in
+                :func:`demo_folder` (the bundled account the first time, or when the saved
+                one cannot be read: a notice then says so).
+            sandbox_options: :class:`~ccdesk.sandbox.SandboxConfig` fields.
+        """
         from ccdesk.sandbox import Sandbox
         from ccdesk.sandbox.demo import load_demo_data
 
         options = {"auto_approve": True, "activity_delay": 0.3, "activity_seconds": 1.5,
                    **sandbox_options}
-        sandbox = Sandbox(data or load_demo_data(), **options).start()
+        save_to = None
+        unusable = False
+        if data is None:
+            save_to = demo_folder() / DEMO_STATE_NAME
+            private_dir(save_to.parent)
+            data, unusable = _saved_demo(save_to)
+        sandbox = None
+        if data is not None:
+            try:
+                sandbox = Sandbox(data, save_to=save_to, **options)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                if save_to is None:
+                    raise
+                log.info("the saved demo account does not fit: %r", exc)
+                unusable = True
+        if sandbox is None:
+            sandbox = Sandbox(load_demo_data(), save_to=save_to, **options)
+        sandbox.save()  # an unreadable file is replaced now, not at the first change
+        sandbox.start()
         try:
             session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
-                          demo=True, journal_path=data_dir() / "demo" / "journal.sqlite3",
+                          demo=True, journal_path=demo_folder() / JOURNAL_NAME,
                           sandbox=sandbox)
+            if unusable:
+                session._notices.append(DEMO_STATE_UNUSABLE)
             session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0,
                                     open_browser=_headless_browser)
         except BaseException:
@@ -246,4 +352,4 @@ class Session:
         return holder_of(self._journal_path, run_id)
 
 
-__all__ = ["FirstCallFailed", "OAuthFlowError", "Session"]
+__all__ = ["DemoBusy", "FirstCallFailed", "OAuthFlowError", "Session", "demo_folder", "reset_demo"]

@@ -12,8 +12,6 @@ Sessions come from factories so that tests (and the demo) can inject their own:
 from __future__ import annotations
 
 import logging
-import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +34,10 @@ from ccdesk.cc.errors import AuthError
 from ccdesk.core.journal import RunRecord
 from ccdesk.core.plan import Plan, PlanError
 from ccdesk.core.runner import RunPaused, RunResult
-from ccdesk.core.session import Session
+from ccdesk.core.session import Session, reset_demo
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.credentials import KeyringUnavailable
+from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.icons import app_icon
 from ccdesk.gui.pages.account import AccountPage
@@ -50,14 +49,11 @@ from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.widgets import Banner, PageStack
 from ccdesk.gui.worker import Job, WorkFunction, keep_window_responsive
+from ccdesk.paths import storage_error
 
 log = logging.getLogger("ccdesk.gui")
 
 SessionFactory = Callable[[], Session]
-
-# When each session was first used by a window: a demo account starts afresh with every new
-# session, so runs of older demo sessions cannot be resumed.
-_SESSION_STARTED: weakref.WeakKeyDictionary[Session, float] = weakref.WeakKeyDictionary()
 
 STEPS = (
     ("account", "1  Account"),
@@ -116,7 +112,6 @@ class MainWindow(QMainWindow):
         self.open_browser = open_browser
         self.log_file = log_file
         self.session: Session | None = None
-        self.session_started = 0.0
         self.account_info: tasks.AccountInfo | None = None
         self.loaded: tasks.SheetLoaded | None = None
         self.sheet: MemberSheet | None = None
@@ -151,13 +146,17 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         self.demo_banner = Banner(
             "<b>Demo account.</b> The members, lists and spreadsheet are made up, and nothing "
-            "real is touched: ccdesk works on a practice copy of Constant Contact inside itself.",
+            "real is touched: ccdesk works on a practice copy of Constant Contact inside itself. "
+            "It keeps its changes and runs until you reset it.",
             "demo")
         self.demo_banner.setAccessibleName("Demo account: nothing real is touched")
         self.leave_demo_button = QPushButton("Leave the demo")
+        self.reset_demo_button = QPushButton("Reset the demo…")
+        self.reset_demo_button.setAccessibleName(
+            "Reset the demo: its members, lists and runs go back to the start")
+        self.demo_banner.layout().addWidget(self.reset_demo_button)
         self.demo_banner.layout().addWidget(self.leave_demo_button)
         outer.addWidget(self.demo_banner)
-        self.demo_banner.setVisible(self.demo)
         self.account_line = QLabel("Not connected")
         self.account_line.setAccessibleName("Connected account")
         outer.addWidget(self.account_line)
@@ -201,7 +200,9 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         body.addWidget(self.stack, 1)
         self.leave_demo_button.clicked.connect(self.leave_demo)
+        self.reset_demo_button.clicked.connect(self.reset_demo)
         self._build_menus()
+        self._show_demo(self.demo)
         self.statusBar()
         self._update_steps()
 
@@ -211,6 +212,9 @@ class MainWindow(QMainWindow):
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._open_from_menu)
         menu.addAction(self.open_action)
+        self.reset_demo_action = QAction("&Reset the demo…", self)
+        self.reset_demo_action.triggered.connect(self.reset_demo)
+        menu.addAction(self.reset_demo_action)
         menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -272,9 +276,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(title)
 
     def _show_notice(self, text: str) -> None:
-        """A notice from the session (e.g. a renewed sign-in the password store refused)."""
+        """A notice from the session: a renewed sign-in the password store refused, or (the
+        demo keeps no sign-in) a saved demo account that could not be read."""
         self.say(text)
-        dialogs.show_info(self, "ccdesk could not save your sign-in", text)
+        title = "The demo starts again" if self.demo else "ccdesk could not save your sign-in"
+        dialogs.show_info(self, title, text)
 
     def say(self, text: str) -> None:
         """A short message in the status bar."""
@@ -340,9 +346,8 @@ class MainWindow(QMainWindow):
     def _session_made(self, session: Session) -> None:
         self.session = session
         session.on_notice = self.notice.emit  # queued to this thread when sent from a job
-        self.session_started = _SESSION_STARTED.setdefault(session, time.time())
         self.demo = session.demo and session.sandbox is not None
-        self.demo_banner.setVisible(self.demo)
+        self._show_demo(self.demo)
         self.update_title()
         self.session_ready.emit()
         self.check_account()
@@ -415,7 +420,7 @@ class MainWindow(QMainWindow):
             return
         self._drop_session()
         self.demo = True
-        self.demo_banner.show()
+        self._show_demo(True)
         self._make_session(self.demo_factory)
 
     def leave_demo(self) -> None:
@@ -424,8 +429,36 @@ class MainWindow(QMainWindow):
             return
         self._drop_session()
         self.demo = False
-        self.demo_banner.hide()
+        self._show_demo(False)
         self._make_session(self.account_factory)
+
+    def reset_demo(self) -> None:
+        """"Reset the demo" (after asking): the demo account back as bundled, its runs gone."""
+        if not self.demo:
+            return
+        if self.run_page.running:
+            self.say("Stop the run first, then reset the demo.")
+            return
+        if not dialogs.ask_yes_no(
+                self, "Reset the demo?", "Put the demo back to the start?", "Reset the demo",
+                informative="The demo account's members and lists go back to how they were at "
+                "the start, and its History is emptied: every run made in the demo is forgotten "
+                "and can no longer be resumed or undone. Nothing real is touched.", danger=True):
+            return
+        self._drop_session()
+        try:
+            reset_demo()
+        except CcdeskError as exc:  # a command-line run of the demo is in progress
+            self.report_error(exc)
+        except OSError as exc:
+            self.report_error(storage_error(exc))
+        else:
+            self.say("The demo is back at the start.")
+        self._make_session(self.demo_factory)
+
+    def _show_demo(self, demo: bool) -> None:
+        self.demo_banner.setVisible(demo)
+        self.reset_demo_action.setVisible(demo)
 
     def _drop_session(self) -> None:
         self._stop_jobs()
@@ -580,14 +613,9 @@ class MainWindow(QMainWindow):
             return False
         if self.run_page.running:
             return False
-        if self.demo and run.created_at < self.session_started:
-            return False
         return self.session is None or self.session.run_holder(run.run_id) is None
 
     def not_resumable_reason(self, run: RunRecord) -> str:
-        if self.demo and run.created_at < self.session_started:
-            return ("This run was made on an earlier start of the demo account. The demo "
-                    "account starts afresh each time, so the run cannot be resumed.")
         if self.run_page.running:
             return "Another run is in progress; resume this one when it is finished."
         holder = self.session.run_holder(run.run_id) if self.session is not None else None

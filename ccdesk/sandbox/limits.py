@@ -136,6 +136,12 @@ class DailyQuota:
         with self._lock:
             return self._counts.get((key, utc_day(now)), 0)
 
+    def counts_on(self, now: float) -> dict[str, int]:
+        """Every key's count on the UTC day of ``now``."""
+        day = utc_day(now)
+        with self._lock:
+            return {key: n for (key, d), n in self._counts.items() if d == day}
+
     def set_used(self, key: str, now: float, used: int) -> None:
         """Pretend ``used`` requests were already made today (tests of quota exhaustion)."""
         with self._lock:

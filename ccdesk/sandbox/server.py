@@ -24,18 +24,21 @@ import html
 import json
 import logging
 import math
+import os
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ccdesk.sandbox.limits import Clock, DailyQuota, Faults, RateLimiter, RequestLog
+from ccdesk.sandbox.limits import Clock, DailyQuota, Faults, RateLimiter, RequestLog, utc_day
 from ccdesk.sandbox.oauth import DEVICE_GRANT, AccessToken, App, OAuthError, OAuthServer
 from ccdesk.sandbox.state import (
     MAILABLE,
@@ -228,9 +231,12 @@ class Sandbox:
     """A Constant Contact V3 stand-in served over real HTTP on 127.0.0.1.
 
     Args:
-        data: the account in the state-file format; ``None`` gives an empty account.
+        data: the account in the state-file format; ``None`` gives an empty account. A saved
+            sandbox (see :meth:`save`) also brings back its clock and today's request counts.
         config: behaviour; keyword overrides of :class:`SandboxConfig` fields also work.
         clock: share a clock (tests); a new running clock by default.
+        save_to: keep the account in this file (see :meth:`save`): after every request that
+            may change it, and when the sandbox stops (a failure then is logged, not raised).
     """
 
     def __init__(
@@ -239,6 +245,7 @@ class Sandbox:
         config: SandboxConfig | None = None,
         *,
         clock: Clock | None = None,
+        save_to: Path | str | None = None,
         **overrides: Any,
     ) -> None:
         self.config = config or SandboxConfig()
@@ -254,6 +261,9 @@ class Sandbox:
         self.token_rate = RateLimiter(self.config.token_rate_limit)
         self._data = data or {"lists": [], "contacts": []}
         self.state = self._new_state()
+        self.save_path = Path(save_to) if save_to is not None else None
+        self._save_lock = threading.Lock()
+        self._restore_clock_and_quota(self._data.get("saved", {}))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -307,7 +317,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port."""
+        """Stop serving and free the port (and save the account, with ``save_to``)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -315,6 +325,60 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._save_or_log()
+
+    # ---- keeping the account ------------------------------------------------------------
+
+    def saved_data(self) -> dict[str, Any]:
+        """The account as it stands, with the clock and today's request counts, in the
+        state-file format (its ``"saved"`` member; see :mod:`ccdesk.sandbox.state`)."""
+        now = self.clock.time()
+        with self.state.lock:
+            data = self.state.to_saved()
+        data["saved"]["saved_at"] = now
+        data["saved"]["quota_day"] = utc_day(now)
+        data["saved"]["quota_used"] = self.quota.counts_on(now)
+        return data
+
+    def save(self) -> None:
+        """Write :meth:`saved_data` to ``save_to`` (owner-only, replaced atomically); without
+        ``save_to``, nothing."""
+        if self.save_path is None:
+            return
+        text = json.dumps(self.saved_data(), separators=(",", ":"))
+        with self._save_lock:
+            folder = self.save_path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            # mkstemp makes the file 0600; the rename swaps it in whole or not at all.
+            fd, temp = tempfile.mkstemp(prefix=f".{self.save_path.name}.", dir=folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                Path(temp).replace(self.save_path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    Path(temp).unlink()
+                raise
+
+    def _save_or_log(self) -> None:
+        # A full or read-only disk must not turn an applied change into an error answer, nor
+        # stop the sandbox from stopping: the account is only not kept.
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("the sandbox's account could not be saved in %s: %s", self.save_path, exc)
+
+    def _restore_clock_and_quota(self, saved: dict[str, Any]) -> None:
+        # Time never runs backwards across a restart (a clock moved on by a test, a computer
+        # clock set back): activities keep their order and end when they should.
+        behind = float(saved.get("saved_at", 0.0)) - self.clock.time()
+        if behind > 0:
+            self.clock.advance(behind)
+        if saved.get("quota_day") == utc_day(self.clock.time()):  # the same UTC day: kept
+            for key, used in saved.get("quota_used", {}).items():
+                self.quota.set_used(key, self.clock.time(), int(used))
 
     def __enter__(self) -> Sandbox:
         return self.start() if self._server is None else self
@@ -349,6 +413,7 @@ class Sandbox:
         self.quota = DailyQuota(self.config.daily_quota)
         self.token_rate = RateLimiter(self.config.token_rate_limit)
         self.oauth = self._new_oauth(self.base_url or "http://127.0.0.1")
+        self.save()
 
     def set_limits(
         self, rate_limit: float | None = None, daily_quota: int | None = None,
@@ -526,6 +591,8 @@ class Sandbox:
         except Exception:  # a bug in the sandbox: answer 500, keep serving, log why
             log.exception("sandbox error on %s %s", method, path)
             response = Response(500, FAULT_BODIES[500])
+        if method != "GET" and self.save_path is not None:
+            self._save_or_log()  # before the answer: a change that was answered is kept
         # Logged before the answer goes out, so a test that has the answer sees the record.
         self._log(request, response.status, client_id, started, fault_name)
         self._write(handler, response)

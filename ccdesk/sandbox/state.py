@@ -10,8 +10,12 @@ The state file format (used by ``--state FILE``, the demo account and tests) is:
                    "deleted": false}, …]}
 
 Ids are made here (deterministically, from a seed), so the same file always gives the same
-ids. Behaviours the public material leaves open (cc-v3-api.md §8, "open questions") are
-decided here once and named in the README; the client must not depend on them.
+ids. A saved sandbox (:meth:`AccountState.to_saved`, the persistent demo account) adds a
+``"saved"`` member holding the records as they are, ids, times and bulk activities included
+(unfinished ones finish when their time comes); :meth:`AccountState.from_data` reads either.
+
+Behaviours the public material leaves open (cc-v3-api.md §8, "open questions") are decided
+here once and named in the README; the client must not depend on them.
 
 Not thread-safe by itself: the server holds :attr:`AccountState.lock` around every use.
 """
@@ -26,7 +30,7 @@ import random
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +56,7 @@ SUB_RESOURCES = (
 STATUS_FILTERS = ("all", "active", "deleted", *PERMISSIONS[2:])
 MAX_LISTS_PER_CONTACT = 50
 ACTIVITY_RETENTION = 10 * 86400.0
+SAVED_VERSION = 1  # of the "saved" member of a state file (AccountState.to_saved)
 TERMINAL_STATES = frozenset({"completed", "cancelled", "failed", "timed_out"})
 
 DEFAULT_ACCOUNT = {
@@ -290,6 +295,8 @@ class AccountState:
     @classmethod
     def from_data(cls, data: dict[str, Any], *, now: float, seed: int = 1) -> AccountState:
         """Build the account from the state-file format (see the module docstring)."""
+        if "saved" in data:
+            return cls._from_saved(data, seed=seed)
         state = cls(data.get("account"), seed=seed)
         role = data.get("user_role", "account_owner")
         if role not in ROLE_PRIVILEGES:
@@ -348,6 +355,54 @@ class AccountState:
             ],
             "contacts": contacts,
         }
+
+    def to_saved(self) -> dict[str, Any]:
+        """The account exactly as it stands (ids, times, unfinished activities) for a later
+        :meth:`from_data`; unlike :meth:`to_data` nothing is settled early."""
+        version, internal, gauss = self._rng.getstate()
+        out: dict[str, Any] = {"account": dict(self.account), "user_role": self.user_role}
+        out["saved"] = {
+            "version": SAVED_VERSION,
+            "rng": [version, list(internal), gauss],
+            "lists": [asdict(self.lists[i]) for i in self.list_order],
+            "contacts": [asdict(rec) for rec in self.by_seq],
+            "activities": [asdict(self.activities[i]) for i in self.activity_order],
+        }
+        return out
+
+    @classmethod
+    def _from_saved(cls, data: dict[str, Any], *, seed: int) -> AccountState:
+        saved = data["saved"]
+        if saved.get("version") != SAVED_VERSION:
+            raise ValueError(f"saved sandbox version {saved.get('version')!r} is not "
+                             f"{SAVED_VERSION}")
+        state = cls(data.get("account"), seed=seed)
+        role = data.get("user_role", "account_owner")
+        if role not in ROLE_PRIVILEGES:
+            raise ValueError(f"user_role {role!r}: use one of {sorted(ROLE_PRIVILEGES)}")
+        state.user_role = role
+        version, internal, gauss = saved["rng"]
+        state._rng.setstate((version, tuple(internal), gauss))
+        for item in saved["lists"]:
+            rec = ListRecord(**item)
+            state.lists[rec.list_id] = rec
+            state.list_order.append(rec.list_id)
+        for seq, item in enumerate(saved["contacts"]):
+            rec = ContactRecord(**item)
+            if rec.seq != seq or any(i not in state.lists for i in rec.lists):
+                raise ValueError(f"saved contact {seq} does not fit the saved lists")
+            state.contacts[rec.contact_id] = rec
+            state.by_seq.append(rec)
+            state.by_email[rec.address.lower()] = rec
+        for item in saved["activities"]:
+            activity = ActivityRecord(**item)
+            state.activities[activity.activity_id] = activity
+            state.activity_order.append(activity.activity_id)
+            if not activity.settled:  # still to come: applied when its time comes
+                state._pending_n += 1
+                heapq.heappush(state._pending,
+                               (activity.done_at, state._pending_n, activity.activity_id))
+        return state
 
     # ---- the connected user ----------------------------------------------------------------
 
