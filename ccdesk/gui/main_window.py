@@ -1,7 +1,7 @@
 """The main window: the steps on the left, the demo banner and the account on top, one page
 at a time in the middle.
 
-The window owns the shared state — the :class:`~ccdesk.core.session.Session`, the open sheet,
+The window owns the shared state — the :class:`~ccdesk.engine.session.Session`, the open sheet,
 the current preview — and every :class:`~ccdesk.gui.worker.Job`. Pages start work through
 :meth:`MainWindow.start_job` and report errors through :meth:`MainWindow.report_error`.
 
@@ -34,9 +34,9 @@ from ccdesk.cc.errors import AuthError
 from ccdesk.core.journal import RunRecord
 from ccdesk.core.plan import Plan, PlanError
 from ccdesk.core.runner import RunPaused, RunResult
-from ccdesk.core.session import Session, reset_demo
 from ccdesk.core.sheet import MemberSheet
 from ccdesk.credentials import KeyringUnavailable
+from ccdesk.engine.session import Session, reset_demo
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.icons import app_icon

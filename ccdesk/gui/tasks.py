@@ -16,26 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccdesk import engine
 from ccdesk.cc.auth import AppKey, DeviceCode
 from ccdesk.cc.errors import Cancelled
 from ccdesk.cc.models import Account, ContactList
-from ccdesk.core.export import export_log, export_preview
+from ccdesk.core.export import export_preview
 from ccdesk.core.gcpause import gc_paused
 from ccdesk.core.journal import Journal, RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
-from ccdesk.core.plan import Plan, preview
+from ccdesk.core.plan import Plan
 from ccdesk.core.runner import (
     WAIT_LIMIT,
     RunProgress,
     RunResult,
     result_from_items,
-    resume_run,
-    start_run,
-    undo_run,
 )
-from ccdesk.core.session import Session
-from ccdesk.core.sheet import ImportOptions, MemberSheet, Outcome, SheetRows, read_sheet
+from ccdesk.core.sheet import ImportOptions, MemberSheet, Outcome, SheetRows
+from ccdesk.engine.session import Session
 from ccdesk.gui import words
 from ccdesk.gui.rows import RowTable, RowUpdate, chunked_update
 from ccdesk.gui.words import result_groups
@@ -168,7 +166,7 @@ def read_sheet_work(path: str | Path, options: ImportOptions | None = None) -> W
             report(Step(stage, fraction * 100, 100))
 
         with gc_paused():
-            sheet = read_sheet(path, options, progress=progress)
+            sheet = engine.read(path, options, progress=progress)
             rows = sheet.rows
             picked = [i for i, o in enumerate(rows.outcomes) if o in PROBLEMS]
             return SheetLoaded(sheet, RowTable.from_sheet_rows(rows[i] for i in picked))
@@ -223,7 +221,7 @@ def retry_failed_work(session: Session, run_id: str, current: MemberSheet | None
             sheet = current
         else:
             report(Step("Reading the spreadsheet again"))
-            sheet = read_sheet(run.file_path, import_options(run.options.get("import")))
+            sheet = engine.read(run.file_path, import_options(run.options.get("import")))
         return RetrySheet(only_addresses(sheet, failed), run, len(failed))
 
     return work
@@ -248,7 +246,7 @@ def preview_work(session: Session, sheet: MemberSheet, action: Action,
             report(Step(words.PHASES[phase], done, total))
 
         with gc_paused():
-            plan = preview(session.client(), sheet, action, list(list_names), progress=progress,
+            plan = engine.preview(session, sheet, action, list_names, progress=progress,
                            cancel=cancel)
             report(Step("Preparing the table", 1, 1))
             return PreviewReady(plan, RowTable.from_plan(plan))
@@ -380,17 +378,16 @@ def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: s
             if rows is not None:  # show the rows before the first batch goes out
                 report(RunTable(run_id if kind == "resume" else "", rows))
             tracker = RunTracker(journal, report, rows)
-            client = session.client()
             try:
                 how = {"progress": tracker, "cancel": cancel, "program": PROGRAM,
                        "wait_limit": wait_limit}
                 if kind == "start":
                     assert plan is not None
-                    return start_run(plan, client, journal, **how)
+                    return engine.run(session, plan, **how)
                 if kind == "resume":
-                    return resume_run(run_id, client, journal, **how)
+                    return engine.resume(session, run_id, **how)
                 if kind == "undo":
-                    return undo_run(run_id, client, journal, **how)
+                    return engine.undo(session, run_id, **how)
                 raise ValueError(kind)
             finally:
                 tracker.flush()
@@ -473,10 +470,6 @@ def unfinished_work(session: Session) -> Work:
 
 def export_log_work(session: Session, run_id: str, path: str, fmt: str) -> Work:
     def work(report: Report, cancel: threading.Event) -> Path:
-        journal = session.journal()
-        try:
-            return export_log(journal, run_id, path, fmt)
-        finally:
-            journal.close()
+        return engine.export(session, run_id, path, fmt)
 
     return work

@@ -167,8 +167,8 @@ def measure_core_only(url: str, sheet_path: Path, rows: int) -> int:
     from ccdesk.core.lookup import Action
     from ccdesk.core.plan import preview
     from ccdesk.core.runner import start_run
-    from ccdesk.core.session import SANDBOX_CLIENT_ID, Session
     from ccdesk.core.sheet import read_sheet
+    from ccdesk.engine.session import SANDBOX_CLIENT_ID, Session
 
     Pacer.for_client(SANDBOX_CLIENT_ID).interval = 0.0
     session = Session.for_sandbox(url)
@@ -253,7 +253,7 @@ def measure(url: str, sheet_path: Path, rows: int, sample: bool = False,
     from PySide6.QtWidgets import QApplication
 
     from ccdesk.cc.transport import Pacer
-    from ccdesk.core.session import SANDBOX_CLIENT_ID, Session
+    from ccdesk.engine.session import SANDBOX_CLIENT_ID, Session
     from ccdesk.gui.main_window import MainWindow
     from ccdesk.gui.settings import Settings
 

@@ -144,8 +144,8 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
     from ccdesk.core.lookup import Action
     from ccdesk.core.plan import preview
     from ccdesk.core.runner import start_run
-    from ccdesk.core.session import Session
     from ccdesk.core.sheet import read_sheet
+    from ccdesk.engine.session import Session
 
     # A fresh account, tokens, limits and request log, in this mode.
     sandbox.reset(data, list_changes_touch_contacts=mode == "touching")

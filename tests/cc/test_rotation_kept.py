@@ -12,8 +12,8 @@ import pytest
 
 from ccdesk.cc import auth
 from ccdesk.cc.auth import Endpoints
-from ccdesk.core.session import Session
 from ccdesk.credentials import CredentialStore
+from ccdesk.engine.session import Session
 from tests.cc.conftest import fast_client, stored_from_sandbox
 from tests.cc.test_credentials import FakeKeyring
 

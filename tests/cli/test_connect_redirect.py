@@ -8,8 +8,8 @@ import pytest
 from ccdesk.cc import auth
 from ccdesk.cc.auth import Endpoints, InMemoryStore
 from ccdesk.cli import build_parser, main
-from ccdesk.core import session as session_module
-from ccdesk.core.session import Session, _headless_browser
+from ccdesk.engine import session as session_module
+from ccdesk.engine.session import Session, _headless_browser
 from ccdesk.sandbox import DEMO_CLIENT_ID
 from tests.cc.test_sign_in_listener import free_port, register_exact
 

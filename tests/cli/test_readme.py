@@ -55,8 +55,8 @@ def test_version_and_help_from_the_command_line() -> None:
 
 
 def test_redirect_port_default_is_the_same_everywhere() -> None:
-    from ccdesk import commands
     from ccdesk.cc.auth import DEFAULT_REDIRECT_PORT
+    from ccdesk.cli import jobs as commands
 
     assert commands.DEFAULT_REDIRECT_PORT == DEFAULT_REDIRECT_PORT
     assert f"127.0.0.1:{DEFAULT_REDIRECT_PORT}/callback" in (ROOT / "README.md").read_text()
@@ -64,7 +64,7 @@ def test_redirect_port_default_is_the_same_everywhere() -> None:
 
 def test_a_file_alone_opens_the_window_with_it(tmp_path: Path) -> None:
     """A file manager runs ``ccdesk FILE`` (the .desktop file's ``Exec=ccdesk %f``)."""
-    from ccdesk.cli import _file_to_open
+    from ccdesk.cli.main import _file_to_open
 
     parser = build_parser()
     sheet = tmp_path / "upgrades.xlsx"

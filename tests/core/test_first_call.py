@@ -8,7 +8,7 @@ import pytest
 from ccdesk.cc import transport
 from ccdesk.cc.auth import AppKey, Endpoints, InMemoryStore
 from ccdesk.cc.errors import AuthError
-from ccdesk.core.session import FirstCallFailed, Session, _headless_browser
+from ccdesk.engine.session import FirstCallFailed, Session, _headless_browser
 from ccdesk.sandbox import DEMO_CLIENT_ID
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ccdesk.core.session import Session
+from ccdesk.engine.session import Session
 from ccdesk.paths import resource
 
 SHOTS = Path(os.environ.get("CCDESK_SHOTS", "/tmp/ccdesk-shots"))

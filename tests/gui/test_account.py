@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from ccdesk.cc.auth import Endpoints, InMemoryStore
-from ccdesk.core.session import Session
+from ccdesk.engine.session import Session
 from ccdesk.gui.dialogs import AppKeyChoice, AppKeyDialog, ConfirmRunDialog
 from ccdesk.sandbox import DEMO_CLIENT_ID, Sandbox
 from tests.gui.conftest import WAIT, fast_demo

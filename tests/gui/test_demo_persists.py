@@ -71,7 +71,7 @@ def test_a_paused_demo_run_resumes_after_a_restart_then_reset(make_window, qtbot
 
 
 def test_a_damaged_saved_demo_account_is_explained_and_replaced(make_window, dialogs, qtbot):
-    from ccdesk.core.session import DEMO_STATE_NAME, demo_folder
+    from ccdesk.engine.session import DEMO_STATE_NAME, demo_folder
 
     saved = demo_folder() / DEMO_STATE_NAME
     saved.parent.mkdir(parents=True, exist_ok=True)

@@ -433,7 +433,7 @@ def sandbox_options(monkeypatch: pytest.MonkeyPatch, *argv: str) -> dict:
     import argparse
 
     import ccdesk.sandbox.server as server
-    from ccdesk.sandbox.cli import add_sandbox_arguments, run_sandbox_command
+    from ccdesk.cli.sandbox import add_sandbox_arguments, run_sandbox_command
 
     seen: dict = {}
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.auth import AppKey, DeviceCode, redirect_uri_for
-from ccdesk.core.session import FirstCallFailed
+from ccdesk.engine.session import FirstCallFailed
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.pages import Page
 from ccdesk.gui.widgets import Note, PageStack, primary

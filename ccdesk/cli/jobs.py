@@ -23,7 +23,7 @@ from ccdesk.paths import storage_error
 if TYPE_CHECKING:
     from ccdesk.core.plan import Plan
     from ccdesk.core.runner import RunProgress, RunResult
-    from ccdesk.core.session import Session
+    from ccdesk.engine.session import Session
 
 ACTIONS = ("remove", "remove-all", "unsubscribe")
 DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_PORT (a test checks)
@@ -64,7 +64,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def open_session(args: argparse.Namespace) -> Iterator[Session]:
     """The session the options ask for; a demo sandbox is stopped at the end."""
-    from ccdesk.core.session import Session
+    from ccdesk.engine.session import Session
 
     if getattr(args, "sandbox_url", None):
         session = Session.for_sandbox(args.sandbox_url)
@@ -112,19 +112,17 @@ def _progress_printer(quiet: bool) -> Any:
 
 
 def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
-    from ccdesk.core.inspect import options_from_args
+    from ccdesk import engine
+    from ccdesk.cli.inspect import options_from_args
     from ccdesk.core.lookup import Action
-    from ccdesk.core.plan import preview
-    from ccdesk.core.sheet import read_sheet
 
-    sheet = read_sheet(args.file, options_from_args(args))
-    action = Action(args.action)
+    sheet = engine.read(args.file, options_from_args(args))
 
     def say(phase: Phase, done: int, total: int) -> None:
         if not args.json and total and done in (1, total):
             _say(f"  {PHASES[phase]} {done:,}/{total:,}")
 
-    return preview(session.client(), sheet, action, args.list or [], progress=say)
+    return engine.preview(session, sheet, Action(args.action), args.list or [], progress=say)
 
 
 def run_preview(args: argparse.Namespace) -> int:
@@ -215,23 +213,22 @@ def _finish(args: argparse.Namespace, session: Session, result: RunResult) -> in
 
 
 def _run_with_session(args: argparse.Namespace, session: Session, work: Any) -> int:
-    """Run ``work``; a run that stops before the end (paused, cancelled) still gets its log
-    and its JSON (with ``state`` and ``message``), then exit status 3 and the reason on stderr."""
-    from ccdesk.core.runner import RunCancelled, RunPaused, result_of
+    """Run ``work(progress, cancel)``; a run that stops before the end (paused, cancelled)
+    still gets its log and its JSON (with ``state`` and ``message``), then exit status 3 and
+    the reason on stderr."""
+    from ccdesk import engine
+    from ccdesk.core.runner import RunCancelled, RunPaused
 
     cancel = threading.Event()
-    journal = session.journal()
     stopped: RunPaused | RunCancelled | None = None
     try:
-        result = work(session.client(), journal, _progress_printer(args.json), cancel)
+        result = work(_progress_printer(args.json), cancel)
     except (RunPaused, RunCancelled) as exc:
         stopped = exc
-        result = result_of(journal, exc.run_id)
+        result = engine.result(session, exc.run_id)
     except KeyboardInterrupt:
         cancel.set()
         raise
-    finally:
-        journal.close()
     status = _finish(args, session, result)
     if stopped is not None:
         print(f"ccdesk: {stopped.one_line()}", file=sys.stderr)
@@ -240,38 +237,36 @@ def _run_with_session(args: argparse.Namespace, session: Session, work: Any) -> 
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from ccdesk.core.runner import start_run
+    from ccdesk import engine
 
     with open_session(args) as session:
         plan = _make_plan(args, session)
         _confirm(args, plan)
-        return _run_with_session(args, session, lambda client, journal, progress, cancel:
-                                 start_run(plan, client, journal, progress=progress, cancel=cancel,
-                                           program=PROGRAM, wait_limit=_wait_limit(args)))
+        return _run_with_session(args, session, lambda progress, cancel: engine.run(
+            session, plan, progress=progress, cancel=cancel, program=PROGRAM,
+            wait_limit=_wait_limit(args)))
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    from ccdesk.core.runner import resume_run
+    from ccdesk import engine
 
     with open_session(args) as session:
-        return _run_with_session(args, session, lambda client, journal, progress, cancel:
-                                 resume_run(args.run_id, client, journal, progress=progress,
-                                            cancel=cancel, program=PROGRAM,
-                                            wait_limit=_wait_limit(args)))
+        return _run_with_session(args, session, lambda progress, cancel: engine.resume(
+            session, args.run_id, progress=progress, cancel=cancel, program=PROGRAM,
+            wait_limit=_wait_limit(args)))
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    from ccdesk.core.runner import undo_run
+    from ccdesk import engine
 
     with open_session(args) as session:
         if not args.yes and sys.stdin.isatty():
             answer = input(f"Put back the contacts run {args.run_id} removed? Type yes: ")
             if answer.strip().lower() != "yes":
                 raise ConfigError("Nothing was done", "The undo was not confirmed.")
-        return _run_with_session(args, session, lambda client, journal, progress, cancel:
-                                 undo_run(args.run_id, client, journal, progress=progress,
-                                          cancel=cancel, program=PROGRAM,
-                                          wait_limit=_wait_limit(args)))
+        return _run_with_session(args, session, lambda progress, cancel: engine.undo(
+            session, args.run_id, progress=progress, cancel=cancel, program=PROGRAM,
+            wait_limit=_wait_limit(args)))
 
 
 def _wait_limit(args: argparse.Namespace) -> float:
@@ -339,7 +334,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_connect(args: argparse.Namespace) -> int:
     from ccdesk.cc.auth import AppKey
-    from ccdesk.core.session import Session
+    from ccdesk.engine.session import Session
 
     session = Session.for_profile(args.profile)
     secret = getpass.getpass("Client secret: ") if args.secret else None
@@ -361,7 +356,7 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 def run_disconnect(args: argparse.Namespace) -> int:
-    from ccdesk.core.session import Session
+    from ccdesk.engine.session import Session
 
     Session.for_profile(args.profile).disconnect()
     print("Disconnected: nothing is stored for this account any more.")

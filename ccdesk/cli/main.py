@@ -58,19 +58,19 @@ def print_json(data: Any) -> None:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from ccdesk.sandbox.cli import run_sandbox_command
+    from ccdesk.cli.sandbox import run_sandbox_command
 
     return run_sandbox_command(args)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from ccdesk.core.inspect import run_inspect_command
+    from ccdesk.cli.inspect import run_inspect_command
 
     return run_inspect_command(args)
 
 
 def _cmd_reset_demo(args: argparse.Namespace) -> int:
-    from ccdesk.core.session import reset_demo
+    from ccdesk.engine.session import reset_demo
 
     reset_demo()
     print("The demo is back at the start: the bundled demo account, and no runs in its history.")
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
             "its base URL; it serves until interrupted (Ctrl+C)."
         ),
     )
-    from ccdesk.sandbox.cli import add_sandbox_arguments
+    from ccdesk.cli.sandbox import add_sandbox_arguments
 
     add_sandbox_arguments(p)
     p.set_defaults(handler=_cmd_sandbox)
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_reset_demo)
 
-    from ccdesk.commands import add_job_commands
+    from ccdesk.cli.jobs import add_job_commands
 
     add_job_commands(sub, add_import_options)
     return parser

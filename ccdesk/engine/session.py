@@ -43,7 +43,7 @@ from ccdesk.core.journal import JOURNAL_NAME, Journal, Owner, holder_of
 from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir, private_dir
 
-log = logging.getLogger("ccdesk.core.session")
+log = logging.getLogger("ccdesk.engine.session")
 
 SANDBOX_CLIENT_ID = "ccdesk-sandbox-app"
 
