@@ -13,6 +13,8 @@ Tables:
     batches  one row per request that changes things (a bulk activity or a PUT): its items, its
              state (planned → sent → started → finished / failed / unknown) and activity id.
     owners   who last took each run on (process, computer, program, since when).
+    progress where each run is now (phase, done, total, time left): a window can watch a run
+             another process carries out.
 
 A run has one owner at a time: :meth:`Journal.claim` holds an exclusive SQLite lock on a small
 file of its own (``locks/<run_id>``) for as long as the run is carried out. The operating system
@@ -105,6 +107,14 @@ CREATE TABLE IF NOT EXISTS owners (
     program TEXT NOT NULL,          -- "the window", "the command line", ...
     since REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS progress (
+    run_id TEXT PRIMARY KEY,        -- where a run is now, for whoever watches it (any process)
+    phase TEXT NOT NULL,
+    done INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    eta REAL,
+    at REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS items_by_state ON items (run_id, state);
 CREATE INDEX IF NOT EXISTS items_by_batch ON items (run_id, batch);
 """
@@ -172,6 +182,17 @@ class BatchRecord:
     sent_at: float | None
     finished_at: float | None
     message: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run was when its owner last recorded it."""
+
+    phase: str  # a ccdesk.core.phases.Phase value
+    done: int
+    total: int
+    eta: float | None
+    at: float
 
 
 @dataclass(frozen=True)
@@ -413,6 +434,20 @@ class Journal:
             with self._tx() as db:
                 db.execute("UPDATE runs SET api_calls = api_calls + ?, updated_at = ? WHERE run_id = ?",
                            (n, time.time(), run_id))
+
+    def set_progress(self, run_id: str, phase: str, done: int, total: int,
+                     eta: float | None) -> None:
+        """Record where a run is now (its owner calls this as it goes)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO progress (run_id, phase, done, total, eta, at)"
+                       " VALUES (?,?,?,?,?,?)", (run_id, phase, done, total, eta, time.time()))
+
+    def progress(self, run_id: str) -> Progress | None:
+        """Where a run was when its owner last said (None before it began)."""
+        with self._lock:
+            row = self._db.execute("SELECT phase, done, total, eta, at FROM progress"
+                                   " WHERE run_id = ?", (run_id,)).fetchone()
+        return Progress(*row) if row else None
 
     # ---- owners ----------------------------------------------------------------------------
 

@@ -86,6 +86,8 @@ WAIT_LIMIT = 20 * 60.0
 RECOVER_GRACE = 1.0
 #: A lost answer's activity must have been created within this many seconds of the sending.
 MATCH_WINDOW = 120.0
+#: Seconds between the progress records a run leaves in the journal for watchers.
+RECORD_EVERY = 0.5
 #: Who carries a run out, as other processes are told ("the window", "the command line").
 DEFAULT_PROGRAM = "ccdesk"
 #: How often rows whose batch never reached Constant Contact are sent again in one go.
@@ -333,6 +335,8 @@ class _Context:
         self.check = Check(run.options.get("check", Check.BY_CONTACT))
         self.calls_at_start = client.calls
         self.started = time.monotonic()
+        self.recorded_phase: Phase | None = None
+        self.recorded_at = 0.0
         self.lists = {x["list_id"]: x["name"] for x in run.lists}
 
     def cancelled(self) -> bool:
@@ -354,10 +358,16 @@ class _Context:
         return {x.list_id: x.membership_count for x in self.client.lists()}
 
     def emit(self, phase: Phase, done: int, total: int, rows: Sequence[int] = ()) -> None:
+        """Tell the caller, and the journal (for windows watching from other processes: at
+        most every ``RECORD_EVERY`` seconds, and at every change of phase)."""
+        now = time.monotonic()
+        elapsed = now - self.started
+        eta = elapsed / done * (total - done) if done and total >= done else None
+        if phase != self.recorded_phase or now - self.recorded_at >= RECORD_EVERY:
+            self.journal.set_progress(self.run.run_id, phase, done, total, eta)
+            self.recorded_phase, self.recorded_at = phase, now
         if self.progress is None:
             return
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / done * (total - done) if done and total >= done else None
         self.progress(RunProgress(self.run.run_id, phase, done, total, eta,
                                   self.journal.result_counts(self.run.run_id), list(rows)))
 

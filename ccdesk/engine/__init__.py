@@ -1,10 +1,10 @@
 """The engine: the job as one API, called by the command line and by the window alike.
 
-Read a sheet, preview it against the account, run, resume or undo a run, list runs, read a
-run's result, save its log. Each call opens what it needs (a journal connection, the session's
-client) and closes it; progress comes as values (:class:`~ccdesk.core.phases.Phase`, counts),
-never as sentences: the words for people live in each front end. A job changed here is changed
-for both.
+Read a sheet, preview it against the account, run, resume or undo a run, watch a run another
+process carries out, list runs, read a run's result, save its log. Each call opens what it
+needs (a journal connection, the session's client) and closes it; progress comes as values
+(:class:`~ccdesk.core.phases.Phase`, counts), never as sentences: the words for people live in
+each front end. A job changed here is changed for both.
 
 The wiring of a session (the keyring, the day's request count, the demo account) is
 :mod:`ccdesk.engine.session`.
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccdesk.core.export import default_log_path, export_log
-from ccdesk.core.journal import RunRecord
+from ccdesk.core.journal import Owner, Progress, RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import Plan, PlanError
@@ -86,6 +87,29 @@ def result(session: Session, run_id: str) -> RunResult:
         return result_of(journal, run_id)
 
 
+@dataclass(frozen=True)
+class RunStatus:
+    """A run as the journal has it now: for a window watching a run another process (a second
+    window, the command line, a scheduled job) carries out."""
+
+    run: RunRecord
+    counts: dict[str, int]
+    progress: Progress | None
+    holder: Owner | None  # who carries it out now; None: nobody
+
+    @property
+    def abandoned(self) -> bool:
+        """Marked running, but nobody carries it out: its process ended before the end."""
+        return self.holder is None and self.run.state == "running"
+
+
+def status(session: Session, run_id: str) -> RunStatus:
+    """Where a run is now, whoever carries it out."""
+    with session.journal() as journal:
+        return RunStatus(journal.run(run_id), journal.result_counts(run_id),
+                         journal.progress(run_id), journal.holder(run_id))
+
+
 def runs(session: Session) -> list[RunRecord]:
     """The runs kept on this computer for this account's profile, newest first."""
     with session.journal() as journal:
@@ -104,4 +128,5 @@ def export(session: Session, run_id: str, path: str | Path | None = None,
         return export_log(journal, run_id, path or default_log_path(run_id, fmt), fmt)
 
 
-__all__ = ["export", "preview", "read", "result", "resume", "run", "runs", "undo"]
+__all__ = ["RunStatus", "export", "preview", "read", "result", "resume", "run", "runs", "status",
+           "undo"]

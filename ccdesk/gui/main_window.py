@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
             "account": True,
             "sheet": connected,
             "preview": connected and self.sheet is not None,
-            "run": self.run_page.running or bool(self.run_page.run_id),
+            "run": self.run_page.running or self.run_page.watching or bool(self.run_page.run_id),
             "results": bool(self.results_page.run_id),
             "history": connected,
         }
@@ -563,6 +563,30 @@ class MainWindow(QMainWindow):
         self._update_steps()
         self.go("run")
 
+    def watch_run(self, run: RunRecord) -> None:
+        """Follow a run another process (a window, the command line, a scheduled job) carries
+        out, through the journal, until it ends there."""
+        if self.session is None or self.run_page.running:
+            return
+        holder = self.session.run_holder(run.run_id)
+        if holder is None:
+            return
+        job = self.start_job("watch", tasks.watch_work(self.session, run.run_id),
+                             on_done=self._watch_over, on_error=self.report_error)
+        self.run_page.watch(job, action=run.action, who=holder.describe(),
+                            headline=words.ACTION_TITLES.get(run.action, run.action)
+                            + f" (run of {words.when(run.created_at)})")
+        self._update_steps()
+        self.go("run")
+
+    def _watch_over(self, status: Any) -> None:
+        if self._closing or not self.run_page.watching:
+            return  # stopped watching (the window closes, or a run of its own began)
+        how = "abandoned" if status.abandoned else status.run.state
+        if how == "abandoned":
+            self.say("The process carrying the run out ended before the end.")
+        self._run_over(status.run.run_id, how)
+
     def _run_over(self, run_id: str, how: str) -> None:
         self.run_page.finish(how)
         self._update_steps()
@@ -615,14 +639,19 @@ class MainWindow(QMainWindow):
             return False
         return self.session is None or self.session.run_holder(run.run_id) is None
 
+    def watchable(self, run: RunRecord) -> bool:
+        """Whether another process carries ``run`` out now (it can be watched, not resumed)."""
+        return (self.session is not None and not self.run_page.running
+                and self.session.run_holder(run.run_id) is not None)
+
     def not_resumable_reason(self, run: RunRecord) -> str:
         if self.run_page.running:
             return "Another run is in progress; resume this one when it is finished."
         holder = self.session.run_holder(run.run_id) if self.session is not None else None
         if holder is not None:
             who = holder.describe()
-            return (f"{who[0].upper()}{who[1:]} is carrying this run out now. Let it finish; "
-                    "its results show here when you open the run again.")
+            return (f"{who[0].upper()}{who[1:]} is carrying this run out now. Watch it here, "
+                    "or let it finish: its results show here when you open the run again.")
         return ""
 
     def _offer_resume(self) -> None:
@@ -670,7 +699,7 @@ class MainWindow(QMainWindow):
             if dialogs.ask_stop_and_close(self):
                 self._closing = True
                 self.run_page.stop()
-                self.say("Stopping at the end of the current batch, then closing…")
+                self.say("Stopping, then closing…")
             return
         self.settings.set("state/geometry", self.saveGeometry())
         self.settings.sync()

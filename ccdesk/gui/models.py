@@ -510,7 +510,8 @@ class HistoryModel(QAbstractTableModel):
                 return run.file_path.replace("\\", "/").rsplit("/", 1)[-1] if role == DISPLAY \
                     else run.file_path
             if col == 3:
-                text = words.run_state_words(run.state)
+                text = ("Running now" if entry.holder is not None and not entry.elsewhere
+                        else words.run_state_words(run.state, elsewhere=entry.elsewhere))
                 return f"{text} ({run.message})" if run.message and role == TOOLTIP else text
             if col == 4:
                 c = entry.counts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from ccdesk.cc.errors import Cancelled
 from ccdesk.cc.models import Account, ContactList
 from ccdesk.core.export import export_preview
 from ccdesk.core.gcpause import gc_paused
-from ccdesk.core.journal import Journal, RunRecord
+from ccdesk.core.journal import Journal, Owner, RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import Plan
@@ -412,6 +413,7 @@ class RunDetails:
     undone_by: str | None = None  # a finished undo of this run
     original: RunRecord | None = None  # for an undo: the run it undid
     resumable: bool = False
+    owner: Owner | None = None  # who last carried it out
 
 
 def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecord], bool]
@@ -431,10 +433,11 @@ def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecor
             undone_by = next((r.run_id for r in journal.runs()
                               if r.undo_of == run_id and r.state == "finished"), None)
             original = journal.run(run.undo_of) if run.undo_of else None
+            owner = journal.owner(run_id)
         finally:
             journal.close()
         return RunDetails(run, result, table, result_groups(result.counts), undone_by, original,
-                          resumable(run))
+                          resumable(run), owner)
 
     return work
 
@@ -443,13 +446,19 @@ def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecor
 class HistoryEntry:
     run: RunRecord
     counts: dict[str, int]
+    holder: Owner | None = None  # who carries it out now (this window, or another process)
+
+    @property
+    def elsewhere(self) -> bool:
+        return self.holder is not None and self.holder.pid != os.getpid()
 
 
 def history_work(session: Session) -> Work:
     def work(report: Report, cancel: threading.Event) -> list[HistoryEntry]:
         journal = session.journal()
         try:
-            return [HistoryEntry(run, result_groups(journal.result_counts(run.run_id)))
+            return [HistoryEntry(run, result_groups(journal.result_counts(run.run_id)),
+                                 journal.holder(run.run_id) if run.unfinished else None)
                     for run in journal.runs()]
         finally:
             journal.close()
@@ -464,6 +473,24 @@ def unfinished_work(session: Session) -> Work:
             return [r for r in journal.unfinished_runs() if journal.holder(r.run_id) is None]
         finally:
             journal.close()
+
+    return work
+
+
+#: Seconds between two looks at a run another process carries out.
+WATCH_EVERY = 0.5
+
+
+def watch_work(session: Session, run_id: str, every: float = WATCH_EVERY) -> Work:
+    """Follow a run another process carries out, through the journal, until nobody carries it
+    out any more (it ended, paused, or its process died); returns the last status."""
+
+    def work(report: Report, cancel: threading.Event) -> engine.RunStatus:
+        while True:
+            status = engine.status(session, run_id)
+            report(status)
+            if status.holder is None or cancel.wait(every):
+                return status
 
     return work
 

@@ -148,15 +148,18 @@ def done_word(action: str) -> str:
 
 
 STATE_WORDS = {
-    "running": "Running (or interrupted)",
+    "running": "Interrupted: can be resumed",
     "paused": "Paused: can be resumed",
     "cancelled": "Stopped: can be resumed",
     "finished": "Finished",
 }
 
 
-def run_state_words(state: str) -> str:
-    """A run's state from the journal, for people."""
+def run_state_words(state: str, *, elsewhere: bool = False) -> str:
+    """A run's state from the journal, for people (``elsewhere``: another ccdesk carries it out
+    now)."""
+    if elsewhere:
+        return "Running elsewhere: can be watched"
     return STATE_WORDS.get(state, state.capitalize())
 
 

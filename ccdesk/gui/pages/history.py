@@ -47,14 +47,20 @@ class HistoryPage(Page):
         buttons = QHBoxLayout()
         self.open_button = QPushButton("&See the results")
         self.resume_button = QPushButton("&Resume")
+        self.watch_button = QPushButton("&Watch")
+        self.watch_button.setToolTip("Another ccdesk (a window, the command line, a scheduled "
+                                     "job) is carrying this run out: follow it here.")
+        self.watch_button.hide()
         self.refresh_button = QPushButton("Re&fresh")
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.watch_button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
         self.layout_.addLayout(buttons)
         self.open_button.clicked.connect(self.open_selected)
         self.resume_button.clicked.connect(self.resume_selected)
+        self.watch_button.clicked.connect(self.watch_selected)
         self.refresh_button.clicked.connect(self.load)
         self.view.activated.connect(lambda index: self.open_selected())
         self.view.selectionModel().currentRowChanged.connect(self._selection_changed)
@@ -93,7 +99,11 @@ class HistoryPage(Page):
         entry = self._selected()
         self.open_button.setEnabled(entry is not None)
         resumable = entry is not None and self.app.resumable(entry.run)
+        watchable = entry is not None and not resumable and entry.run.unfinished \
+            and self.app.watchable(entry.run)
         self.resume_button.setEnabled(resumable)
+        self.resume_button.setVisible(not watchable)
+        self.watch_button.setVisible(watchable)
 
     def open_selected(self) -> None:
         entry = self._selected()
@@ -104,6 +114,11 @@ class HistoryPage(Page):
         entry = self._selected()
         if entry is not None and self.app.resumable(entry.run):
             self.app.resume_run(entry.run)
+
+    def watch_selected(self) -> None:
+        entry = self._selected()
+        if entry is not None and self.app.watchable(entry.run):
+            self.app.watch_run(entry.run)
 
     def run_id_at(self, row: int) -> str:
         return self.proxy.index(row, 0).data(RUN_ID_ROLE)

@@ -45,10 +45,14 @@ class ResultsPage(Page):
         self.save_button = QPushButton("&Save log…")
         self.save_button.setAccessibleName("Save the results log")
         self.resume_button = QPushButton("&Resume this run")
+        self.watch_button = QPushButton("&Watch it")
+        self.watch_button.setToolTip("Another ccdesk is carrying this run out: follow it here.")
+        self.watch_button.hide()
         self.retry_button = QPushButton("&Try the failed ones again")
         self.undo_button = QPushButton("&Undo this run…")
         self.new_button = QPushButton("Start a &new job")
-        for b in (self.save_button, self.resume_button, self.retry_button, self.undo_button):
+        for b in (self.save_button, self.resume_button, self.watch_button, self.retry_button,
+                  self.undo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.new_button)
@@ -60,6 +64,8 @@ class ResultsPage(Page):
         self.layout_.addWidget(self.table, 1)
         self.save_button.clicked.connect(self.save_log)
         self.resume_button.clicked.connect(self.resume)
+        self.watch_button.clicked.connect(lambda: self.details is not None
+                                          and self.app.watch_run(self.details.run))
         self.retry_button.clicked.connect(self.retry_failed)
         self.undo_button.clicked.connect(self.undo)
         self.new_button.clicked.connect(lambda: app.go("sheet"))
@@ -84,6 +90,7 @@ class ResultsPage(Page):
     def show_details(self, details: tasks.RunDetails) -> None:
         self.details = details
         run, g = details.run, details.groups
+        watchable = run.unfinished and not details.resumable and self.app.watchable(run)
         action = run.action
         lists = ", ".join(run.list_names) or "every list"
         file = Path(run.file_path).name
@@ -120,19 +127,30 @@ class ResultsPage(Page):
                 when = time.strftime("%H:%M", time.localtime((time.time() // 86400 + 1) * 86400))
                 advice = (f"Resume it after midnight UTC ({when} your time), here or from "
                           "History.")
+            elif watchable:
+                advice = "Watch it here, or open it again later."
             elif run.state == "running":
-                advice = "ccdesk was closed or stopped during the run. Resume it to finish."
+                who = details.owner.describe() if details.owner is not None else "ccdesk"
+                advice = (f"{who[0].upper()}{who[1:]} ended before the run did: it was closed, "
+                          "or it crashed. Resume it to finish.")
             else:
                 advice = "Resume it once the problem is solved (for example, when the internet "\
                          "connection is back)."
+            headline = (f"Paused: {_html(reason)}." if run.state != "running" else
+                        "Not finished: it is being carried out elsewhere." if watchable else
+                        "Not finished.")
+            sent = details.result.counts.get("sent", 0)
+            waiting = (f"{sent:,} sent and not checked yet, {g['waiting'] - sent:,} not sent"
+                       if sent else f"{g['waiting']:,} not done yet")
             self.outcome.set_text(
-                f"<b>Paused: {_html(reason)}.</b> {words.plural(g['done'], 'contact')} {done}; "
-                f"{g['waiting']:,} not done yet. Nothing is lost. {advice}", "warning")
+                f"<b>{headline}</b> {words.plural(g['done'], 'contact')} {done}; {waiting}. "
+                f"Nothing is lost. {advice}", "warning")
         self.table.set_table(details.table, after_run=True)
         self.table.set_hidden_columns(())
         self.save_button.setEnabled(True)
-        self.resume_button.setVisible(run.unfinished or run.state == "cancelled")
+        self.resume_button.setVisible((run.unfinished or run.state == "cancelled") and not watchable)
         self.resume_button.setEnabled(details.resumable and self.app.session is not None)
+        self.watch_button.setVisible(watchable)
         can_undo = (action in ("remove", "remove-all") and g["done"] > 0
                     and details.undone_by is None and run.state == "finished")
         self.undo_button.setEnabled(can_undo)

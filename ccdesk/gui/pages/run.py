@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ccdesk.core.phases import Phase
+from ccdesk.core.runner import RunProgress
 from ccdesk.gui import tasks, words
 from ccdesk.gui.pages import Page
 from ccdesk.gui.widgets import Banner, Note, RowTableView
@@ -34,6 +35,10 @@ def overall_percent(phase: Phase, done: int, total: int, previous: int, *, one_b
     if phase is Phase.FINISHED:
         return 100
     return previous
+
+
+KEEP_OPEN = ("Keep ccdesk open until the run is finished. If it is closed or the computer "
+             "sleeps, nothing is lost: resume the run from History.")
 
 
 class RunPage(Page):
@@ -73,13 +78,13 @@ class RunPage(Page):
         self.stopping = Banner(kind="info")
         self.stopping.hide()
         self.layout_.addWidget(self.stopping)
-        self.keep_open = Note("Keep ccdesk open until the run is finished. If it is closed or "
-                              "the computer sleeps, nothing is lost: resume the run from History.")
+        self.keep_open = Note(KEEP_OPEN)
         self.layout_.addWidget(self.keep_open)
         self.table = RowTableView("Run rows", after_run=True)
         self.layout_.addWidget(self.table, 1)
         self.stop_button.clicked.connect(self.stop)
         self.job: Job | None = None
+        self.watching = False  # the run shown is carried out by another process
         self.run_id = ""
         self.action = ""
         self._one_by_one = False
@@ -92,10 +97,12 @@ class RunPage(Page):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and self.job.running
+        """A run of this window is under way (watching another process's run is not one)."""
+        return self.job is not None and self.job.running and not self.watching
 
     def begin(self, job: Job, *, action: str, headline: str) -> None:
         """Show a run that is starting."""
+        self._stop_watching()
         self.job = job
         self.run_id = ""
         self.action = action
@@ -110,8 +117,50 @@ class RunPage(Page):
         self._latest_counts = {}
         self.stopping.hide()
         self.stop_button.setEnabled(True)
+        self.stop_button.show()
+        self.table.show()
+        self.keep_open.setText(KEEP_OPEN)
         self.stop_button.setFocus()
         job.progress.connect(self._progress)
+
+    def watch(self, job: Job, *, action: str, headline: str, who: str) -> None:
+        """Show a run another process carries out (``who``), as the journal tells it."""
+        self._stop_watching()
+        self.job = job
+        self.watching = True
+        self.run_id = ""
+        self.action = action
+        self._one_by_one = action == "unsubscribe"
+        self.heading.setText("Running elsewhere: " + headline)
+        self.what.setText(headline + ".")
+        self.phase.setText("Looking…")
+        self.bar.setValue(0)
+        self.counts.clear()
+        self.eta.clear()
+        self._latest = None
+        self._latest_counts = {}
+        self.stopping.hide()
+        self.stop_button.hide()
+        self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this window "
+                               "only watches. Closing it changes nothing: the run goes on.")
+        self.table.hide()  # the rows are read on Results, once the run is over
+        job.progress.connect(self._watched)
+
+    def _stop_watching(self) -> None:
+        if self.watching and self.job is not None and self.job.running:
+            self.job.cancel()
+        self.watching = False
+
+    def _watched(self, status: Any) -> None:
+        """One look at the watched run: the journal's counts and its owner's last progress."""
+        self.run_id = status.run.run_id
+        progress = status.progress
+        if progress is not None:
+            self._latest = RunProgress(status.run.run_id, Phase(progress.phase), progress.done,
+                                       progress.total, progress.eta, status.counts)
+        self._latest_counts = status.counts
+        if not self._refresh.isActive():
+            self._refresh.start()
 
     def finish(self, how: str) -> None:
         """The run is over (``finished``, ``paused``, ``cancelled`` or ``failed``)."""
@@ -120,7 +169,8 @@ class RunPage(Page):
         self.stop_button.setEnabled(False)
         self.stopping.hide()
         title = {"finished": "Finished", "paused": "Paused", "cancelled": "Stopped",
-                 "failed": "Stopped by a problem"}.get(how, how)
+                 "failed": "Stopped by a problem", "abandoned": "Ended before the end"}.get(how, how)
+        self.watching = False
         self.heading.setText(f"{title}: {self.what.text().rstrip('.')}")
         if how == "finished":
             self.bar.setValue(100)
