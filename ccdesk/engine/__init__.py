@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ccdesk.core.export import default_log_path, export_log
 from ccdesk.core.journal import Owner, Progress, RunRecord
@@ -58,27 +58,31 @@ def run(session: Session, plan: Plan, *, progress: ProgressCallback | None = Non
         cancel: threading.Event | None = None, program: str = DEFAULT_PROGRAM,
         wait_limit: float = WAIT_LIMIT) -> RunResult:
     """Carry out a preview: record it as a run in the journal, then make the changes."""
-    with session.journal() as journal:
-        return start_run(plan, session.client(), journal, progress=progress, cancel=cancel,
-                         program=program, wait_limit=wait_limit)
+    return _carry_out(start_run, plan, session, progress=progress, cancel=cancel,
+                      program=program, wait_limit=wait_limit)
 
 
 def resume(session: Session, run_id: str, *, progress: ProgressCallback | None = None,
            cancel: threading.Event | None = None, program: str = DEFAULT_PROGRAM,
            wait_limit: float = WAIT_LIMIT) -> RunResult:
     """Carry on with an unfinished run (paused, stopped, or its owner gone)."""
-    with session.journal() as journal:
-        return resume_run(run_id, session.client(), journal, progress=progress, cancel=cancel,
-                          program=program, wait_limit=wait_limit)
+    return _carry_out(resume_run, run_id, session, progress=progress, cancel=cancel,
+                      program=program, wait_limit=wait_limit)
 
 
 def undo(session: Session, run_id: str, *, progress: ProgressCallback | None = None,
          cancel: threading.Event | None = None, program: str = DEFAULT_PROGRAM,
          wait_limit: float = WAIT_LIMIT) -> RunResult:
     """Put back exactly the contacts a removal run removed, on exactly those lists."""
+    return _carry_out(undo_run, run_id, session, progress=progress, cancel=cancel,
+                      program=program, wait_limit=wait_limit)
+
+
+def _carry_out(job: Callable[..., RunResult], subject: Plan | str, session: Session,
+               **how: Any) -> RunResult:
+    """``job(subject, client, journal, **how)`` with a journal connection of its own."""
     with session.journal() as journal:
-        return undo_run(run_id, session.client(), journal, progress=progress, cancel=cancel,
-                        program=program, wait_limit=wait_limit)
+        return job(subject, session.client(), journal, **how)
 
 
 def result(session: Session, run_id: str) -> RunResult:

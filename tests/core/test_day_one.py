@@ -247,36 +247,22 @@ def test_two_resumes_of_one_run_never_send_a_batch_twice(big, sandbox, tmp_path,
 
 
 def test_a_crashed_owner_is_recognised(tmp_path) -> None:
-    import subprocess
-    import sys
-
     from ccdesk.core.journal import Journal
+    from tests.support.holders import held_elsewhere
 
     path = tmp_path / "j.sqlite3"
     with Journal(path) as journal:
         run_id = journal.create_run(file_path="x.csv", file_sha256="0", sheet="", action="remove",
                                     lists=[], account={}, items=[])
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from ccdesk.core.journal import Journal\n"
-        f"claim = Journal({str(path)!r}).claim({run_id!r}, 'a scheduled job')\n"
-        "print('held', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with Journal(path) as journal:
+        with held_elsewhere(path, run_id) as holder:
             owner = journal.holder(run_id)
             assert owner is not None and owner.program == "a scheduled job"
             assert owner.pid == holder.pid
             with pytest.raises(RunBusy, match="scheduled job"):
                 journal.claim(run_id, "the window")
-            holder.kill()  # kill -9: no chance to let go
-            holder.wait()
-            assert journal.holder(run_id) is None
-            journal.claim(run_id, "the window").release()
-    finally:
-        if holder.poll() is None:
-            holder.kill()
+        # killed (kill -9: no chance to let go): the run is free
+        assert journal.holder(run_id) is None
+        journal.claim(run_id, "the window").release()
 
 
 # ---- look-ups are exact ------------------------------------------------------------------------

@@ -3,13 +3,11 @@ at start-up, closing the window during a run, and trying the failed rows again."
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from ccdesk.core.journal import Journal
 from ccdesk.core.runner import RunPaused
 from ccdesk.gui import words
 from tests.gui.conftest import WAIT, fast_demo, open_sample, preview, run_preview
+from tests.support.holders import held_elsewhere
 
 
 def start_unsubscribe(qtbot, window, dialogs) -> int:
@@ -86,24 +84,14 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     shot(window, "13-history-paused")
 
     # Meanwhile a scheduled job takes the run on: the window does not offer it, and says why.
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import time\n"
-        "from ccdesk.core.journal import Journal\n"
-        f"claim = Journal({str(window.session._journal_path)!r}).claim({run_id!r}, 'a scheduled job')\n"
-        "print('held', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_elsewhere(window.session._journal_path, run_id):
         run = window.session.journal().run(run_id)
         assert not window.resumable(run)
         assert window.not_resumable_reason(run).startswith("A scheduled job")
         with qtbot.waitSignal(window.history_loaded, timeout=WAIT):
             window.go("history")
         history.view.selectRow(0)
-        assert not history.resume_button.isEnabled()
-    finally:
-        holder.kill()
-        holder.wait()
+        assert not history.resume_button.isVisible() and history.watch_button.isVisible()
     with qtbot.waitSignal(window.history_loaded, timeout=WAIT):
         window.go("history")
     history.view.selectRow(0)

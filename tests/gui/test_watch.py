@@ -64,13 +64,19 @@ def open_history(qtbot, window) -> None:
     window.history_page.view.selectRow(0)
 
 
+def window_on(box: Sandbox, make_window, qtbot):
+    """A window on the sandbox account (the command line's journal), at History."""
+    window = make_window(demo=False, factory=lambda: Session.for_sandbox(box.base_url))
+    open_history(qtbot, window)
+    return window
+
+
 def test_a_command_line_run_is_watched_live_to_its_end(box, make_window, qtbot, shot,
                                                        tmp_path) -> None:
     proc = start_cli_run(box, tmp_path)
     try:
         run_id = running_run_id(proc)
-        window = make_window(demo=False, factory=lambda: Session.for_sandbox(box.base_url))
-        open_history(qtbot, window)
+        window = window_on(box, make_window, qtbot)
         history = window.history_page
         assert history.watch_button.isVisible() and not history.resume_button.isVisible()
         assert history.proxy.index(0, 3).data() == "Running elsewhere: can be watched"
@@ -102,8 +108,7 @@ def test_the_job_process_killed_mid_run_is_told_and_resumable(box, make_window, 
     proc = start_cli_run(box, tmp_path)
     try:
         run_id = running_run_id(proc)
-        window = make_window(demo=False, factory=lambda: Session.for_sandbox(box.base_url))
-        open_history(qtbot, window)
+        window = window_on(box, make_window, qtbot)
         with qtbot.waitSignal(window.run_ended, timeout=60_000) as ended:
             window.history_page.watch_button.click()
             qtbot.waitUntil(lambda: window.run_page.counts.text().startswith("So far: "),

@@ -101,50 +101,40 @@ class RunPage(Page):
         return self.job is not None and self.job.running and not self.watching
 
     def begin(self, job: Job, *, action: str, headline: str) -> None:
-        """Show a run that is starting."""
-        self._stop_watching()
-        self.job = job
-        self.run_id = ""
-        self.action = action
-        self._one_by_one = action == "unsubscribe"
-        self.heading.setText("Running: " + headline)
-        self.what.setText(headline + ".")
+        """Show a run of this window that is starting."""
+        self._show(job, action, "Running: " + headline, headline, watching=False)
         self.phase.setText("Starting…")
-        self.bar.setValue(0)
-        self.counts.clear()
-        self.eta.clear()
-        self._latest = None
-        self._latest_counts = {}
-        self.stopping.hide()
         self.stop_button.setEnabled(True)
-        self.stop_button.show()
-        self.table.show()
         self.keep_open.setText(KEEP_OPEN)
         self.stop_button.setFocus()
         job.progress.connect(self._progress)
 
     def watch(self, job: Job, *, action: str, headline: str, who: str) -> None:
         """Show a run another process carries out (``who``), as the journal tells it."""
+        self._show(job, action, "Running elsewhere: " + headline, headline, watching=True)
+        self.phase.setText("Looking…")
+        self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this window "
+                               "only watches. Closing it changes nothing: the run goes on.")
+        job.progress.connect(self._watched)
+
+    def _show(self, job: Job, action: str, heading: str, headline: str, *, watching: bool) -> None:
+        """A fresh page for a run: its own (with Stop and its rows) or one watched."""
         self._stop_watching()
         self.job = job
-        self.watching = True
+        self.watching = watching
         self.run_id = ""
         self.action = action
         self._one_by_one = action == "unsubscribe"
-        self.heading.setText("Running elsewhere: " + headline)
+        self.heading.setText(heading)
         self.what.setText(headline + ".")
-        self.phase.setText("Looking…")
         self.bar.setValue(0)
         self.counts.clear()
         self.eta.clear()
         self._latest = None
         self._latest_counts = {}
         self.stopping.hide()
-        self.stop_button.hide()
-        self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this window "
-                               "only watches. Closing it changes nothing: the run goes on.")
-        self.table.hide()  # the rows are read on Results, once the run is over
-        job.progress.connect(self._watched)
+        self.stop_button.setVisible(not watching)
+        self.table.setVisible(not watching)  # a watched run's rows are read on Results
 
     def _stop_watching(self) -> None:
         if self.watching and self.job is not None and self.job.running:
