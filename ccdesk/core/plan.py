@@ -69,9 +69,9 @@ class PlanError(CcdeskError):
     title = "Cannot prepare this run"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One sheet row in the preview."""
+    """One sheet row in the preview (slots: a preview may hold 100,000)."""
 
     row: int
     value: str
