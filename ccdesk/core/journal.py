@@ -477,9 +477,9 @@ class Journal:
             return [_item_record(r) for r in self._db.execute(sql + " ORDER BY row", args)]
 
     def iter_items(self, run_id: str, *, state: str | None = None,
-                   chunk: int = ITEM_CHUNK) -> Iterator[ItemRecord]:
-        """:meth:`items`, ``chunk`` rows at a time: a run's 100,000 items need not all be in
-        memory at once.
+                   chunk: int | None = None) -> Iterator[ItemRecord]:
+        """:meth:`items`, ``chunk`` rows (default :data:`ITEM_CHUNK`) at a time: a run's
+        100,000 items need not all be in memory at once.
 
         Each chunk is a query of its own (no cursor stays open between them), so the caller
         may change items as it goes; every row is yielded at most once, in sheet order, in
@@ -489,6 +489,7 @@ class Journal:
             sql += " AND state = ?"
             args.append(state)
         sql += " ORDER BY row LIMIT ?"
+        chunk = chunk or ITEM_CHUNK
         after = -(1 << 62)
         while True:
             with self._lock:
