@@ -516,11 +516,12 @@ class Journal:
 
     def result_counts(self, run_id: str) -> dict[str, int]:
         """How many items ended with each result (removed, failed, skip_…); rows not finished
-        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows."""
+        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows; each
+        result comes in the order of its first row."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT CASE WHEN result = '' THEN state ELSE result END AS r, COUNT(*) AS n"
-                " FROM items WHERE run_id = ? GROUP BY r", (run_id,)
+                " FROM items WHERE run_id = ? GROUP BY r ORDER BY MIN(row)", (run_id,)
             ).fetchall()
         return {r["r"]: r["n"] for r in rows}
 

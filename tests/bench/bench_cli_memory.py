@@ -24,25 +24,36 @@ turns the client's pacer off in the child (for iterating; the figures to quote c
 
 Targets (issue 14): the run's peak ≤ 250 MB, the preview's ≤ 200 MB.
 
-Where the memory went (measured with tracemalloc snapshots of the same steps in one process,
-100,000 rows, xlsx, before the changes that came with this benchmark):
+Where the memory went. Measured with tracemalloc snapshots of the same steps in one process
+(``read_sheet``, ``preview``, ``Plan.to_dict`` + ``json.dump``, ``start_run``, ``export_log``;
+100,000 rows, xlsx), and the children's RSS sampled over time. Before the changes:
 
-* preview (323 MB peak RSS): the look-up's ``Snapshot`` held a full ``Contact`` per member,
-  each with its ``raw`` JSON dict (about 1.1 KB a contact, ~110 MB); the ``Plan``'s 100,000
-  ``PlanItem`` dataclasses (~35 MB); ``Plan.to_dict()`` for ``--json`` builds 100,000 dicts
-  and the JSON text beside them (~60 MB); the sheet's cells while it is read (calamine's grid,
-  the importer's, ~40 MB, freed before the look-up).
-* run (713 MB peak RSS): all of the preview's, plus the runner reading all 100,000
-  ``ItemRecord`` objects from the journal again and again (``journal.items(run_id,
-  state=...)`` in the send passes, the verify step and ``result_of``: each list ~50 MB, and
-  two or three alive at once), the 100,000 item dicts handed to ``Journal.create_run`` at once,
-  and the results log building its rows as one list of lists before writing them.
+* reading the sheet: Python objects peak at 54 MB (calamine's grid as lists) and 19 MB stay
+  (the ``MemberSheet``); with calamine's own memory the process is at about 105 MB RSS after
+  the read, most of which it keeps (freed but fragmented). Unchanged: the importer's part.
+* the look-up: the ``Snapshot`` held a ``Contact`` per member, each with ``raw``, its whole
+  decoded JSON record: 156 MB of dicts and strings, plus 30 MB of the contacts themselves.
+  Only the full-record PUT of an unsubscribe read ``raw``, and it reads the contact afresh.
+* the plan: 100,000 ``PlanItem`` with a ``__dict__`` each and a fresh "Off Free Members" each
+  (28 MB); ``--json`` adds the 100,000 item dicts of ``Plan.to_dict()`` (40 MB at its peak).
+* the run, on top of the plan (``commands.run_run`` keeps it for the whole run): the 100,000
+  item dicts built for ``Journal.create_run`` stayed alive until the end (34 MB); every
+  ``journal.items(run_id, state=...)`` made 100,000 ``ItemRecord`` (62 MB each), two lists
+  alive at once while checking (the send loop's and the check's); the check gave every
+  contact off the list its own empty set (24 MB); ``result_of`` read every item again (90 MB
+  at its peak), and the results log built all its rows as lists before writing (110 MB).
+  Python's heap peaked at 506 MB.
 
-What changed (see the commits on the ``memory`` branch): ``Contact`` keeps no ``raw`` record
-except where the client reads one contact to PUT it; the snapshot keeps only what the plan
-needs; ``PlanItem`` and ``ItemRecord`` use ``__slots__``; the journal's items are read in
-batches of rows (``Journal.iter_items``) and only the columns a step needs; the run's items
-are written from a generator; ``result_of`` counts in SQLite; the results log streams its rows.
+What changed: ``Contact`` keeps no JSON record and uses slots, its list ids and permission
+shared (the client keeps the record of the one contact it PUTs); ``PlanItem`` and
+``ItemRecord`` use slots, plan rows share their reason texts; the journal is read in chunks
+of 2,000 rows (``Journal.iter_items``): the send step keeps only (row, contact id) per row, the
+check reads the sent rows twice (what to read back, then each verdict) instead of holding them,
+the unsubscribe loop and the results log read as they go; the rows go to ``create_run`` from a
+generator; ``result_of`` counts in SQLite; contacts off every target list share one empty set.
+After them, Python's heap holds 101 MB after the preview (sheet 19, snapshot about 55, plan
+rows about 25) and peaks at 128 MB during the run; the rest of the RSS is the interpreter and
+its modules (about 35 MB) and what the sheet's read left behind.
 """
 
 from __future__ import annotations

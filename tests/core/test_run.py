@@ -96,6 +96,15 @@ def test_remove_from_a_list(cc, sandbox, tmp_path, journal) -> None:
     assert events[-1].phase == "Finished" and events[-1].counts == result.counts
 
 
+def test_result_of_counts_in_the_journal_what_the_items_say(cc, tmp_path, journal) -> None:
+    plan = plan_for(cc, tmp_path, EVERY_KIND, membership=MEMBERSHIP)
+    result = start_run(plan, cc, journal)
+    by_items = result_from_items(journal.run(result.run_id), journal.items(result.run_id))
+    assert result_of(journal, result.run_id) == by_items == result
+    assert list(result.counts) == list(by_items.counts)  # in the order of their first rows
+    assert list(result.counts) != sorted(result.counts)  # (which is not the alphabetical one)
+
+
 def test_remove_from_every_list(cc, sandbox, tmp_path, journal) -> None:
     values = ["ada@example.org", "eve@example.org", "fay@example.org", "gus@example.org",
               "hal@example.org", "jon@example.org", "kim@example.org", "nobody@example.org"]
