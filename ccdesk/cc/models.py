@@ -61,7 +61,8 @@ class ContactList:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """One contact: its address, permission, whether it is deleted, and its lists.
+    """One contact: its address, permission, whether it is deleted, and its lists (nothing
+    else of it is used: its names, for example, are read only by the PUT of an unsubscribe).
 
     ``list_ids`` is ``None`` when the response did not include list memberships (they are
     only sent when asked for), so "unknown" is never mistaken for "on no list".
@@ -72,8 +73,6 @@ class Contact:
     permission: str
     deleted: bool
     list_ids: tuple[str, ...] | None = None
-    first_name: str | None = None
-    last_name: str | None = None
 
     @property
     def unsubscribed(self) -> bool:
@@ -93,8 +92,6 @@ class Contact:
             permission=sys.intern(email.get("permission_to_send") or "not_set"),
             deleted=bool(data.get("deleted_at")),  # its value, not its presence
             list_ids=tuple(sys.intern(x) for x in lists) if lists is not None else None,
-            first_name=data.get("first_name"),
-            last_name=data.get("last_name"),
         )
 
 
