@@ -16,11 +16,12 @@ processes, exactly as a person or a scheduled job would type them::
 Each child's peak resident set size is its ``ru_maxrss`` from ``os.wait4``, read by a small
 launcher process: Linux counts in a child's ``ru_maxrss`` the memory of the process it was
 forked from, so a child forked straight from this one (which holds the sandbox's 100,000
-contacts) would be charged this process's size. The client paces
-itself at 3.7 requests a second, as against Constant Contact (there is no production knob to
-change that, on purpose), so the preview takes about a minute and the run (which previews
-again) about two and a half. ``--fast`` runs the same command through a two-line wrapper that
-turns the client's pacer off in the child (for iterating; the figures to quote come without it).
+contacts) would be charged this process's size.
+
+The client paces itself at 3.7 requests a second, as against Constant Contact (there is no
+production knob to change that, on purpose), so the preview takes about a minute and the run
+(which previews again) about two. ``--fast`` runs the same command through a few lines that
+turn the client's pacer off in the child first (for iterating; quote the figures without it).
 
 Targets (issue 14): the run's peak ≤ 250 MB, the preview's ≤ 200 MB.
 
@@ -44,16 +45,22 @@ Where the memory went. Measured with tracemalloc snapshots of the same steps in 
   at its peak), and the results log built all its rows as lists before writing (110 MB).
   Python's heap peaked at 506 MB.
 
-What changed: ``Contact`` keeps no JSON record and uses slots, its list ids and permission
-shared (the client keeps the record of the one contact it PUTs); ``PlanItem`` and
-``ItemRecord`` use slots, plan rows share their reason texts; the journal is read in chunks
-of 2,000 rows (``Journal.iter_items``): the send step keeps only (row, contact id) per row, the
-check reads the sent rows twice (what to read back, then each verdict) instead of holding them,
-the unsubscribe loop and the results log read as they go; the rows go to ``create_run`` from a
-generator; ``result_of`` counts in SQLite; contacts off every target list share one empty set.
-After them, Python's heap holds 101 MB after the preview (sheet 19, snapshot about 55, plan
-rows about 25) and peaks at 128 MB during the run; the rest of the RSS is the interpreter and
-its modules (about 35 MB) and what the sheet's read left behind.
+What changed: ``Contact`` keeps no JSON record and no names (nothing read them but the
+unsubscribe's PUT, which reads the record afresh) and uses slots, its list ids and permission
+shared; the snapshot is keyed by the sheet's own address strings; ``PlanItem`` and
+``ItemRecord`` use slots, plan rows share their reason texts; the journal is read in chunks of
+2,000 rows (``Journal.iter_items``): the send step keeps only (row, contact id) per row, the
+check reads the sent rows twice (what to read back, then each verdict) instead of holding
+them, the unsubscribe loop and the results log read as they go; the rows go to
+``create_run`` from a generator; ``result_of`` counts in SQLite; contacts off every target
+list share one empty set.
+
+After them, Python's heap holds 73 MB after the preview (the sheet 19, the snapshot about 30,
+the plan's rows about 20), 101 MB at the peak of ``--json``, and 100 MB at the run's peak
+(the check). The rest of the RSS is the interpreter and its modules (about 35 MB) and what the
+read of the sheet leaves behind (calamine's memory and the grid's, freed but not given back
+to the system: about 50 MB for xlsx). That read, and ``Plan.to_dict()`` building every item's
+dict for ``--json`` (``commands.py`` prints it), are the largest parts left.
 """
 
 from __future__ import annotations
