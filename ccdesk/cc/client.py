@@ -156,12 +156,12 @@ class ConstantContact:
         Raises:
             ContactDeleted: the contact is deleted.
         """
-        record = self.contact(contact_id)
+        raw = self.transport.get(f"contacts/{contact_id}", {"include": "list_memberships"})
+        record = Contact.from_json(raw)
         if record.deleted:
             raise ContactDeleted(status=0, method="PUT", path=f"/contacts/{contact_id}")
         if record.unsubscribed:
             return record
-        raw = record.raw
         body: dict[str, Any] = {
             "email_address": {
                 "address": raw["email_address"]["address"],

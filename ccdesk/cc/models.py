@@ -1,13 +1,16 @@
 """Typed results of the Constant Contact client: plain, immutable dataclasses.
 
 Each ``from_json`` reads the V3 shape (``../shared/cc-v3-api.md`` §3) and keeps only what
-ccdesk uses; :attr:`Contact.raw` keeps the whole record for the one place that needs it (the
-full-record PUT of an unsubscribe).
+ccdesk uses. A preview holds one :class:`Contact` per member (100,000 of them for a big
+list), so they keep no copy of the JSON record (the one place that needs it, the full-record
+PUT of an unsubscribe, reads it itself) and the strings every contact repeats (list ids,
+permission) are shared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 MAILABLE = frozenset({"explicit", "implicit"})
@@ -56,9 +59,10 @@ class ContactList:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
-    """One contact: its address, permission, whether it is deleted, and its lists.
+    """One contact: its address, permission, whether it is deleted, and its lists (nothing
+    else of it is used: its names, for example, are read only by the PUT of an unsubscribe).
 
     ``list_ids`` is ``None`` when the response did not include list memberships (they are
     only sent when asked for), so "unknown" is never mistaken for "on no list".
@@ -69,9 +73,6 @@ class Contact:
     permission: str
     deleted: bool
     list_ids: tuple[str, ...] | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def unsubscribed(self) -> bool:
@@ -88,12 +89,9 @@ class Contact:
         return cls(
             contact_id=data["contact_id"],
             email=email.get("address") or "",
-            permission=email.get("permission_to_send") or "not_set",
+            permission=sys.intern(email.get("permission_to_send") or "not_set"),
             deleted=bool(data.get("deleted_at")),  # its value, not its presence
-            list_ids=tuple(lists) if lists is not None else None,
-            first_name=data.get("first_name"),
-            last_name=data.get("last_name"),
-            raw=data,
+            list_ids=tuple(sys.intern(x) for x in lists) if lists is not None else None,
         )
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ccdesk.core.journal import Journal
+from ccdesk.core.journal import ItemRecord, Journal, RunRecord
 from ccdesk.errors import CcdeskError
 from ccdesk.paths import private_dir, private_file
 
@@ -52,19 +52,25 @@ def _local_time(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
-def log_rows(journal: Journal, run_id: str) -> list[list[Any]]:
-    """The results log of a run, one list per sheet row (without the heading)."""
+def log_rows(journal: Journal, run_id: str) -> Iterator[list[Any]]:
+    """The results log of a run, one list per sheet row (without the heading), read from the
+    journal as they are written out.
+
+    Raises:
+        KeyError: there is no such run (at once, before any file is written).
+    """
     run = journal.run(run_id)
-    rows = []
-    for item in journal.items(run_id):
-        outcome = item.result or item.state
-        if item.state == "planned":
-            outcome = "not done yet"
-        elif item.state == "sent":
-            outcome = "sent, not yet confirmed"
-        rows.append([item.row, item.email or item.value, item.contact_id or "", run.action,
-                     outcome, item.reason, item.cc_message, _local_time(item.updated_at)])
-    return rows
+    return (_log_row(run, item) for item in journal.iter_items(run_id))
+
+
+def _log_row(run: RunRecord, item: ItemRecord) -> list[Any]:
+    outcome = item.result or item.state
+    if item.state == "planned":
+        outcome = "not done yet"
+    elif item.state == "sent":
+        outcome = "sent, not yet confirmed"
+    return [item.row, item.email or item.value, item.contact_id or "", run.action, outcome,
+            item.reason, item.cc_message, _local_time(item.updated_at)]
 
 
 def write_table(path: Path | str, columns: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -47,6 +47,9 @@ from ccdesk.paths import data_dir, private_file
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "journal.sqlite3"
 
+#: Rows per query when a run's items are read a chunk at a time (:meth:`Journal.iter_items`).
+ITEM_CHUNK = 2000
+
 RUN_STATES = ("running", "paused", "cancelled", "finished")
 ITEM_STATES = ("planned", "sent", "done", "failed", "skipped")
 BATCH_STATES = ("planned", "sent", "started", "finished", "failed", "unknown")
@@ -149,7 +152,7 @@ class RunRecord:
         return self.state in ("running", "paused")
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemRecord:
     """One sheet row of a run."""
 
@@ -508,6 +511,36 @@ class Journal:
             # interpreter lock to itself for a large fraction of a second (the window freezes).
             return [_item_record(r) for r in self._db.execute(sql + " ORDER BY row", args)]
 
+    def iter_items(self, run_id: str, *, state: str | None = None,
+                   chunk: int | None = None) -> Iterator[ItemRecord]:
+        """:meth:`items`, ``chunk`` rows (default :data:`ITEM_CHUNK`) at a time: a run's
+        100,000 items need not all be in memory at once.
+
+        Each chunk is a query of its own (no cursor stays open between them), so the caller
+        may change items as it goes; every row is yielded at most once, in sheet order, in
+        the state it had when its chunk was read."""
+        sql, args = "SELECT * FROM items WHERE run_id = ? AND row > ?", [run_id]
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        sql += " ORDER BY row LIMIT ?"
+        chunk = chunk or ITEM_CHUNK
+        after = -(1 << 62)
+        while True:
+            with self._lock:
+                rows = self._db.execute(sql, [args[0], after, *args[1:], chunk]).fetchall()
+            for row in rows:
+                yield _item_record(row)
+            if len(rows) < chunk:
+                return
+            after = rows[-1]["row"]
+
+    def verified_count(self, run_id: str) -> int:
+        """How many items were checked in Constant Contact."""
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM items WHERE run_id = ? AND verified",
+                                    (run_id,)).fetchone()[0]
+
     def item_counts(self, run_id: str) -> dict[str, int]:
         """How many items are in each state."""
         with self._lock:
@@ -518,11 +551,12 @@ class Journal:
 
     def result_counts(self, run_id: str) -> dict[str, int]:
         """How many items ended with each result (removed, failed, skip_…); rows not finished
-        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows."""
+        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows; each
+        result comes in the order of its first row."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT CASE WHEN result = '' THEN state ELSE result END AS r, COUNT(*) AS n"
-                " FROM items WHERE run_id = ? GROUP BY r", (run_id,)
+                " FROM items WHERE run_id = ? GROUP BY r ORDER BY MIN(row)", (run_id,)
             ).fetchall()
         return {r["r"]: r["n"] for r in rows}
 

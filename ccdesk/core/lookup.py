@@ -166,7 +166,12 @@ def look_up(
         cancel: checked between requests; raises :class:`~ccdesk.cc.errors.Cancelled`.
     """
     before = client.calls
-    wanted = {a.lower() for a in addresses}
+    # The sheet's own address strings (already lower-case) are the keys: no second copy of
+    # each of 100,000 addresses.
+    wanted: dict[str, str] = {}
+    for address in addresses:
+        key = address.lower()
+        wanted[key] = address if address == key else key
     if cost is None:
         account_size = None if action is Action.REMOVE else count_contacts(client)
         cost = choose_strategy(len(wanted), action, lists, account_size)
@@ -178,7 +183,7 @@ def look_up(
             _check(cancel)
             contact = client.find_by_email(address)
             if contact is not None:
-                snapshot.found[address.lower()] = contact
+                snapshot.found[wanted[address.lower()]] = contact
             done += 1
             if progress:
                 progress(done, total)
@@ -190,8 +195,8 @@ def look_up(
             page_source = client.iter_all_contacts()
         for page in page_source:
             for contact in page:
-                key = contact.email.lower()
-                if key in wanted:
+                key = wanted.get(contact.email.lower())
+                if key is not None:
                     snapshot.found[key] = contact
             done += 1
             if progress:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sys
 import threading
 import time
 from collections import Counter
@@ -70,9 +71,9 @@ class PlanError(CcdeskError):
     title = "Cannot prepare this run"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One sheet row in the preview."""
+    """One sheet row in the preview (slots: a preview may hold 100,000)."""
 
     row: int
     value: str
@@ -84,7 +85,7 @@ class PlanItem:
     warning: str = ""  # e.g. "stays on Newsletter"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"row": self.row, "email": self.email or self.value, "outcome": str(self.outcome),
+        out = {"row": self.row, "email": self.email or self.value, "outcome": self.outcome.value,
                "reason": self.reason}
         if self.warning:
             out["warning"] = self.warning
@@ -239,6 +240,11 @@ def _names(ids: Sequence[str], names: dict[str, str]) -> str:
     return ", ".join(names.get(i, "a list") for i in ids)
 
 
+def _shared(text: str) -> str:
+    """One copy of a reason that thousands of rows give (a preview may hold 100,000 rows)."""
+    return sys.intern(text)
+
+
 def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequence[ContactList],
               snapshot: Snapshot, names: dict[str, str]) -> PlanItem:
     """The fate of one valid sheet row."""
@@ -248,7 +254,7 @@ def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequenc
     if contact is None:
         if snapshot.strategy is Strategy.BY_LIST:
             return PlanItem(**base, outcome=Outcome.SKIP_NOT_ON_LIST,
-                            reason=f"Not on {chosen_names}")
+                            reason=_shared(f"Not on {chosen_names}"))
         return PlanItem(**base, outcome=Outcome.SKIP_NOT_FOUND,
                         reason="No contact with this address in Constant Contact")
     cid = contact.contact_id
@@ -267,15 +273,15 @@ def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequenc
             return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_NOT_ON_LIST,
                             reason="On no list already")
         return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE, list_ids=tuple(on),
-                        reason=f"Off {_names(on, names)}")
+                        reason=_shared(f"Off {_names(on, names)}"))
     targets = [i for i in chosen_ids if i in on]
     if not targets:
         return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_NOT_ON_LIST,
-                        reason=f"Not on {chosen_names}")
+                        reason=_shared(f"Not on {chosen_names}"))
     stays = [i for i in on if i not in targets]
-    warning = f"Stays on {_names(stays, names)}" if stays else ""
+    warning = _shared(f"Stays on {_names(stays, names)}") if stays else ""
     return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE, list_ids=tuple(targets),
-                    reason=f"Off {_names(targets, names)}", warning=warning)
+                    reason=_shared(f"Off {_names(targets, names)}"), warning=warning)
 
 
 def make_plan(

@@ -39,7 +39,8 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -192,16 +193,14 @@ def start_run(
             f"{plan.cost.quota_left:,} are left today. Run it after midnight UTC, or split "
             "the sheet.",
         )
-    items = []
-    for item in plan.items:
-        change = item.outcome in CHANGES
-        items.append({
-            "row": item.row, "email": item.email, "value": item.value,
-            "contact_id": item.contact_id, "outcome": str(item.outcome),
-            "reason": item.reason + (f". {item.warning}" if item.warning else ""),
-            "list_ids": list(item.list_ids), "state": "planned" if change else "skipped",
-            "result": "" if change else str(item.outcome),
-        })
+    items = ({  # a generator: written one by one, never all 100,000 dicts at once
+        "row": item.row, "email": item.email, "value": item.value,
+        "contact_id": item.contact_id, "outcome": str(item.outcome),
+        "reason": item.reason + (f". {item.warning}" if item.warning else ""),
+        "list_ids": list(item.list_ids),
+        "state": "planned" if item.outcome in CHANGES else "skipped",
+        "result": "" if item.outcome in CHANGES else str(item.outcome),
+    } for item in plan.items)
     run_id = journal.create_run(
         file_path=plan.sheet.path, file_sha256=plan.sheet.sha256, sheet=plan.sheet.sheet,
         action=str(plan.action), lists=[{"list_id": x.list_id, "name": x.name} for x in plan.lists],
@@ -305,8 +304,10 @@ def _known_run(journal: Journal, run_id: str) -> RunRecord:
 
 
 def result_of(journal: Journal, run_id: str) -> RunResult:
-    """The counts of a run as the journal has them."""
-    return result_from_items(journal.run(run_id), journal.items(run_id))
+    """The counts of a run as the journal has them (counted there, not read item by item)."""
+    run = journal.run(run_id)
+    return RunResult(run.run_id, run.state, journal.result_counts(run_id),
+                     journal.verified_count(run_id), run.api_calls, run.message)
 
 
 def result_from_items(run: RunRecord, items: Sequence[ItemRecord]) -> RunResult:
@@ -433,36 +434,43 @@ def _memberships(ctx: _Context, kind: str) -> None:
     counts = journal.item_counts(run_id)
     total = sum(counts.get(state, 0) for state in ("planned", "sent", "done", "failed"))
     for _ in range(SEND_PASSES):
-        pending = journal.items(run_id, state="planned")
-        if not pending:
+        if not _planned(journal, run_id):
             break
-        _send(ctx, kind, pending, total)
+        _send(ctx, kind, total)
         # Rows of a batch that never reached Constant Contact are planned again: another pass.
         _settle(ctx, kind)
     _settle(ctx, kind)  # batches started before a crash or a pause, when nothing was left to send
-    left = journal.items(run_id, state="planned")
+    left = _planned(journal, run_id)
     if left:
         raise ConnectionFailed(
             "Some batches did not reach Constant Contact",
-            f"{len(left):,} rows were sent {SEND_PASSES} times without arriving. Check the "
+            f"{left:,} rows were sent {SEND_PASSES} times without arriving. Check the "
             "connection, then resume the run.")
 
 
-def _send(ctx: _Context, kind: str, pending: Sequence[ItemRecord], total: int) -> None:
-    """Send the planned rows in activities (rows with the same lists together)."""
+def _planned(journal: Journal, run_id: str) -> int:
+    """How many rows of the run are still to be sent."""
+    return journal.item_counts(run_id).get("planned", 0)
+
+
+def _send(ctx: _Context, kind: str, total: int) -> None:
+    """Send the planned rows in activities (rows with the same lists together).
+
+    Only each row's number and contact id are kept (not its whole journal record): a run
+    may have 100,000 rows to send."""
     run_id = ctx.run.run_id
     journal = ctx.journal
-    done = total - len(pending)
-    groups: dict[tuple[str, ...], list[ItemRecord]] = defaultdict(list)
-    for item in pending:
-        groups[tuple(item.list_ids)].append(item)
+    groups: dict[tuple[str, ...], list[tuple[int, str | None]]] = defaultdict(list)
+    for item in journal.iter_items(run_id, state="planned"):
+        groups[tuple(item.list_ids)].append((item.row, item.contact_id))
+    done = total - sum(len(members) for members in groups.values())
     for list_ids, members in groups.items():
         for lists in chunks(list(list_ids), MAX_LISTS_PER_ACTIVITY):
             for batch_items in chunks(members, MAX_CONTACTS_PER_ACTIVITY):
                 ctx.stop_if_cancelled()
-                rows = [i.row for i in batch_items]
+                rows = [row for row, _ in batch_items]
                 batch = journal.open_batch(run_id, kind, rows, lists)
-                ids = [i.contact_id for i in batch_items]
+                ids = [contact_id for _, contact_id in batch_items]
                 try:
                     activity = (ctx.client.start_remove(ids, lists) if kind == REMOVE_KIND
                                 else ctx.client.start_add(ids, lists))
@@ -586,7 +594,8 @@ def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,
     _wait_until_ended(ctx, candidates)  # if one of them is ours, its work shows in the read
     items = ctx.journal.items(run_id, batch=batch.batch)
     check, _ = choose_check([i.list_ids for i in items], ctx.list_sizes(), adding=kind == ADD_KIND)
-    found = _read_back(ctx, items, check)
+    found = _read_back(ctx, {i.contact_id for i in items if i.contact_id},
+                       {x for i in items for x in i.list_ids}, check)
     done, again = [], []
     for item in items:
         (done if _in_effect(item, found, kind) else again).append(item.row)
@@ -700,17 +709,30 @@ def _verify(ctx: _Context, kind: str) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
     batches = {b.batch: b for b in journal.batches(run_id) if b.state in ("finished", "failed")}
-    items = [i for i in journal.items(run_id, state="sent") if i.batch in batches]
-    if not items:
+
+    def settled() -> Iterator[ItemRecord]:
+        """The rows to check, read from the journal as they are needed (twice: first what to
+        read back, then each row's verdict), never all 100,000 records at once."""
+        return (i for i in journal.iter_items(run_id, state="sent") if i.batch in batches)
+
+    rows: list[int] = []
+    ids: set[str] = set()
+    targets: set[str] = set()
+    for item in settled():
+        rows.append(item.row)
+        targets.update(item.list_ids)
+        if item.contact_id:
+            ids.add(item.contact_id)
+    if not rows:
         return
-    if ctx.check is Check.BY_LIST and journal.items(run_id, state="planned"):
+    if ctx.check is Check.BY_LIST and _planned(journal, run_id):
         return
-    ctx.emit(Phase.CHECKING, 0, len(items))
-    found = _read_back(ctx, items, ctx.check)
+    ctx.emit(Phase.CHECKING, 0, len(rows))
+    found = _read_back(ctx, ids, targets, ctx.check)
     adding = kind == ADD_KIND
     good_word = "re-added" if adding else "removed"
     done_rows, failed = [], []
-    for item in items:
+    for item in settled():
         batch = batches[item.batch]  # type: ignore[index]
         if _in_effect(item, found, kind):
             done_rows.append(item.row)
@@ -726,10 +748,10 @@ def _verify(ctx: _Context, kind: str) -> None:
                          message="Checked in Constant Contact")
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
-    ctx.emit(Phase.CHECKED, len(items), len(items), [i.row for i in items])
+    ctx.emit(Phase.CHECKED, len(rows), len(rows), rows)
 
 
-def _in_effect(item: ItemRecord, found: dict[str, set[str] | None], kind: str) -> bool:
+def _in_effect(item: ItemRecord, found: dict[str, AbstractSet[str] | None], kind: str) -> bool:
     """Whether the contact read back shows the row's change."""
     on = found.get(item.contact_id or "")
     if on is None:
@@ -737,20 +759,23 @@ def _in_effect(item: ItemRecord, found: dict[str, set[str] | None], kind: str) -
     return set(item.list_ids) <= on if kind == ADD_KIND else not set(item.list_ids) & on
 
 
-def _read_back(ctx: _Context, items: Sequence[ItemRecord], check: Check) -> dict[str, set[str] | None]:
-    """The lists each item's contact is on now (None: not found), read the ``check`` way.
+def _read_back(ctx: _Context, ids: AbstractSet[str], targets: Iterable[str],
+               check: Check) -> dict[str, AbstractSet[str] | None]:
+    """The lists each of these contacts is on now (None: not found), read the ``check`` way.
+
+    Args:
+        ids: the contacts.
+        targets: the ids of the lists they were taken off (or put on).
 
     By list, a contact not met on the target lists' pages is on none of them."""
-    ids = {i.contact_id for i in items if i.contact_id}
-    found: dict[str, set[str] | None] = {}
+    found: dict[str, AbstractSet[str] | None] = {}
     if check is Check.BY_LIST:
-        targets = sorted({x for i in items for x in i.list_ids})
-        for page in ctx.client.iter_members(targets):
+        for page in ctx.client.iter_members(sorted(set(targets))):
             for contact in page:
                 if contact.contact_id in ids:
                     found[contact.contact_id] = set(contact.list_ids or ())
             ctx.stop_if_cancelled()
-        return {contact_id: found.get(contact_id, set()) for contact_id in ids}
+        return {contact_id: found.get(contact_id, _ON_NONE) for contact_id in ids}
     for n, contact_id in enumerate(sorted(ids), 1):
         ctx.stop_if_cancelled()
         try:
@@ -762,6 +787,10 @@ def _read_back(ctx: _Context, items: Sequence[ItemRecord], check: Check) -> dict
         if n % 100 == 0:
             ctx.emit(Phase.CHECKING, n, len(ids))
     return found
+
+
+#: On none of the target lists (one shared value: a check may find 100,000 contacts so).
+_ON_NONE: frozenset[str] = frozenset()
 
 
 def _message_for(item: ItemRecord, batch: BatchRecord) -> str:
@@ -794,9 +823,8 @@ def _unsubscribe(ctx: _Context) -> None:
                         "Checked in Constant Contact", verified=True)
         else:
             journal.reset_items(run_id, [item.row])
-    pending = journal.items(run_id, state="planned")
-    total = len(pending)
-    for n, item in enumerate(pending, 1):
+    total = _planned(journal, run_id)
+    for n, item in enumerate(journal.iter_items(run_id, state="planned"), 1):
         ctx.stop_if_cancelled()
         batch = journal.open_batch(run_id, PUT_KIND, [item.row], [])
         try:

@@ -99,9 +99,10 @@ def test_unsubscribe_of_an_unsubscribed_contact_only_reads_it(client: ConstantCo
 def test_unsubscribe_reads_the_contact_fresh_and_keeps_names_edited_meanwhile(
         client: ConstantContact, sandbox, api) -> None:
     eve = client.find_by_email("eve@example.org")
-    assert eve is not None and eve.first_name == "Eve"
+    assert eve is not None
     # Someone edits her name in Constant Contact after ccdesk looked her up.
     record = api.get(f"{api.base}/contacts/{eve.contact_id}").json()
+    assert record["first_name"] == "Eve"
     body = {"email_address": {"address": record["email_address"]["address"]},
             "first_name": "Evelyn", "last_name": record.get("last_name"), "update_source": "Account"}
     assert api.put(f"{api.base}/contacts/{eve.contact_id}", json=body).status_code == 200
@@ -163,3 +164,16 @@ def test_quota_left_counts_every_call(client: ConstantContact, sandbox) -> None:
     client.lists()
     assert client.quota_left() == 9_998 and client.calls == 2
     assert sandbox.quota_used() == 2
+
+
+def test_contacts_keep_no_json_record_and_share_what_they_repeat(client: ConstantContact) -> None:
+    """A preview holds one Contact per member (100,000 for a big list): no copy of the JSON
+    record, and one copy of the list ids and permission every contact repeats."""
+    free = next(x for x in client.lists() if x.name == "Free Members")
+    members = [c for page in client.iter_members([free.list_id]) for c in page]
+    assert len(members) > 2
+    assert not hasattr(members[0], "raw") and not hasattr(members[0], "__dict__")
+    firsts = {id(c.list_ids[0]) for c in members if c.list_ids and c.list_ids[0] == free.list_id}
+    assert len(firsts) == 1
+    for permission in {c.permission for c in members}:
+        assert len({id(c.permission) for c in members if c.permission == permission}) == 1

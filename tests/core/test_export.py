@@ -109,6 +109,24 @@ def test_a_folder_that_cannot_be_written_is_a_clear_error(finished_run, journal,
     assert caught.value.what_to_do.startswith("Choose another folder")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_unknown_run_writes_no_file(journal, tmp_path, fmt) -> None:
+    with pytest.raises(KeyError):
+        export_log(journal, "20260101-000000-abcdef", tmp_path / f"log.{fmt}")
+    assert not (tmp_path / f"log.{fmt}").exists()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_log_longer_than_a_chunk_of_the_journal(finished_run, journal, tmp_path, monkeypatch,
+                                                  suffix) -> None:
+    """The log is written as the journal is read, a chunk at a time: every row, in order."""
+    plan, result = finished_run
+    monkeypatch.setattr("ccdesk.core.journal.ITEM_CHUNK", 2)
+    path = export_log(journal, result.run_id, tmp_path / f"log.{suffix}")
+    rows = read_csv(path) if suffix == "csv" else read_xlsx(path)[0]
+    check_log(rows, plan, result.run_id, journal)
+
+
 def test_an_unfinished_run_says_so_in_its_log(cc, tmp_path, journal) -> None:
     import threading
 

@@ -39,3 +39,40 @@ def test_bulk_updates_touch_exactly_the_rows_named(tmp_path, json_functions):
     assert sum(1 for v in rows.values() if v[0] == "sent") == 500 - 3 - 2
     assert all(s == "planned" for _, s, *_ in states(journal, other))  # another run: untouched
     journal.close()
+
+
+def new_run(journal: Journal, n: int) -> str:
+    return journal.create_run(file_path="x.xlsx", file_sha256="0", sheet="S", action="remove",
+                              lists=[], account={}, items=(item for item in items(n)))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50, 51, 2000])
+def test_iter_items_reads_a_chunk_at_a_time_what_items_reads(tmp_path, chunk):
+    journal = Journal(tmp_path / "j.sqlite3")
+    run_id = new_run(journal, 50)
+    new_run(journal, 3)  # another run's rows are never read
+    journal.finish_items(run_id, [4, 9, 30], state="done", result="removed", verified=True)
+    assert list(journal.iter_items(run_id, chunk=chunk)) == journal.items(run_id)
+    assert (list(journal.iter_items(run_id, state="planned", chunk=chunk))
+            == journal.items(run_id, state="planned"))
+    assert [i.row for i in journal.iter_items(run_id, state="done", chunk=chunk)] == [4, 9, 30]
+    assert journal.verified_count(run_id) == 3
+    journal.close()
+
+
+def test_iter_items_lets_the_caller_change_rows_as_it_goes(tmp_path):
+    """Each row once, in sheet order, as its chunk found it: a row sent and put back to
+    planned behind the reader is not read again (the next pass takes it)."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    run_id = new_run(journal, 40)
+    seen = []
+    for item in journal.iter_items(run_id, state="planned", chunk=6):
+        assert item.state == "planned"
+        seen.append(item.row)
+        journal.open_batch(run_id, "remove", [item.row], ["L1"])
+        if item.row % 5 == 0:
+            journal.reset_items(run_id, [item.row])
+    assert seen == list(range(2, 42))
+    assert [i.row for i in journal.iter_items(run_id, state="planned", chunk=6)] == [
+        r for r in range(2, 42) if r % 5 == 0]
+    journal.close()

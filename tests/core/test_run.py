@@ -16,7 +16,15 @@ from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import PlanError
-from ccdesk.core.runner import RunCancelled, RunPaused, resume_run, start_run, undo_run
+from ccdesk.core.runner import (
+    RunCancelled,
+    RunPaused,
+    result_from_items,
+    result_of,
+    resume_run,
+    start_run,
+    undo_run,
+)
 from ccdesk.sandbox import DEMO_CLIENT_ID
 from tests.cc.conftest import fast_client, reset_and_connect, stored_from_sandbox
 from tests.core.conftest import (
@@ -87,6 +95,15 @@ def test_remove_from_a_list(cc, sandbox, tmp_path, journal) -> None:
     assert items[5].state == "skipped" and items[5].result == "skip_not_on_list"
     assert result.api_calls == journal.run(result.run_id).api_calls == sandbox.requests.api_calls()
     assert events[-1].phase is Phase.FINISHED and events[-1].counts == result.counts
+
+
+def test_result_of_counts_in_the_journal_what_the_items_say(cc, tmp_path, journal) -> None:
+    plan = plan_for(cc, tmp_path, EVERY_KIND, membership=MEMBERSHIP)
+    result = start_run(plan, cc, journal)
+    by_items = result_from_items(journal.run(result.run_id), journal.items(result.run_id))
+    assert result_of(journal, result.run_id) == by_items == result
+    assert list(result.counts) == list(by_items.counts)  # in the order of their first rows
+    assert list(result.counts) != sorted(result.counts)  # (which is not the alphabetical one)
 
 
 def test_remove_from_every_list(cc, sandbox, tmp_path, journal) -> None:
@@ -285,6 +302,25 @@ def test_an_activity_with_errors_fails_exactly_those_rows(big, sandbox, tmp_path
         assert other.contact_id not in item.cc_message  # ... and not about the other one
     assert posts(sandbox) == 2
     assert_no_contact_twice(sandbox)
+
+
+def test_a_run_reading_its_rows_a_few_at_a_time_does_the_same(big, sandbox, tmp_path, journal,
+                                                                monkeypatch) -> None:
+    """The runner reads the journal in chunks (``Journal.iter_items``): chunk boundaries
+    inside a batch, a failed activity and the check change nothing."""
+    monkeypatch.setattr("ccdesk.core.journal.ITEM_CHUNK", 64)
+    plan = plan_for(big, tmp_path, EVERYONE)
+    sandbox.faults.activity("errors", errors=2)
+    result = start_run(plan, big, journal)
+    assert result.counts == {"failed": 2, "removed": N - 2}
+    assert result.verified == N - 2
+    assert sandbox.members("Free Members") == {"m0@example.org", "m1@example.org"}
+    assert posts(sandbox) == 2
+    assert_no_contact_twice(sandbox)
+    items = journal.items(result.run_id)
+    assert [i.row for i in items] == [i.row for i in plan.items]
+    assert result_of(journal, result.run_id) == result_from_items(journal.run(result.run_id),
+                                                                  items)
 
 
 def test_throttling_is_waited_out(sandbox, tmp_path, journal) -> None:
