@@ -26,7 +26,9 @@ _JSON = re.compile(
     r"\"\s*:\s*\")([^\"]*)(\")"
 )
 _BEARER = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[\w.~+/=-]+")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+# A match may only begin where a run of address characters begins: linear on long runs.
+_ADDRESS = re.compile(
+    r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 
 
 def redact(text: str) -> str:

@@ -572,14 +572,14 @@ _X_INLINE_TEXT = re.compile(rb"<t(?:[ \t\r\n][^>]*+)?>([^<]*+)")
 # hold ">"); or a lone "<" (a token cut by the end of a chunk, or a damaged file).
 _X_MARKUP = re.compile(
     rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*):)?([^ \t\r\n/>\"']*)((?:[^>\"']|\"[^\"]*+\"|'[^']*+')*+)>"
+    rb"|<(/?)(?![!?])(?:([^ \t\r\n/>:\"']*+):)?([^ \t\r\n/>\"']*+)((?:[^>\"']|\"[^\"]*+\"|'[^']*+')*+)>"
     rb"|<",
     re.DOTALL,
 )
 _X_ATTR = re.compile(rb"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
 # A whole row of cells without references and with plain values, as the exporters that leave
-# r="..." out of cells write it: the exact path takes it in one step (ten times faster than
-# token by token, and the same: each cell one column further, the row ending at </row>).
+# r="..." out of cells write it: the exact path takes it in one step rather than token by
+# token, with the same result (each cell one column further, the row ending at </row>).
 # White space between the tags (pretty-printed files) is text that neither path counts.
 _X_PLAIN_VALUE = (
     rb'(?:(?:<v>[^<]*</v>|<f>[^<]*</f>|<f(?: [a-z0-9]+="[^"<>]*")*/>'
@@ -591,7 +591,7 @@ _X_PLAIN_ROW = re.compile(
     + rb"</c>)[ \t\r\n]*)*)</row>"
 )
 _X_CALAMINE_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
-#: The most cells path 3 follows (some 7 µs each): a sheet written so unusually and so big is
+#: The most cells path 3 follows, token by token: a sheet written so unusually and so big is
 #: refused rather than followed for minutes.
 _EXACT_MAX_CELLS = 1_000_000
 #: Excel's grid: columns A to XFD, rows 1 to 1,048,576.
@@ -955,9 +955,7 @@ class _XlsxSheetScan(_Scanner):
             attrs = attrs[:-1]
         found = None
         pos = 0
-        for m in _X_ATTR.finditer(attrs):
-            if m.start() != pos:
-                break
+        while (m := _X_ATTR.match(attrs, pos)) is not None:  # anchored: linear
             pos = m.end()
             if m.group(1) == b"r":
                 if found is not None:
@@ -1819,8 +1817,8 @@ _X_FORMULA_ALONE = re.compile(
     rb"<(?:[A-Za-z0-9_]+:)?f(?:[ \t\r\n][^<>]*)?(?:/>|>[^<]*</(?:[A-Za-z0-9_]+:)?f[ \t\r\n]*>)"
     rb"[ \t\r\n]*</(?:[A-Za-z0-9_]+:)?c[ \t\r\n]*>"
 )
-_O_FORMULA_CELL = re.compile(
-    rb"<table:table-cell\b([^<>]*\btable:formula=[^<>]*)>([ \t\r\n]*</table:table-cell>)?"
+_O_FORMULA_CELL = re.compile(  # the look-ahead settles each tag once, the group takes it whole
+    rb"<table:table-cell\b(?=[^<>]*?\btable:formula=)([^<>]*+)>([ \t\r\n]*</table:table-cell>)?"
 )
 _O_RESULT = re.compile(rb"\boffice:(?:value|string-value|boolean-value|date-value|time-value)=")
 _OVERLAP = 64 * 1024

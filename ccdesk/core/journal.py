@@ -45,6 +45,8 @@ from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir, private_file
 
 SCHEMA_VERSION = 1
+#: Seconds a claim waits for a run's lock (someone only looking at it lets go at once).
+CLAIM_PATIENCE = 1.0
 JOURNAL_NAME = "journal.sqlite3"
 
 #: Rows per query when a run's items are read a chunk at a time (:meth:`Journal.iter_items`).
@@ -461,7 +463,10 @@ class Journal:
             RunBusy: another process (or thread) is carrying the run out now.
         """
         lock = self._lock_file(run_id)
-        con = sqlite3.connect(lock, timeout=0, isolation_level=None, check_same_thread=False)
+        # A second's patience: a window asking who holds the run takes the lock for an instant
+        # (holder); a real owner holds it for the whole run.
+        con = sqlite3.connect(lock, timeout=CLAIM_PATIENCE, isolation_level=None,
+                              check_same_thread=False)
         try:
             con.execute("BEGIN EXCLUSIVE")
         except sqlite3.OperationalError:

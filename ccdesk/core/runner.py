@@ -87,6 +87,8 @@ WAIT_LIMIT = 20 * 60.0
 RECOVER_GRACE = 1.0
 #: A lost answer's activity must have been created within this many seconds of the sending.
 MATCH_WINDOW = 120.0
+#: How far two clocks may disagree once the run's own batches have measured their offset.
+CLOCK_SLACK = 2.0
 #: Seconds between the progress records a run leaves in the journal for watchers.
 RECORD_EVERY = 0.5
 #: Who carries a run out, as other processes are told ("the window", "the command line").
@@ -264,6 +266,11 @@ def undo_run(
 
 def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> str:
     run_id = run.run_id
+    run = journal.run(run_id)  # as it is now that nobody else is at it
+    if run.state != "finished":
+        raise PlanError("This run is not finished",
+                        "Resume it to the end first, then undo it: an undo now would miss "
+                        "the contacts the rest of the run takes off.")
     if run.action not in (Action.REMOVE, Action.REMOVE_ALL):
         raise PlanError("This run cannot be undone",
                         "Only removals from lists can be undone. An unsubscribe is permanent: "
@@ -392,7 +399,8 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
             _memberships(ctx, ADD_KIND if run.action == UNDO else REMOVE_KIND)
     except Cancelled:
         ctx.flush_calls()
-        message = _stopped(journal.item_counts(run_id))
+        unsure = sum(b.size for b in journal.batches(run_id) if b.state in ("sent", "unknown"))
+        message = _stopped(journal.item_counts(run_id), unsure)
         journal.set_run_state(run_id, "cancelled", message)
         raise RunCancelled(run_id, message) from None
     except _PAUSING as exc:
@@ -410,18 +418,25 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
     return result
 
 
-def _stopped(states: dict[str, int]) -> str:
-    """What a stop left behind, truthfully: sent and not checked, or not sent."""
-    sent, unsent = states.get("sent", 0), states.get("planned", 0)
-    if sent and not unsent:
-        return (f"Stopped by you. All changes were sent to Constant Contact; {sent:,} were not "
-                "checked yet (Constant Contact finishes them on its side).")
+def _stopped(states: dict[str, int], unsure: int = 0) -> str:
+    """What a stop left behind, truthfully: sent and not checked, perhaps sent (an answer was
+    lost), or not sent."""
+    sent, unsent = states.get("sent", 0) - unsure, states.get("planned", 0)
+    parts = []
     if sent:
-        return (f"Stopped by you. {sent:,} changes were sent to Constant Contact and are not "
-                f"checked yet; {unsent:,} were not sent.")
+        parts.append("all changes were sent to Constant Contact" if not unsent and not unsure
+                     else f"{sent:,} changes were sent to Constant Contact")
+        parts[-1] += "; they are not checked yet" if not unsent and not unsure else \
+            " and are not checked yet"
+    if unsure:
+        parts.append(f"{unsure:,} {'' if parts else 'changes '}may not have reached Constant "
+                     "Contact (resuming finds out)")
     if unsent:
-        return f"Stopped by you. {unsent:,} changes were not sent."
-    return "Stopped by you. Everything was sent and checked."
+        parts.append(f"{unsent:,} {'' if parts else 'changes '}were not sent")
+    if not parts:
+        return "Stopped by you. Everything was sent and checked."
+    text = "; ".join(parts)
+    return f"Stopped by you. {text[0].upper()}{text[1:]}."
 
 
 # ---- list memberships ---------------------------------------------------------------------------
@@ -524,7 +539,10 @@ def _recover_unconfirmed(ctx: _Context, kind: str) -> None:
     offset = _clock_offset(batches)
     for batch in unsure:
         candidates = _candidates(batch, recent, claimed, offset)
-        if len(candidates) == 1:
+        if len(candidates) == 1 and _before_sending(candidates[0], batch, offset):
+            # Made before our request left: someone else's job. Ours may or may not exist.
+            _decide_by_reading(ctx, kind, batch, candidates)
+        elif len(candidates) == 1:
             match = candidates[0]
             claimed.add(match.activity_id)
             journal.update_batch(run_id, batch.batch, state="started",
@@ -555,6 +573,11 @@ def _candidates(batch: BatchRecord, recent: Sequence[Activity], claimed: set[str
             and abs(_epoch(a.created_at) - sent) <= MATCH_WINDOW]
 
 
+def _before_sending(activity: Activity, batch: BatchRecord, offset: float) -> bool:
+    """Whether the activity was created before the batch's request left (clocks allowing)."""
+    return batch.sent_at is not None and _epoch(activity.created_at) < batch.sent_at + offset - CLOCK_SLACK
+
+
 def _clock_offset(batches: Sequence[BatchRecord]) -> float:
     """How far Constant Contact's clock runs ahead of ours, from this run's confirmed batches."""
     gaps = sorted(_epoch(b.server_created_at) - b.sent_at for b in batches
@@ -573,17 +596,19 @@ def _wait_until_ended(ctx: _Context, activities: Sequence[Activity]) -> None:
     """Poll these activities (growing interval, bounded by the wait limit) until all ended."""
     waiting = [a.activity_id for a in activities if not a.finished]
     delay, since = FIRST_POLL, time.monotonic()
-    while waiting and time.monotonic() - since < ctx.wait_limit:
+    while waiting:
+        ctx.emit(Phase.WAITING, 0, 0)
         ctx.pause(delay)
-        waiting = [i for i in waiting if not _activity_ended(ctx.client, i)]
+        states = _activity_states(ctx.client, waiting)
+        still = [a for i in waiting if (a := states.get(i)) is not None and not a.finished]
+        waiting = [a.activity_id for a in still]
+        waited = time.monotonic() - since
+        if still and waited >= ctx.wait_limit:
+            raise StillProcessing(
+                f"Constant Contact is still working on {len(still):,} jobs that may be ccdesk's",
+                f"After {_minutes(waited)} they are still {_states_in_words(still)} at Constant "
+                "Contact. Nothing is lost: ccdesk looks again when the run is resumed.")
         delay = min(POLL_CAP, delay * 2)
-
-
-def _activity_ended(client: ConstantContact, activity_id: str) -> bool:
-    try:
-        return client.activity(activity_id).finished
-    except NotFound:
-        return True
 
 
 def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,

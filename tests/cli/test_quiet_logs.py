@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ccdesk.sandbox.state import generate_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +57,11 @@ def test_the_filter_cleans_messages_arguments_and_tracebacks() -> None:
     assert "XYZ123" not in text and "S1" not in text and "RT9" not in text
     assert redact('{"access_token": "AT", "refresh_token":"RT"}') == \
         '{"access_token": "[redacted]", "refresh_token":"[redacted]"}'
+
+
+@pytest.mark.timeout(10)
+def test_redacting_a_long_run_without_an_address_is_linear() -> None:
+    from ccdesk.redact import redact
+
+    assert redact("a" * 400_000) == "a" * 400_000  # an unanchored pattern took minutes here
+    assert redact("x a.b+c@ex.org y name%40example.com") == "x [address] y [address]"

@@ -16,7 +16,7 @@ from ccdesk.core.journal import RunBusy
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import PlanError
-from ccdesk.core.runner import RunCancelled, RunPaused, resume_run, start_run
+from ccdesk.core.runner import RunCancelled, RunPaused, resume_run, start_run, undo_run
 from tests.cc.conftest import fast_client, reset_and_connect
 from tests.core.conftest import (
     REMOVE_POST,
@@ -224,17 +224,19 @@ def test_two_resumes_of_one_run_never_send_a_batch_twice(big, sandbox, tmp_path,
     from ccdesk.core.journal import Journal
 
     outcomes: dict[str, object] = {}
+    claimed = threading.Event()  # the first resume holds the run (it is under way)
 
     def resume(name: str) -> None:
         with Journal(journal.path) as own:
             try:
-                outcomes[name] = resume_run(run_id, fast_client(sandbox), own, program=name)
+                outcomes[name] = resume_run(run_id, fast_client(sandbox), own, program=name,
+                                            progress=lambda event: claimed.set())
             except RunBusy as exc:
                 outcomes[name] = exc
 
     first = threading.Thread(target=resume, args=("the window",))
     first.start()
-    time.sleep(0.3)
+    assert claimed.wait(30)
     resume("the command line")
     first.join(30)
     busy = outcomes["the command line"]
@@ -294,3 +296,75 @@ def test_deleted_means_a_deleted_at_with_a_value() -> None:
     assert not Contact.from_json({**base, "deleted_at": None}).deleted
     assert not Contact.from_json({**base, "deleted_at": ""}).deleted
     assert Contact.from_json({**base, "deleted_at": "2026-12-01"}).deleted
+
+
+# ---- found in review -----------------------------------------------------------------------------
+
+
+def test_a_window_looking_at_a_run_never_makes_its_claim_fail(tmp_path) -> None:
+    from ccdesk.core.journal import Journal, holder_of
+
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal:
+        run_id = journal.create_run(file_path="x.csv", file_sha256="0", sheet="", action="remove",
+                                    lists=[], account={}, items=[])
+        stop = threading.Event()
+
+        def window() -> None:  # asks who holds the run, again and again
+            while not stop.is_set():
+                holder_of(path, run_id)
+
+        looker = threading.Thread(target=window)
+        looker.start()
+        refused = 0
+        try:
+            for _ in range(200):
+                try:
+                    journal.claim(run_id, "a scheduled job").release()
+                except RunBusy:
+                    refused += 1
+        finally:
+            stop.set()
+            looker.join()
+    assert refused == 0
+
+
+def test_a_lone_equal_job_made_before_the_sending_is_not_taken_for_ours(sandbox, tmp_path,
+                                                                        journal) -> None:
+    client = reset_and_connect(sandbox, free_members_account(10))
+    plan = plan_for(client, tmp_path, EVERYONE[:10])
+    sandbox.add_foreign_activity(10, created_at=sandbox.clock.time() - 5)  # the web app, 5 s ago
+    sandbox.faults.add(REMOVE_POST, method="POST", kind="drop")  # ours never arrives
+    result = start_run(plan, client, journal)
+    assert result.counts == {"removed": 10} and result.verified == 10
+    assert len(activities(sandbox)) == 1  # read, then sent once more
+
+
+class StopDuringGrace(threading.Event):
+    """Stop pressed while ccdesk looks for a lost answer's job."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_stop_after_a_lost_answer_does_not_claim_it_was_sent(sandbox, tmp_path, journal) -> None:
+    client = reset_and_connect(sandbox, free_members_account(10))
+    plan = plan_for(client, tmp_path, EVERYONE[:10])
+    sandbox.faults.add(REMOVE_POST, method="POST", kind="drop")
+    with pytest.raises(RunCancelled) as stopped:
+        start_run(plan, client, journal, cancel=StopDuringGrace())
+    assert activities(sandbox) == []
+    message = journal.run(stopped.value.run_id).message
+    assert message == ("Stopped by you. 10 changes may not have reached Constant Contact "
+                       "(resuming finds out).")
+
+
+def test_an_unfinished_removal_cannot_be_undone(big, sandbox, tmp_path, journal) -> None:
+    plan = plan_for(big, tmp_path, EVERYONE)
+    sandbox.quota.set_used("ccdesk-sandbox-app", sandbox.clock.time(), 10_000 - 1)
+    with pytest.raises(RunPaused) as paused:
+        start_run(plan, big, journal)
+    with pytest.raises(PlanError, match="not finished"):
+        undo_run(paused.value.run_id, big, journal)
+    assert sandbox.requests.count("POST", r"/v3/activities/add_list_memberships") == 0

@@ -263,6 +263,26 @@ def _member_sheet_with(extra: str) -> bytes:
     return S.sheet_xml(_member_rows_xml() + extra).encode()
 
 
+def xlsx_unclosed_tag_in_shared_strings(folder: Path) -> Path:
+    """Shared strings ending in 60 KB of '<' and letters that never close a tag (a regex whose
+    tag name could give characters back took seconds per kilobyte)."""
+    rnd = random.Random(7)
+    junk = "".join(rnd.choice("<abcdefghijklmnopqrstuvwxyz") for _ in range(60_000)).encode()
+    head = (f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{_MAIN}">'
+            "<si><t>Email</t></si><si><t>ann@example.org</t></si>").encode()
+    sheet = S.sheet_xml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+                        '<row r="2"><c r="A2" t="s"><v>1</v></c></row>').encode()
+    shared = Part("xl/sharedStrings.xml", head + b"<x" + junk)
+    return write_zip(folder / "unclosed.xlsx", _xlsx_parts(sheet, shared=shared))
+
+
+def xlsx_cell_tag_of_spaces(folder: Path) -> Path:
+    """A cell tag of 100,000 spaces and no attribute (an unanchored attribute search was
+    quadratic on it)."""
+    extra = '<row r="5"><c' + " " * 100_000 + 'x><v>1</v></c></row>'
+    return write_zip(folder / "spaces.xlsx", _xlsx_parts(_member_sheet_with(extra)))
+
+
 def xlsx_beyond_columns(folder: Path) -> Path:
     """A cell in column XFE, one past Excel's last column (XFD)."""
     return write_zip(folder / "beyond-columns.xlsx", _xlsx_parts(
@@ -592,6 +612,10 @@ CASES: list[Case] = [
     Case("xlsx-nested-1m-deep-sheet", xlsx_deep_nesting_sheet, "either", MEMBER_ADDRESSES,
          group="nesting"),
     Case("ods-nested-1m-deep", ods_deep_nesting, "either", MEMBER_ADDRESSES, group="nesting"),
+    Case("xlsx-unclosed-tag-in-shared-strings", xlsx_unclosed_tag_in_shared_strings, "either",
+         ((2, "ann@example.org"),), group="slow patterns"),
+    Case("xlsx-cell-tag-of-spaces", xlsx_cell_tag_of_spaces, "either", MEMBER_ADDRESSES,
+         group="slow patterns"),
     Case("csv-utf8-one-stray-byte", csv_stray_byte, "rows",
          ((2, "zoe@example.org"), (3, "rene@example.org"), (4, "ines@example.org")),
          group="read right", warns="row 3", extra={"encoding": "utf-8"}),
