@@ -291,3 +291,63 @@ def test_a_realistic_credential_fits_credential_manager() -> None:
     assert 900 < token < 1300, token  # the shape above is in the range real tokens have
     assert whole > _WINDOWS_BLOB_BYTES  # so the in-memory path is the one Windows takes
     assert without_access < _WINDOWS_BLOB_BYTES // 3, without_access
+
+
+def test_the_stores_people_know_are_named_from_keyrings_real_backends() -> None:
+    """The friendly names and the Windows size limit key on keyring's real module names
+    (importable on any platform), not on strings that could drift."""
+    from keyring.backends import SecretService, Windows, kwallet, libsecret, macOS
+
+    from ccdesk import credentials
+
+    real = {macOS.Keyring: "macOS Keychain", Windows.WinVaultKeyring: "Windows Credential Manager",
+            SecretService.Keyring: "Secret Service (GNOME Keyring or KWallet)",
+            libsecret.Keyring: "Secret Service (libsecret)", kwallet.DBusKeyring: "KWallet"}
+    for cls, name in real.items():
+        assert credentials._FRIENDLY_NAMES[cls.__module__] == name
+    windows = object.__new__(Windows.WinVaultKeyring)
+    fits = credentials._blob_limit(windows)
+    assert fits is not None and fits("x" * 1280) and not fits("x" * 1281)  # UTF-16: 2 bytes each
+    assert credentials._blob_limit(object.__new__(macOS.Keyring)) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# A child process without a console window
+
+
+def test_children_get_no_console_window_on_windows() -> None:
+    from ccdesk.children import CREATE_NO_WINDOW, child_options
+
+    assert CREATE_NO_WINDOW == 0x08000000  # the documented value of the process creation flag
+    assert child_options("win32") == {"creationflags": 0x08000000}
+    assert child_options("darwin") == child_options("linux") == {}
+
+
+def test_a_child_started_with_those_options_runs() -> None:
+    import subprocess
+
+    from ccdesk.children import child_options
+
+    done = subprocess.run([sys.executable, "-c", "print('ok')"], capture_output=True, text=True,
+                          check=True, timeout=60, **child_options())
+    assert done.stdout.strip() == "ok"
+
+
+def test_every_child_ccdesk_starts_gets_those_options() -> None:
+    """A module of ccdesk that starts processes (imports subprocess, calls os.system...) must
+    use child_options, or a window on Windows flashes a console. Today none does."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "ccdesk"
+    starters = []
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)
+                 for a in n.names} | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        if "subprocess" in names or calls & {"os.system", "os.popen", "os.spawnv", "os.startfile"}:
+            starters.append(path.relative_to(root).as_posix())
+            if path.name != "children.py":
+                assert "child_options(" in text, f"{path}: use ccdesk.children.child_options()"
+    assert "children.py" in starters
