@@ -29,9 +29,10 @@ AppPublisher=ccdesk
 DefaultDirName={autopf}\ccdesk
 DefaultGroupName=ccdesk
 DisableProgramGroupPage=yes
-; Per user by default (no administrator needed); an administrator may choose all users.
+; Per user by default (no administrator needed); an administrator may choose all users, in the
+; dialog or on the command line (IT: ccdesk-…-setup.exe /VERYSILENT /ALLUSERS).
 PrivilegesRequired=lowest
-PrivilegesRequiredOverridesAllowed=dialog
+PrivilegesRequiredOverridesAllowed=commandline dialog
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 OutputDir=..\..\dist
