@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import platformdirs
@@ -21,6 +22,17 @@ from ccdesk import APP_NAME, APP_ORG
 from ccdesk.errors import StorageError
 
 HOME_ENV = "CCDESK_HOME"
+
+
+def _posix() -> bool:
+    """Whether file modes (0600, 0700) mean anything here. On Windows they do not: ccdesk's
+    folders are under the user's profile (``%LOCALAPPDATA%``), which only that user (and the
+    system and administrators) may open."""
+    return os.name == "posix"
+
+
+def _windows() -> bool:
+    return os.name == "nt"
 
 
 def folder_path(kind: str) -> Path:
@@ -80,7 +92,7 @@ def private_dir(path: Path) -> Path:
     0700 when it exists with wider permissions.
     """
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.name == "posix":
+    if _posix():
         current = path.stat().st_mode & 0o777
         if current != 0o700:
             path.chmod(0o700)
@@ -103,11 +115,36 @@ def private_file(path: Path | str, *, private_folder: bool = True) -> Path:
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     try:
         info = os.fstat(fd)
-        if os.name == "posix" and stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
+        if _posix() and stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
     return path
+
+
+#: How long :func:`replace_file` keeps trying on Windows while another program has the target open.
+REPLACE_PATIENCE = 2.0
+
+
+def replace_file(source: Path | str, target: Path | str, *, patience: float = REPLACE_PATIENCE) -> None:
+    """Move ``source`` over ``target`` in one step (``os.replace``), on every platform.
+
+    On Windows the move fails with ``PermissionError`` while another process has ``target``
+    open (another ccdesk reading it, a virus scanner, a cloud-sync or indexing service): the
+    move is tried again for up to ``patience`` seconds before the error is raised. On POSIX an
+    open file never blocks the move, so a ``PermissionError`` there is raised at once.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.01
+    while True:
+        try:
+            Path(source).replace(target)
+            return
+        except PermissionError:
+            if not _windows() or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 def data_dir() -> Path:

@@ -48,6 +48,7 @@ from ccdesk.cc.errors import (
     error_from_response,
     is_throttled,
 )
+from ccdesk.paths import replace_file
 
 log = logging.getLogger("ccdesk.cc")
 
@@ -221,7 +222,7 @@ class DailyUsage:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".usage-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self._counts, handle)
-            Path(tmp).replace(self.path)  # os.replace: atomic, also on Windows
+            replace_file(tmp, self.path)  # atomic; on Windows waits out a reader
         except OSError as exc:  # one line: a full or read-only disk is no reason for a traceback
             log.warning("could not save the API usage count to %s: %s", self.path, exc)
             if tmp is not None:

@@ -30,6 +30,14 @@ class ExportError(CcdeskError):
     what_to_do = "Choose another folder (one you can write to) and try again."
 
 
+class FileInUse(ExportError):
+    """The file is there but may not be written: on Windows, another program (Excel) has it open."""
+
+    title = "The file is open in another program"
+    what_to_do = ("If it is open in Excel, close it in Excel and try again, or save the log "
+                  "under another name.")
+
+
 def neutralise(value: Any) -> Any:
     """A cell value that no spreadsheet will run as a formula."""
     if isinstance(value, str) and value.startswith(_DANGEROUS):
@@ -106,6 +114,10 @@ def write_table(path: Path | str, columns: Sequence[str], rows: Iterable[Sequenc
             for row in rows:
                 sheet.append([_xlsx_text(v) for v in row])
             book.save(path)
+    except PermissionError as exc:
+        if path.exists():  # Windows: Excel holds the file it has open (a sharing violation)
+            raise FileInUse(details=str(exc)) from exc
+        raise ExportError(details=str(exc)) from exc
     except OSError as exc:
         raise ExportError(details=str(exc)) from exc
     return path

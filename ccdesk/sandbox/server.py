@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ccdesk.paths import replace_file
 from ccdesk.sandbox.limits import Clock, DailyQuota, Faults, RateLimiter, RequestLog, utc_day
 from ccdesk.sandbox.oauth import DEVICE_GRANT, AccessToken, App, OAuthError, OAuthServer
 from ccdesk.sandbox.state import (
@@ -356,7 +357,7 @@ class Sandbox:
                     handle.write(text)
                     handle.flush()
                     os.fsync(handle.fileno())
-                Path(temp).replace(self.save_path)
+                replace_file(temp, self.save_path)
             except BaseException:
                 with contextlib.suppress(OSError):
                     Path(temp).unlink()

@@ -54,8 +54,10 @@ def bundle() -> Path:
 
 @pytest.fixture
 def resources(bundle: Path) -> Path:
-    """The bundle's resources folder (``sys._MEIPASS/resources``)."""
-    found = [p for p in (bundle / "_internal" / "resources", bundle / "resources")
+    """The bundle's resources folder (``sys._MEIPASS/resources``; in a macOS app, whose
+    executables are in ``Contents/MacOS``, under ``Contents/Resources``)."""
+    found = [p for p in (bundle / "_internal" / "resources", bundle / "resources",
+                         bundle.parent / "Resources" / "resources")
              if (p / "README.md").is_file()]
     assert found, f"no resources folder in {bundle}"
     return found[0]
