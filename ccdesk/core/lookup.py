@@ -173,7 +173,7 @@ def look_up(
         key = address.lower()
         wanted[key] = address if address == key else key
     if cost is None:
-        account_size = None if action is Action.REMOVE else count_contacts(client)
+        account_size = None if action is Action.REMOVE else client.count_contacts()
         cost = choose_strategy(len(wanted), action, lists, account_size)
     snapshot = Snapshot(strategy=cost.strategy)
     total = max(cost.calls, 1)
@@ -204,11 +204,6 @@ def look_up(
             _check(cancel)
     snapshot.calls = client.calls - before
     return snapshot
-
-
-def count_contacts(client: ConstantContact) -> int:
-    """How many contacts the account holds (deleted included): one call."""
-    return client.count_contacts()
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -30,7 +30,6 @@ from ccdesk.core.lookup import (
     Strategy,
     choose_check,
     choose_strategy,
-    count_contacts,
     look_up,
 )
 from ccdesk.core.phases import Phase
@@ -392,7 +391,7 @@ def preview(
     all_lists = client.lists()
     chosen = resolve_lists(all_lists, list_names) if list_names else []
     addresses = sheet.addresses
-    account_size = None if action is Action.REMOVE or not addresses else count_contacts(client)
+    account_size = None if action is Action.REMOVE or not addresses else client.count_contacts()
     cost = choose_strategy(len(addresses), action, chosen, account_size)
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
                        progress=lambda done, total: say(Phase.LOOKING_UP, done, total))

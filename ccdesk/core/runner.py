@@ -157,8 +157,10 @@ class RunResult:
 
 
 ProgressCallback = Callable[[RunProgress], None]
-_PAUSING = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError, PermissionDenied,
-            StillProcessing)
+#: Refusals that leave a request undone and hold for every request after it.
+_NOT_DONE = (QuotaExceeded, ConnectionFailed, ServerError, RateLimited)
+#: What pauses a run (resumable): those, a connection to make again, or a long wait.
+_PAUSING = (*_NOT_DONE, AuthError, PermissionDenied, StillProcessing)
 
 
 # =============================================================================================
@@ -259,7 +261,9 @@ def undo_run(
     """Put back exactly the contacts a removal run removed, on exactly those lists."""
     run = _known_run(journal, run_id)
     with journal.claim(run_id, program):  # one undo at a time, and not while the run goes on
+        before = client.calls
         undo_id = _record_undo(run, client, journal)
+        journal.add_api_calls(undo_id, client.calls - before)  # the lists' sizes, read to plan it
     with journal.claim(undo_id, program):
         return _execute(undo_id, client, journal, progress, cancel, wait_limit)
 
@@ -495,8 +499,7 @@ def _send(ctx: _Context, kind: str, total: int) -> None:
                     journal.update_batch(run_id, batch, state="unknown", message=exc.title)
                     ctx.pause(RECOVER_GRACE)
                     _recover_unconfirmed(ctx, kind)
-                except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited, AuthError,
-                        PermissionDenied) as exc:
+                except _PAUSING as exc:
                     # Refused or never arrived, for a reason that holds for every batch: nothing
                     # was done, the rows go back to planned, and the run pauses (the batches
                     # already started are checked when it resumes).
@@ -857,7 +860,7 @@ def _unsubscribe(ctx: _Context) -> None:
         except ContactDeleted:
             _finish_put(journal, run_id, item, "skipped", "skip_deleted",
                         "Deleted in Constant Contact since the preview", batch=batch)
-        except (QuotaExceeded, ConnectionFailed, ServerError, RateLimited) as exc:
+        except _NOT_DONE as exc:
             journal.update_batch(run_id, batch, state="failed", message=exc.title)
             journal.reset_items(run_id, [item.row])
             raise
