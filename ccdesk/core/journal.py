@@ -257,19 +257,29 @@ _SOMEBODY = Owner(0, "", "another ccdesk", 0.0)
 def holder_of(journal_path: Path | str | None, run_id: str) -> Owner | None:
     """:meth:`Journal.holder` without opening the journal for writing (cheap: for the window)."""
     path = str(journal_path or default_path())
-    lock = _lock_path(_locks_folder(path, 0), run_id)
-    if not Path(lock).exists() or not _lock_is_held(lock):
+    if not _lock_held(path, 0, run_id):
         return None
     try:
         db = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5)
         try:
-            row = db.execute("SELECT pid, host, program, since FROM owners WHERE run_id = ?",
-                             (run_id,)).fetchone()
+            owner = _owner(db, run_id)
         finally:
             db.close()
     except sqlite3.Error:
-        row = None
-    return Owner(*row) if row else _SOMEBODY
+        owner = None
+    return owner or _SOMEBODY
+
+
+def _owner(db: sqlite3.Connection, run_id: str) -> Owner | None:
+    row = db.execute("SELECT pid, host, program, since FROM owners WHERE run_id = ?",
+                     (run_id,)).fetchone()
+    return Owner(*row) if row else None
+
+
+def _lock_held(journal_path: str, instance: int, run_id: str) -> bool:
+    """Whether someone holds the run's lock now (no lock file is made just to look)."""
+    lock = _lock_path(_locks_folder(journal_path, instance), run_id)
+    return Path(lock).exists() and _lock_is_held(lock)
 
 
 def _locks_folder(journal_path: str, instance: int) -> Path:
@@ -480,16 +490,14 @@ class Journal:
 
     def holder(self, run_id: str) -> Owner | None:
         """Who is carrying the run out now, or None when nobody is (a crashed owner is nobody)."""
-        if not _lock_is_held(self._lock_file(run_id)):
+        if not _lock_held(self.path, id(self), run_id):
             return None
         return self.owner(run_id) or _SOMEBODY
 
     def owner(self, run_id: str) -> Owner | None:
         """Who last took the run on (whether or not still at it)."""
         with self._lock:
-            row = self._db.execute("SELECT pid, host, program, since FROM owners WHERE run_id = ?",
-                                   (run_id,)).fetchone()
-        return Owner(*row) if row else None
+            return _owner(self._db, run_id)
 
     def _lock_file(self, run_id: str) -> str:
         lock = _lock_path(_locks_folder(self.path, id(self)), run_id)

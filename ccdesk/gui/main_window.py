@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.errors import AuthError
-from ccdesk.core.journal import RunRecord
+from ccdesk.core.journal import Owner, RunRecord
 from ccdesk.core.plan import Plan, PlanError
 from ccdesk.core.runner import RunPaused, RunResult
 from ccdesk.core.sheet import MemberSheet
@@ -563,13 +564,10 @@ class MainWindow(QMainWindow):
         self._update_steps()
         self.go("run")
 
-    def watch_run(self, run: RunRecord) -> None:
-        """Follow a run another process (a window, the command line, a scheduled job) carries
-        out, through the journal, until it ends there."""
+    def watch_run(self, run: RunRecord, holder: Owner) -> None:
+        """Follow a run another process (``holder``: a window, the command line, a scheduled
+        job) carries out, through the journal, until it ends there."""
         if self.session is None or self.run_page.running:
-            return
-        holder = self.session.run_holder(run.run_id)
-        if holder is None:
             return
         job = self.start_job("watch", tasks.watch_work(self.session, run.run_id),
                              on_done=self._watch_over, on_error=self.report_error)
@@ -631,28 +629,33 @@ class MainWindow(QMainWindow):
     def _wait_limit(self) -> float:
         return max(1, int(self.settings.get("prefs/wait_limit_minutes"))) * 60.0
 
-    def resumable(self, run: RunRecord) -> bool:
-        """Whether ``run`` can be resumed here and now."""
-        if run.state not in ("running", "paused", "cancelled"):
+    def resumable(self, run: RunRecord, holder: Owner | EllipsisType | None = ...) -> bool:
+        """Whether ``run`` can be resumed here and now (``holder``: who carries it out, as a
+        worker read it; looked up when not given)."""
+        if run.state not in ("running", "paused", "cancelled") or self.run_page.running:
             return False
-        if self.run_page.running:
-            return False
-        return self.session is None or self.session.run_holder(run.run_id) is None
+        return self._holder(run, holder) is None
 
-    def watchable(self, run: RunRecord) -> bool:
+    def watchable(self, run: RunRecord, holder: Owner | EllipsisType | None = ...) -> bool:
         """Whether another process carries ``run`` out now (it can be watched, not resumed)."""
-        return (self.session is not None and not self.run_page.running
-                and self.session.run_holder(run.run_id) is not None)
+        return (run.unfinished and not self.run_page.running
+                and self._holder(run, holder) is not None)
 
-    def not_resumable_reason(self, run: RunRecord) -> str:
+    def not_resumable_reason(self, run: RunRecord,
+                             holder: Owner | EllipsisType | None = ...) -> str:
         if self.run_page.running:
             return "Another run is in progress; resume this one when it is finished."
-        holder = self.session.run_holder(run.run_id) if self.session is not None else None
+        holder = self._holder(run, holder)
         if holder is not None:
             who = holder.describe()
             return (f"{who[0].upper()}{who[1:]} is carrying this run out now. Watch it here, "
                     "or let it finish: its results show here when you open the run again.")
         return ""
+
+    def _holder(self, run: RunRecord, holder: Owner | EllipsisType | None) -> Owner | None:
+        if holder is not ...:
+            return holder
+        return self.session.run_holder(run.run_id) if self.session is not None else None
 
     def _offer_resume(self) -> None:
         if self._offered_resume or self.session is None:
@@ -660,7 +663,7 @@ class MainWindow(QMainWindow):
         self._offered_resume = True
 
         def found(runs: list[RunRecord]) -> None:
-            runs = [r for r in runs if self.resumable(r)]
+            runs = [r for r in runs if self.resumable(r, None)]  # none held elsewhere
             if not runs or self.run_page.running:
                 return
             run = runs[0]

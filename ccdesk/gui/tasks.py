@@ -412,12 +412,11 @@ class RunDetails:
     groups: dict[str, int]
     undone_by: str | None = None  # a finished undo of this run
     original: RunRecord | None = None  # for an undo: the run it undid
-    resumable: bool = False
     owner: Owner | None = None  # who last carried it out
+    holder: Owner | None = None  # who carries it out now
 
 
-def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecord], bool]
-                 = lambda run: run.unfinished) -> Work:
+def results_work(session: Session, run_id: str) -> Work:
     def work(report: Report, cancel: threading.Event) -> RunDetails:
         with gc_paused():
             return read(report, cancel)
@@ -434,10 +433,11 @@ def results_work(session: Session, run_id: str, *, resumable: Callable[[RunRecor
                               if r.undo_of == run_id and r.state == "finished"), None)
             original = journal.run(run.undo_of) if run.undo_of else None
             owner = journal.owner(run_id)
+            holder = journal.holder(run_id) if run.unfinished else None
         finally:
             journal.close()
         return RunDetails(run, result, table, result_groups(result.counts), undone_by, original,
-                          resumable(run), owner)
+                          owner, holder)
 
     return work
 

@@ -98,9 +98,9 @@ class HistoryPage(Page):
     def _selection_changed(self, *args: QModelIndex) -> None:
         entry = self._selected()
         self.open_button.setEnabled(entry is not None)
-        resumable = entry is not None and self.app.resumable(entry.run)
-        watchable = entry is not None and not resumable and entry.run.unfinished \
-            and self.app.watchable(entry.run)
+        resumable = entry is not None and self.app.resumable(entry.run, entry.holder)
+        watchable = entry is not None and entry.elsewhere and self.app.watchable(entry.run,
+                                                                                 entry.holder)
         self.resume_button.setEnabled(resumable)
         self.resume_button.setVisible(not watchable)
         self.watch_button.setVisible(watchable)
@@ -112,13 +112,13 @@ class HistoryPage(Page):
 
     def resume_selected(self) -> None:
         entry = self._selected()
-        if entry is not None and self.app.resumable(entry.run):
+        if entry is not None and self.app.resumable(entry.run, entry.holder):
             self.app.resume_run(entry.run)
 
     def watch_selected(self) -> None:
         entry = self._selected()
-        if entry is not None and self.app.watchable(entry.run):
-            self.app.watch_run(entry.run)
+        if entry is not None and entry.holder is not None and entry.elsewhere:
+            self.app.watch_run(entry.run, entry.holder)
 
     def run_id_at(self, row: int) -> str:
         return self.proxy.index(row, 0).data(RUN_ID_ROLE)

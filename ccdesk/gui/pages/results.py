@@ -64,8 +64,7 @@ class ResultsPage(Page):
         self.layout_.addWidget(self.table, 1)
         self.save_button.clicked.connect(self.save_log)
         self.resume_button.clicked.connect(self.resume)
-        self.watch_button.clicked.connect(lambda: self.details is not None
-                                          and self.app.watch_run(self.details.run))
+        self.watch_button.clicked.connect(self._watch)
         self.retry_button.clicked.connect(self.retry_failed)
         self.undo_button.clicked.connect(self.undo)
         self.new_button.clicked.connect(lambda: app.go("sheet"))
@@ -83,14 +82,14 @@ class ResultsPage(Page):
         self.about.setText("Reading the run's record…")
         for b in (self.save_button, self.resume_button, self.retry_button, self.undo_button):
             b.setEnabled(False)
-        self.app.start_job("results", tasks.results_work(session, run_id,
-                                                         resumable=self.app.resumable),
+        self.app.start_job("results", tasks.results_work(session, run_id),
                            on_done=self.show_details, on_error=self.app.report_error)
 
     def show_details(self, details: tasks.RunDetails) -> None:
         self.details = details
         run, g = details.run, details.groups
-        watchable = run.unfinished and not details.resumable and self.app.watchable(run)
+        resumable = self.app.resumable(run, details.holder)
+        watchable = self.app.watchable(run, details.holder)
         action = run.action
         lists = ", ".join(run.list_names) or "every list"
         file = Path(run.file_path).name
@@ -149,7 +148,7 @@ class ResultsPage(Page):
         self.table.set_hidden_columns(())
         self.save_button.setEnabled(True)
         self.resume_button.setVisible((run.unfinished or run.state == "cancelled") and not watchable)
-        self.resume_button.setEnabled(details.resumable and self.app.session is not None)
+        self.resume_button.setEnabled(resumable and self.app.session is not None)
         self.watch_button.setVisible(watchable)
         can_undo = (action in ("remove", "remove-all") and g["done"] > 0
                     and details.undone_by is None and run.state == "finished")
@@ -168,13 +167,17 @@ class ResultsPage(Page):
         if g["failed"] and action != "undo":
             notes.append("“Try the failed ones again” looks up only the failed addresses "
                          "afresh and shows a new preview before anything is done.")
-        if not details.resumable and (run.unfinished or run.state == "cancelled"):
-            notes.append(self.app.not_resumable_reason(run))
+        if not resumable and (run.unfinished or run.state == "cancelled"):
+            notes.append(self.app.not_resumable_reason(run, details.holder))
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
         self.app.results_shown.emit(run.run_id)
 
     # -- actions ----------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        if self.details is not None and self.details.holder is not None:
+            self.app.watch_run(self.details.run, self.details.holder)
+
     def save_log(self) -> None:
         details, session = self.details, self.app.session
         if details is None or session is None:
