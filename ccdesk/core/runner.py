@@ -296,14 +296,18 @@ def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> s
     items = [{"row": i.row, "email": i.email, "value": i.value, "contact_id": i.contact_id,
               "outcome": "re_add", "reason": "Back on " + _list_names(run, i.list_ids),
               "list_ids": i.list_ids, "state": "planned", "result": ""} for i in removed]
-    check, reads = choose_check([i.list_ids for i in removed],
-                                {x.list_id: x.membership_count for x in client.lists()}, adding=True)
+    check, reads = choose_check([i.list_ids for i in removed], _list_sizes(client), adding=True)
     return journal.create_run(
         file_path=run.file_path, file_sha256=run.file_sha256, sheet=run.sheet, action=UNDO,
         lists=run.lists, account=run.account, items=items, undo_of=run_id,
         predicted_calls=activity_count(i.list_ids for i in removed) + 2 + reads,
         options={"list_names": run.options.get("list_names", {}), "check": str(check)},
     )
+
+
+def _list_sizes(client: ConstantContact) -> dict[str, int | None]:
+    """Every list's member count now (one request)."""
+    return {x.list_id: x.membership_count for x in client.lists()}
 
 
 def _known_run(journal: Journal, run_id: str) -> RunRecord:
@@ -365,10 +369,6 @@ class _Context:
         elif self.cancel.wait(seconds):
             raise Cancelled()
 
-    def list_sizes(self) -> dict[str, int | None]:
-        """Every list's member count now (one request)."""
-        return {x.list_id: x.membership_count for x in self.client.lists()}
-
     def emit(self, phase: Phase, done: int, total: int, rows: Sequence[int] = ()) -> None:
         """Tell the caller, and the journal (for windows watching from other processes: at
         most every ``RECORD_EVERY`` seconds, and at every change of phase)."""
@@ -426,21 +426,17 @@ def _stopped(states: dict[str, int], unsure: int = 0) -> str:
     """What a stop left behind, truthfully: sent and not checked, perhaps sent (an answer was
     lost), or not sent."""
     sent, unsent = states.get("sent", 0) - unsure, states.get("planned", 0)
-    parts = []
-    if sent:
-        parts.append("all changes were sent to Constant Contact" if not unsent and not unsure
-                     else f"{sent:,} changes were sent to Constant Contact")
-        parts[-1] += "; they are not checked yet" if not unsent and not unsure else \
-            " and are not checked yet"
-    if unsure:
-        parts.append(f"{unsure:,} {'' if parts else 'changes '}may not have reached Constant "
-                     "Contact (resuming finds out)")
-    if unsent:
-        parts.append(f"{unsent:,} {'' if parts else 'changes '}were not sent")
+    if sent and not unsure and not unsent:
+        return ("Stopped by you. All changes were sent to Constant Contact; they are not "
+                "checked yet.")
+    parts = [f"{n:,} {what}" for n, what in (
+        (sent, "were sent to Constant Contact and are not checked yet"),
+        (unsure, "may not have reached Constant Contact (resuming finds out)"),
+        (unsent, "were not sent")) if n]
     if not parts:
         return "Stopped by you. Everything was sent and checked."
-    text = "; ".join(parts)
-    return f"Stopped by you. {text[0].upper()}{text[1:]}."
+    parts[0] = parts[0].replace(" ", " changes ", 1)  # "500 changes were sent …; 200 were not sent"
+    return f"Stopped by you. {'; '.join(parts)}."
 
 
 # ---- list memberships ---------------------------------------------------------------------------
@@ -598,20 +594,35 @@ def _epoch(stamp: str | None) -> float:
 def _wait_until_ended(ctx: _Context, activities: Sequence[Activity]) -> None:
     """Poll these activities (growing interval, bounded by the wait limit) until all ended."""
     waiting = [a.activity_id for a in activities if not a.finished]
-    delay, since = FIRST_POLL, time.monotonic()
+    rounds = _poll_rounds(ctx)
     while waiting:
-        ctx.emit(Phase.WAITING, 0, 0)
-        ctx.pause(delay)
+        waited = next(rounds)
         states = _activity_states(ctx.client, waiting)
         still = [a for i in waiting if (a := states.get(i)) is not None and not a.finished]
+        _give_up_after(ctx, still, waited, "jobs that may be ccdesk's")
         waiting = [a.activity_id for a in still]
-        waited = time.monotonic() - since
-        if still and waited >= ctx.wait_limit:
-            raise StillProcessing(
-                f"Constant Contact is still working on {len(still):,} jobs that may be ccdesk's",
-                f"After {_minutes(waited)} they are still {_states_in_words(still)} at Constant "
-                "Contact. Nothing is lost: ccdesk looks again when the run is resumed.")
+
+
+def _poll_rounds(ctx: _Context) -> Iterator[float]:
+    """Before each look at Constant Contact's jobs: say so, and wait (0.5 s, then doubling up to
+    ``POLL_CAP``; Stop ends the wait). Yields the seconds waited so far."""
+    delay, since = FIRST_POLL, time.monotonic()
+    while True:
+        ctx.emit(Phase.WAITING, 0, 0)
+        ctx.pause(delay)
+        yield time.monotonic() - since
         delay = min(POLL_CAP, delay * 2)
+
+
+def _give_up_after(ctx: _Context, still: Sequence[Activity], waited: float, what: str) -> None:
+    """Pause the run (:class:`StillProcessing`) when jobs are still unfinished after the wait
+    limit."""
+    if still and waited >= ctx.wait_limit:
+        raise StillProcessing(
+            f"Constant Contact is still working on {len(still):,} {what}",
+            f"After {_minutes(waited)} they are still {_states_in_words(still)} at Constant "
+            "Contact. Nothing is lost: they carry on there, and ccdesk checks them when the run "
+            "is resumed.")
 
 
 def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,
@@ -621,7 +632,8 @@ def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,
     run_id = ctx.run.run_id
     _wait_until_ended(ctx, candidates)  # if one of them is ours, its work shows in the read
     items = ctx.journal.items(run_id, batch=batch.batch)
-    check, _ = choose_check([i.list_ids for i in items], ctx.list_sizes(), adding=kind == ADD_KIND)
+    check, _ = choose_check([i.list_ids for i in items], _list_sizes(ctx.client),
+                            adding=kind == ADD_KIND)
     found = _read_back(ctx, {i.contact_id for i in items if i.contact_id},
                        {x for i in items for x in i.list_ids}, check)
     done, again = [], []
@@ -653,14 +665,9 @@ def _wait_for_activities(ctx: _Context) -> None:
     After ``ctx.wait_limit`` seconds the run pauses with :class:`StillProcessing`."""
     run_id = ctx.run.run_id
     journal = ctx.journal
-    delay = FIRST_POLL
-    since = time.monotonic()
-    while True:
-        started = journal.batches(run_id, state="started")
-        if not started:
-            return
-        ctx.emit(Phase.WAITING, 0, 0)
-        ctx.pause(delay)
+    rounds = _poll_rounds(ctx)
+    while started := journal.batches(run_id, state="started"):
+        waited = next(rounds)
         states = _activity_states(ctx.client, [b.activity_id for b in started if b.activity_id])
         still: list[Activity] = []
         for batch in started:
@@ -669,12 +676,11 @@ def _wait_for_activities(ctx: _Context) -> None:
                 # Older than Constant Contact keeps activities (10 days): the re-read decides.
                 journal.update_batch(run_id, batch.batch, state="finished",
                                      message="Constant Contact no longer reports on this job")
+            elif activity is None:
                 continue
-            if activity is None or not activity.finished:
-                if activity is not None:
-                    still.append(activity)
-                continue
-            if activity.succeeded:
+            elif not activity.finished:
+                still.append(activity)
+            elif activity.succeeded:
                 journal.update_batch(run_id, batch.batch, state="finished",
                                      message="; ".join(activity.errors)[:1000] or activity.state)
             else:
@@ -682,14 +688,7 @@ def _wait_for_activities(ctx: _Context) -> None:
                 errors = "; ".join(activity.errors)[:1000]
                 journal.update_batch(run_id, batch.batch, state="failed",
                                      message=f"{reason}: {errors}" if errors else reason)
-        waited = time.monotonic() - since
-        if still and waited >= ctx.wait_limit:
-            raise StillProcessing(
-                f"Constant Contact is still working on {len(still):,} of ccdesk's jobs",
-                f"After {_minutes(waited)} they are still {_states_in_words(still)} at Constant "
-                "Contact. Nothing is lost: they carry on there, and ccdesk checks them when the "
-                "run is resumed.")
-        delay = min(POLL_CAP, delay * 2)
+        _give_up_after(ctx, still, waited, "of ccdesk's jobs")
 
 
 def _minutes(seconds: float) -> str:
