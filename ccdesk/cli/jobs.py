@@ -278,12 +278,12 @@ def _wait_limit(args: argparse.Namespace) -> float:
 
 def _journal_for(args: argparse.Namespace) -> Any:
     from ccdesk.core.journal import Journal
-    from ccdesk.paths import data_dir
+    from ccdesk.engine.session import demo_journal, sandbox_journal
 
     if getattr(args, "sandbox_url", None):
-        return Journal(data_dir() / "sandbox" / "journal.sqlite3")
+        return Journal(sandbox_journal())
     if getattr(args, "demo", False) or getattr(args, "demo_state", None):
-        return Journal(data_dir() / "demo" / "journal.sqlite3")  # where Session.demo_session keeps it
+        return Journal(demo_journal())
     return Journal()
 
 

@@ -68,6 +68,16 @@ def demo_folder() -> Path:
     return data_dir() / "demo"
 
 
+def demo_journal() -> Path:
+    """The demo's journal (its runs), apart from a real account's."""
+    return demo_folder() / JOURNAL_NAME
+
+
+def sandbox_journal() -> Path:
+    """The journal of a sandbox serving elsewhere (``--sandbox-url``)."""
+    return data_dir() / "sandbox" / JOURNAL_NAME
+
+
 class DemoBusy(CcdeskError):
     """The demo cannot be reset while one of its runs is being carried out."""
 
@@ -84,14 +94,12 @@ def reset_demo() -> None:
         DemoBusy: a window or a command is carrying out a run of the demo now.
     """
     folder = demo_folder()
-    journal_path = folder / JOURNAL_NAME
-    if journal_path.exists():
-        with Journal(journal_path) as journal:
-            runs = journal.unfinished_runs()
-        for run in runs:
-            holder = holder_of(journal_path, run.run_id)
-            if holder is not None:
-                raise DemoBusy(details=f"run {run.run_id}: {holder.describe()}")
+    if demo_journal().exists():
+        with Journal(demo_journal()) as journal:
+            for run in journal.unfinished_runs():
+                holder = journal.holder(run.run_id)
+                if holder is not None:
+                    raise DemoBusy(details=f"run {run.run_id}: {holder.describe()}")
     for name in (DEMO_STATE_NAME, JOURNAL_NAME, f"{JOURNAL_NAME}-wal", f"{JOURNAL_NAME}-shm"):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "locks", ignore_errors=True)
@@ -225,7 +233,7 @@ class Session:
         sandbox.start()
         try:
             session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
-                          demo=True, journal_path=demo_folder() / JOURNAL_NAME,
+                          demo=True, journal_path=demo_journal(),
                           sandbox=sandbox)
             if unusable:
                 session._notices.append(DEMO_STATE_UNUSABLE)
@@ -240,7 +248,7 @@ class Session:
     def for_sandbox(cls, base_url: str) -> Session:
         """A sandbox already serving at ``base_url`` (must auto-approve), connected."""
         session = cls(Endpoints.for_base(base_url), InMemoryStore(), profile="sandbox",
-                      demo=True, journal_path=data_dir() / "sandbox" / "journal.sqlite3")
+                      demo=True, journal_path=sandbox_journal())
         session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
         return session
 
