@@ -169,17 +169,11 @@ class DailyUsage:
 
     def _update(self, client_id: str, change: Callable[[int], int]) -> None:
         """Apply ``change`` to today's count of ``client_id``, merged with the file's."""
-        day = self._day()
         with self._lock:
             lock = _FileLock(self.path.with_name(self.path.name + ".lock")) if self.path else None
             with lock or contextlib.nullcontext():
-                if self.path is not None:
-                    on_disk = self._read()
-                    if on_disk is not None:
-                        self._counts = on_disk
-                entry = self._counts.get(client_id)
-                used = int(entry.get("used") or 0) if entry and entry.get("day") == day else 0
-                self._counts[client_id] = {"day": day, "used": change(used)}
+                used = self._today(client_id)
+                self._counts[client_id] = {"day": self._day(), "used": change(used)}
                 self._save()
 
     def count(self, client_id: str, n: int = 1) -> None:
@@ -189,17 +183,19 @@ class DailyUsage:
     def used(self, client_id: str) -> int:
         """Requests counted today (by every process sharing the file)."""
         with self._lock:
-            if self.path is not None:
-                on_disk = self._read()
-                if on_disk is not None:
-                    self._counts = on_disk
-            entry = self._counts.get(client_id)
-            if not entry or entry.get("day") != self._day():
-                return 0
-            try:
-                return int(entry.get("used") or 0)
-            except (TypeError, ValueError):
-                return 0
+            return self._today(client_id)
+
+    def _today(self, client_id: str) -> int:
+        """Today's count of ``client_id`` as the file has it now (the lock held)."""
+        if self.path is not None and (on_disk := self._read()) is not None:
+            self._counts = on_disk
+        entry = self._counts.get(client_id)
+        if not entry or entry.get("day") != self._day():
+            return 0
+        try:
+            return int(entry.get("used") or 0)
+        except (TypeError, ValueError):
+            return 0
 
     def remaining(self, client_id: str) -> int:
         """Requests left today (never negative)."""
