@@ -229,7 +229,8 @@ class Session:
                 unusable = True
         if sandbox is None:
             sandbox = Sandbox(load_demo_data(), save_to=save_to, **options)
-        sandbox.save()  # an unreadable file is replaced now, not at the first change
+        if unusable:
+            sandbox.save()  # the unreadable file is replaced now, not at the first change
         sandbox.start()
         try:
             session = cls(Endpoints.for_base(sandbox.base_url), InMemoryStore(), profile="demo",
