@@ -134,6 +134,14 @@ def export_preview(plan: Any, path: Path | str, fmt: str | None = None) -> Path:
     return write_table(path, PREVIEW_COLUMNS, rows, fmt, sheet_title="Preview")
 
 
+def export_recorded_preview(journal: Journal, run_id: str, path: Path | str,
+                            fmt: str | None = None) -> Path:
+    """Save a preview recorded in the journal (a run not carried out yet)."""
+    rows = ([i.row, i.email or i.value, i.outcome, i.reason, ""]
+            for i in journal.iter_items(run_id))
+    return write_table(path, PREVIEW_COLUMNS, rows, fmt, sheet_title="Preview")
+
+
 def default_log_path(run_id: str, fmt: str = "xlsx") -> Path:
     """Where a run's log goes unless the person chooses: the data folder's ``logs``."""
     from ccdesk.paths import data_dir

@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -1600,20 +1599,9 @@ class _CalamineBook(Workbook):
             start = sheet.start
             if start is None:
                 return Grid([], 1, 0)
-            if max_rows is None:
-                if sheet.height > MAX_ROWS:
-                    _check_area(sheet.height, 1, name)
-                # In slices, not to_python(): one call building 100,000 rows keeps the
-                # interpreter lock for ~100 ms and a window on another thread would freeze.
-                # (iter_rows() starts at row 1, padding with empty rows, but at the first
-                # column; to_python is the reference if a version behaves otherwise.)
-                rows, it = [], islice(sheet.iter_rows(), start[0], None)
-                while chunk := list(islice(it, 4096)):
-                    rows += chunk
-                if len(rows) != sheet.height or (rows and len(rows[0]) != sheet.width):
-                    rows = sheet.to_python(skip_empty_area=True)
-            else:
-                rows = sheet.to_python(skip_empty_area=True, nrows=max_rows)
+            if max_rows is None and sheet.height > MAX_ROWS:
+                _check_area(sheet.height, 1, name)
+            rows = sheet.to_python(skip_empty_area=True, nrows=max_rows)
         except SheetError:
             raise
         except BaseException as exc:

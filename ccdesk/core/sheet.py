@@ -46,7 +46,6 @@ from ccdesk.core.formats import (
     open_workbook,
     read_file_bytes,
 )
-from ccdesk.core.gcpause import gc_paused
 from ccdesk.errors import SheetError
 
 __all__ = [
@@ -587,12 +586,11 @@ def read_sheet(
     options = options or ImportOptions()
     report = progress or (lambda stage, fraction: None)
     path = Path(path)
-    with gc_paused():  # 100,000s of new objects, no cycles among them
-        try:
-            sheet = _read(path, options, report)
-        except NoEmailColumnError:
-            _refuse_formulas_without_results(path)
-            raise
+    try:
+        sheet = _read(path, options, report)
+    except NoEmailColumnError:
+        _refuse_formulas_without_results(path)
+        raise
     if not sheet.counts[str(Outcome.VALID)]:
         _refuse_formulas_without_results(path)
     return sheet

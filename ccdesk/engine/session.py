@@ -39,7 +39,7 @@ from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.errors import AppConfigError, AuthError, OAuthFlowError
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
-from ccdesk.core.journal import JOURNAL_NAME, Journal, Owner, holder_of
+from ccdesk.core.journal import JOURNAL_NAME, Journal, Owner, default_path, holder_of
 from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir, private_dir
 
@@ -351,6 +351,11 @@ class Session:
             self._account = None
 
     # ---- the journal ----------------------------------------------------------------------------
+
+    @property
+    def journal_path(self) -> Path:
+        """The journal's file (the shared truth of this account's runs)."""
+        return Path(self._journal_path) if self._journal_path else default_path()
 
     def journal(self) -> Journal:
         """A journal connection (each thread should open its own)."""

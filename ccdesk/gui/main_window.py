@@ -1,9 +1,10 @@
 """The main window: the steps on the left, the demo banner and the account on top, one page
 at a time in the middle.
 
-The window owns the shared state — the :class:`~ccdesk.engine.session.Session`, the open sheet,
-the current preview — and every :class:`~ccdesk.gui.worker.Job`. Pages start work through
-:meth:`MainWindow.start_job` and report errors through :meth:`MainWindow.report_error`.
+The window builds the state (:class:`~ccdesk.gui.state.WindowState`), the jobs service
+(:class:`~ccdesk.gui.jobs.Jobs`) and the pages, and connects the pages' requests to the
+service. It also does what belongs to the window as a whole: the steps, the menus, message
+boxes, the demo banner, and closing.
 
 Sessions come from factories so that tests (and the demo) can inject their own:
 ``account_factory()`` for a real account, ``demo_factory()`` for the demo.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from types import EllipsisType
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -32,15 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.errors import AuthError
-from ccdesk.core.journal import Owner, RunRecord
-from ccdesk.core.plan import Plan, PlanError
-from ccdesk.core.runner import RunPaused, RunResult
-from ccdesk.core.sheet import MemberSheet
+from ccdesk.core.journal import RunRecord
 from ccdesk.credentials import KeyringUnavailable
 from ccdesk.engine.session import Session, reset_demo
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.icons import app_icon
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages.account import AccountPage
 from ccdesk.gui.pages.history import HistoryPage
 from ccdesk.gui.pages.preview import PreviewPage
@@ -48,8 +46,8 @@ from ccdesk.gui.pages.results import ResultsPage
 from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Banner, PageStack
-from ccdesk.gui.worker import Job, WorkFunction, keep_window_responsive
 from ccdesk.paths import storage_error
 
 log = logging.getLogger("ccdesk.gui")
@@ -85,9 +83,9 @@ class MainWindow(QMainWindow):
 
     session_ready = Signal()
     account_changed = Signal(object)  # tasks.AccountInfo
-    sheet_loaded = Signal(object)  # tasks.SheetLoaded
-    preview_ready = Signal(object)  # tasks.PreviewReady
-    run_ended = Signal(str, str)  # run id, "finished" / "paused" / "cancelled" / "failed"
+    sheet_loaded = Signal(object)  # state.SheetView
+    preview_ready = Signal(object)  # engine.wire.PreviewInfo
+    run_ended = Signal(str, str)  # run id, "finished" / "paused" / "cancelled" / "failed" / …
     results_shown = Signal(str)  # run id
     history_loaded = Signal(int)  # number of runs
     error_shown = Signal(object)  # the exception
@@ -105,19 +103,13 @@ class MainWindow(QMainWindow):
         start: bool = True,
     ) -> None:
         super().__init__()
-        keep_window_responsive()
         self.settings = settings or Settings()
         self.demo = demo
         self.demo_factory = demo_factory or default_demo_factory()
         self.account_factory = account_factory or (lambda: Session.for_profile())
-        self.open_browser = open_browser
         self.log_file = log_file
-        self.session: Session | None = None
-        self.account_info: tasks.AccountInfo | None = None
-        self.loaded: tasks.SheetLoaded | None = None
-        self.sheet: MemberSheet | None = None
-        self.plan: Plan | None = None
-        self.jobs: set[Job] = set()
+        self.state = WindowState(self)
+        self.jobs = Jobs(self.state, self)
         self.last_error: BaseException | None = None
         self._offered_resume = False
         self._first_check = True
@@ -127,7 +119,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build()
-        self.notice.connect(self._show_notice)
+        self.account_page.open_browser = open_browser
+        self._connect()
         # A fixed minimum instead of the layout's changing one: the window does not jump in
         # size when a page's content changes (and the offscreen platform used by the tests
         # does not warn about size hints it cannot pass on).
@@ -137,6 +130,20 @@ class MainWindow(QMainWindow):
         self.update_title()
         if start:
             QTimer.singleShot(0, self.begin)
+
+    # -- the state, for tests and callers ---------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        return self.state.session
+
+    @property
+    def sheet(self) -> Any:
+        """The open sheet (what was found; its rows are in a file), or None."""
+        return self.state.sheet.sheet if self.state.sheet is not None else None
+
+    @property
+    def account_info(self) -> tasks.AccountInfo | None:
+        return self.state.account
 
     # =========================================================================================
     # Building
@@ -188,12 +195,13 @@ class MainWindow(QMainWindow):
         body.addWidget(side)
 
         self.stack = PageStack()
-        self.account_page = AccountPage(self)
-        self.sheet_page = SheetPage(self)
-        self.preview_page = PreviewPage(self)
-        self.run_page = RunPage(self)
-        self.results_page = ResultsPage(self)
-        self.history_page = HistoryPage(self)
+        made = (self.state, self.jobs, self.settings)
+        self.account_page = AccountPage(*made)
+        self.sheet_page = SheetPage(*made)
+        self.preview_page = PreviewPage(*made)
+        self.run_page = RunPage(*made)
+        self.results_page = ResultsPage(*made)
+        self.history_page = HistoryPage(*made)
         self.pages = {"account": self.account_page, "sheet": self.sheet_page,
                       "preview": self.preview_page, "run": self.run_page,
                       "results": self.results_page, "history": self.history_page}
@@ -206,6 +214,37 @@ class MainWindow(QMainWindow):
         self._show_demo(self.demo)
         self.statusBar()
         self._update_steps()
+
+    def _connect(self) -> None:
+        """Pages' requests to the jobs service; the state's changes to the window."""
+        jobs, state = self.jobs, self.state
+        for page in self.pages.values():
+            page.go_wanted.connect(self.go)
+            page.error.connect(self.report_error)
+            page.said.connect(self.say)
+        self.account_page.account_found.connect(self.account_ready)
+        self.account_page.demo_wanted.connect(self.switch_to_demo)
+        self.account_page.leave_demo_wanted.connect(self.leave_demo)
+        self.sheet_page.open_wanted.connect(jobs.read)
+        self.sheet_page.cancel_wanted.connect(jobs.cancel_read)
+        self.preview_page.preview_wanted.connect(jobs.preview)
+        self.preview_page.cancel_wanted.connect(jobs.cancel_preview)
+        self.preview_page.run_wanted.connect(self._start_run)
+        self.run_page.stop_wanted.connect(jobs.stop_run)
+        self.results_page.resume_wanted.connect(self._resume)
+        self.results_page.undo_wanted.connect(self._undo)
+        self.results_page.watch_wanted.connect(self._watch)
+        self.results_page.retry_wanted.connect(jobs.retry_failed)
+        self.results_page.shown.connect(self.results_shown)
+        self.history_page.results_wanted.connect(self.show_results)
+        self.history_page.resume_wanted.connect(self._resume)
+        self.history_page.watch_wanted.connect(self._watch)
+        self.history_page.loaded.connect(self.history_loaded)
+        jobs.error.connect(self.report_error)
+        jobs.run_ended.connect(self._run_over)
+        state.sheet_changed.connect(self._sheet_changed)
+        state.preview_changed.connect(self._preview_changed)
+        self.notice.connect(self._show_notice)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -258,8 +297,9 @@ class MainWindow(QMainWindow):
         available = {
             "account": True,
             "sheet": connected,
-            "preview": connected and self.sheet is not None,
-            "run": self.run_page.running or self.run_page.watching or bool(self.run_page.run_id),
+            "preview": connected and (self.state.sheet is not None
+                                      or self.state.retry is not None),
+            "run": self.state.run is not None,
             "results": bool(self.results_page.run_id),
             "history": connected,
         }
@@ -290,27 +330,12 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     # Jobs and errors
 
-    def start_job(self, name: str, work: WorkFunction, *, on_done: Callable[[Any], Any],
-                  on_error: Callable[[BaseException], Any] | None = None,
-                  on_cancel: Callable[[Any], Any] | None = None,
-                  on_progress: Callable[[Any], Any] | None = None) -> Job:
-        """Run ``work`` on a worker thread; the callbacks run on the GUI thread."""
-        job = Job(name, work, self)
-        if on_progress is not None:
-            job.progress.connect(on_progress)
-        job.finished.connect(on_done)
-        job.failed.connect(on_error or self.report_error)
-        job.cancelled.connect(on_cancel or (lambda exc: None))
-        job.ended.connect(lambda: self._job_ended(job))
-        self.jobs.add(job)
-        return job.start()
-
-    def _job_ended(self, job: Job) -> None:
-        self.jobs.discard(job)
-        job.deleteLater()
+    def start_job(self, name: str, work: Any, **callbacks: Any) -> Any:
+        """Run light ``work`` on a worker thread (see :meth:`Jobs.thread`)."""
+        return self.jobs.thread(name, work, **callbacks)
 
     def busy(self) -> bool:
-        return bool(self.jobs)
+        return self.jobs.busy()
 
     def report_error(self, exc: BaseException) -> None:
         """Show an error: title, what to do, details (with the log file)."""
@@ -345,9 +370,10 @@ class MainWindow(QMainWindow):
                        on_error=self._session_failed)
 
     def _session_made(self, session: Session) -> None:
-        self.session = session
         session.on_notice = self.notice.emit  # queued to this thread when sent from a job
-        self.demo = session.demo and session.sandbox is not None
+        self.state.set_session(session)
+        self.demo = self.state.demo
+        self.jobs.wait_limit = max(1, int(self.settings.get("prefs/wait_limit_minutes"))) * 60.0
         self._show_demo(self.demo)
         self.update_title()
         self.session_ready.emit()
@@ -371,8 +397,7 @@ class MainWindow(QMainWindow):
     def account_ready(self, info: tasks.AccountInfo) -> None:
         """The connection is known (connected or not)."""
         was = self.account_info
-        self.account_info = info
-        self.account_page.show_account(info)
+        self.state.set_account(info)
         if info.connected and info.account is not None:
             self.account_line.setText(
                 f"Connected to <b>{_html(info.account.organization_name)}</b> as "
@@ -382,8 +407,6 @@ class MainWindow(QMainWindow):
             self.account_line.setText("Not connected to Constant Contact.")
         changed = (was is None or was.connected != info.connected
                    or (was.account != info.account))
-        if changed:
-            self.preview_page.account_changed()
         self._update_steps()
         self.account_changed.emit(info)
         if info.connected and changed:
@@ -417,7 +440,7 @@ class MainWindow(QMainWindow):
 
     def switch_to_demo(self) -> None:
         """"Try the demo": the built-in demo account."""
-        if self.run_page.running:
+        if self.state.running:
             return
         self._drop_session()
         self.demo = True
@@ -426,7 +449,7 @@ class MainWindow(QMainWindow):
 
     def leave_demo(self) -> None:
         """Back to the real account (not connected yet, usually)."""
-        if self.run_page.running:
+        if self.state.running:
             return
         self._drop_session()
         self.demo = False
@@ -437,7 +460,7 @@ class MainWindow(QMainWindow):
         """"Reset the demo" (after asking): the demo account back as bundled, its runs gone."""
         if not self.demo:
             return
-        if self.run_page.running:
+        if self.state.running:
             self.say("Stop the run first, then reset the demo.")
             return
         if not dialogs.ask_yes_no(
@@ -462,16 +485,16 @@ class MainWindow(QMainWindow):
         self.reset_demo_action.setVisible(demo)
 
     def _drop_session(self) -> None:
-        self._stop_jobs()
-        if self.session is not None:
-            self.session.close()
-        self.session = None
-        self.account_info = None
+        session = self.session
+        self.jobs.shutdown()
+        self.state.set_sheet(None)
+        self.state.set_run(None)
+        self.state.set_account(None)
+        self.state.set_session(None)
+        if session is not None:
+            session.close()
         self._offered_resume = False
-        self.loaded = self.sheet = self.plan = None
-        self.preview_page.account_changed()
         self.results_page.run_id = ""
-        self.run_page.run_id = ""
         self._update_steps()
         self.update_title()
 
@@ -490,172 +513,84 @@ class MainWindow(QMainWindow):
         self.go("sheet")
         self.sheet_page.choose_file()
 
-    def sheet_ready(self, loaded: tasks.SheetLoaded) -> None:
-        self.loaded = loaded
-        self.sheet = loaded.sheet
-        self.plan = None
-        self.preview_page.reset()
+    def _sheet_changed(self, view: Any) -> None:
         self.update_title()
         self._update_steps()
-        self.sheet_loaded.emit(loaded)
+        if view is not None:
+            self.sheet_loaded.emit(view)
 
-    def plan_ready(self, ready: tasks.PreviewReady) -> None:
-        self.plan = ready.plan
-        self.preview_ready.emit(ready)
-        self.refresh_quota()
-
-    def retry_failed(self, run_id: str) -> None:
-        """"Try the failed ones again": a new preview of only the failed addresses."""
-        if self.session is None:
-            return
-        self.start_job("retry", tasks.retry_failed_work(self.session, run_id, self.sheet),
-                       on_done=self._retry_ready, on_error=self.report_error)
-
-    def _retry_ready(self, retry: tasks.RetrySheet) -> None:
-        self.sheet = retry.sheet
-        self.plan = None
-        self.preview_page.reset()
-        self.preview_page.set_choices(retry.run.action, retry.run.list_names)
-        self.preview_page.show_retry(
-            f"<b>Trying again only the {words.plural(retry.failed, 'address', 'addresses')} "
-            f"that failed</b> in the run of {words.when(retry.run.created_at)}. They are looked "
-            "up afresh; check the preview, then run it.")
+    def _preview_changed(self, info: Any) -> None:
         self._update_steps()
-        self.go("preview")
-        self.preview_page.make_preview()
+        if info is not None:
+            self.preview_ready.emit(info)
+            self.refresh_quota()
 
     # =========================================================================================
     # Runs
 
-    def start_run(self, plan: Plan) -> None:
-        """Run a confirmed preview."""
-        if self.session is None or self.run_page.running:
+    def _start_run(self, headline: str) -> None:
+        """Run the confirmed preview."""
+        if self.session is None or self.state.running:
             return
-        job = self.start_job("run", tasks.run_work(self.session, "start", plan=plan,
-                                                            wait_limit=self._wait_limit()),
-                             on_done=self._run_finished, on_error=self._run_failed,
-                             on_cancel=self._run_cancelled)
-        self.run_page.begin(job, action=str(plan.action), headline=words.run_headline(
-            str(plan.action), len(plan.changes), plan.list_names))
-        self._update_steps()
-        self.go("run")
+        self.jobs.start_run(headline)
+        self._run_started()
+
+    def _resume(self, run_id: str, action: str, headline: str) -> None:
+        if self.session is None or self.state.running:
+            return
+        self.jobs.resume(run_id, action, headline)
+        self._run_started()
+
+    def _undo(self, run_id: str, headline: str) -> None:
+        if self.session is None or self.state.running:
+            return
+        self.jobs.undo(run_id, headline)
+        self._run_started()
+
+    def _watch(self, run_id: str, action: str, headline: str, who: str) -> None:
+        """Follow a run another process (a window, the command line, a scheduled job) carries
+        out, through the journal, until it ends there."""
+        if self.session is None or self.state.running:
+            return
+        self.jobs.watch(run_id, action, headline, who)
+        self._run_started()
+
+    def _run_started(self) -> None:
+        if self.state.run is not None:
+            self._update_steps()
+            self.go("run")
 
     def resume_run(self, run: RunRecord) -> None:
-        if self.session is None or self.run_page.running:
-            return
-        job = self.start_job("resume", tasks.run_work(self.session, "resume", run_id=run.run_id,
-                                                            wait_limit=self._wait_limit()),
-                             on_done=self._run_finished, on_error=self._run_failed,
-                             on_cancel=self._run_cancelled)
-        self.run_page.begin(job, action=run.action, headline="Resuming: " + words.ACTION_TITLES.get(
-            run.action, run.action) + f" (run of {words.when(run.created_at)})")
-        self._update_steps()
-        self.go("run")
-
-    def undo_run(self, run_id: str, count: int, lists: str = "") -> None:
-        if self.session is None or self.run_page.running:
-            return
-        job = self.start_job("undo", tasks.run_work(self.session, "undo", run_id=run_id,
-                                                            wait_limit=self._wait_limit()),
-                             on_done=self._run_finished, on_error=self._run_failed,
-                             on_cancel=self._run_cancelled)
-        self.run_page.begin(job, action="undo", headline=words.run_headline(
-            "undo", count, lists or "their lists"))
-        self._update_steps()
-        self.go("run")
-
-    def watch_run(self, run: RunRecord, holder: Owner) -> None:
-        """Follow a run another process (``holder``: a window, the command line, a scheduled
-        job) carries out, through the journal, until it ends there."""
-        if self.session is None or self.run_page.running:
-            return
-        job = self.start_job("watch", tasks.watch_work(self.session, run.run_id),
-                             on_done=self._watch_over, on_error=self.report_error)
-        self.run_page.watch(job, action=run.action, who=holder.describe(),
-                            headline=words.ACTION_TITLES.get(run.action, run.action)
-                            + f" (run of {words.when(run.created_at)})")
-        self._update_steps()
-        self.go("run")
-
-    def _watch_over(self, status: Any) -> None:
-        if self._closing or not self.run_page.watching:
-            return  # stopped watching (the window closes, or a run of its own began)
-        how = "abandoned" if status.abandoned else status.run.state
-        if how == "abandoned":
-            self.say("The process carrying the run out ended before the end.")
-        self._run_over(status.run.run_id, how)
+        self._resume(run.run_id, run.action, "Resuming: " + words.run_title(run))
 
     def _run_over(self, run_id: str, how: str) -> None:
-        self.run_page.finish(how)
+        view = self.state.run
         self._update_steps()
+        if how == "abandoned":
+            self.say("The process carrying the run out ended before the end.")
+        elif how == "finished":
+            self.say("The run is finished.")
+        elif how == "cancelled":
+            self.say("The run was stopped.")
         self.run_ended.emit(run_id, how)
         if self._closing:
             QTimer.singleShot(0, self, self.close)
             return
         self.refresh_quota()
+        error = view.error if view is not None else None
+        if error is not None and how in ("paused", "failed"):
+            if not run_id or (getattr(error, "error", "") == "PlanError" and how == "failed"):
+                self.go("preview")
+                self.report_error(error)
+                return
+            self.report_error(error)
         if run_id:
             self.show_results(run_id)
-
-    def _run_finished(self, result: RunResult) -> None:
-        self.say("The run is finished.")
-        self._run_over(result.run_id, "finished")
-
-    def _run_cancelled(self, exc: object) -> None:
-        run_id = getattr(exc, "run_id", "") or self.run_page.run_id
-        self.say("The run was stopped.")
-        self._run_over(run_id, "cancelled")
-
-    def _run_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, RunPaused):
-            self._run_over(exc.run_id, "paused")
-            if not self._closing:
-                self.report_error(exc)
-            return
-        if isinstance(exc, PlanError) and not self.run_page.run_id:
-            self._update_steps()
-            self.run_ended.emit("", "failed")
-            self.go("preview")
-            self.report_error(exc)
-            return
-        self._run_over(self.run_page.run_id, "failed")
-        if not self._closing:
-            self.report_error(exc)
 
     def show_results(self, run_id: str) -> None:
         self.results_page.load(run_id)
         self._update_steps()
         self.go("results")
-
-    def _wait_limit(self) -> float:
-        return max(1, int(self.settings.get("prefs/wait_limit_minutes"))) * 60.0
-
-    def resumable(self, run: RunRecord, holder: Owner | EllipsisType | None = ...) -> bool:
-        """Whether ``run`` can be resumed here and now (``holder``: who carries it out, as a
-        worker read it; looked up when not given)."""
-        if run.state not in ("running", "paused", "cancelled") or self.run_page.running:
-            return False
-        return self._holder(run, holder) is None
-
-    def watchable(self, run: RunRecord, holder: Owner | EllipsisType | None = ...) -> bool:
-        """Whether another process carries ``run`` out now (it can be watched, not resumed)."""
-        return (run.unfinished and not self.run_page.running
-                and self._holder(run, holder) is not None)
-
-    def not_resumable_reason(self, run: RunRecord,
-                             holder: Owner | EllipsisType | None = ...) -> str:
-        if self.run_page.running:
-            return "Another run is in progress; resume this one when it is finished."
-        holder = self._holder(run, holder)
-        if holder is not None:
-            who = holder.describe()
-            return (f"{who[0].upper()}{who[1:]} is carrying this run out now. Watch it here, "
-                    "or let it finish: its results show here when you open the run again.")
-        return ""
-
-    def _holder(self, run: RunRecord, holder: Owner | EllipsisType | None) -> Owner | None:
-        if holder is not ...:
-            return holder
-        return self.session.run_holder(run.run_id) if self.session is not None else None
 
     def _offer_resume(self) -> None:
         if self._offered_resume or self.session is None:
@@ -663,8 +598,8 @@ class MainWindow(QMainWindow):
         self._offered_resume = True
 
         def found(runs: list[RunRecord]) -> None:
-            runs = [r for r in runs if self.resumable(r, None)]  # none held elsewhere
-            if not runs or self.run_page.running:
+            runs = [r for r in runs if self.state.resumable(r, None)]  # none held elsewhere
+            if not runs or self.state.running:
                 return
             run = runs[0]
             lists = ", ".join(run.list_names)
@@ -695,30 +630,27 @@ class MainWindow(QMainWindow):
             self.open_sheet(urls[0].toLocalFile())
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.run_page.running:
+        if self.state.running and self.demo:
+            # The demo's account lives in this window: its run stops (and can be resumed).
             event.ignore()
             if self._closing:
                 return
             if dialogs.ask_stop_and_close(self):
                 self._closing = True
-                self.run_page.stop()
+                self.jobs.stop_run()
                 self.say("Stopping, then closing…")
             return
+        if self.state.running:
+            self.say("The run goes on without the window.")
+            log.info("the window closes; its run goes on in process of its own")
         self.settings.set("state/geometry", self.saveGeometry())
         self.settings.sync()
         self.shutdown()
         event.accept()
 
-    def _stop_jobs(self, timeout_ms: int = 20_000) -> None:
-        for job in list(self.jobs):
-            job.cancel()
-        for job in list(self.jobs):
-            if not job.wait(timeout_ms):  # pragma: no cover - a stuck network call
-                log.warning("job %s did not stop in time", job.name)
-
     def shutdown(self) -> None:
-        """Stop every job (at its next safe point) and the demo sandbox."""
-        self._stop_jobs()
+        """End the window's jobs (a run's child goes on by itself) and the demo sandbox."""
+        self.jobs.shutdown()
         if self.session is not None:
             self.session.close()
 

@@ -1,42 +1,27 @@
-"""The work the window hands to :class:`ccdesk.gui.worker.Job`: plain Python over the core.
-
-Each ``*_work`` function returns a ``work(report, cancel)`` callable for a job. They only
-compose core functions (read, preview, run, journal, export) and shape their results for the
-pages (e.g. a :class:`~ccdesk.gui.rows.RowTable` built here, off the GUI thread). No Qt here.
+"""The light work the window does on a thread (:class:`ccdesk.gui.worker.Job`): the account,
+the lists, the history, a run's results, following a run through the journal. The heavy work
+(reading, previewing, running) is done by the engine in a child process
+(:mod:`ccdesk.gui.jobs`). No Qt here.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ccdesk import engine
 from ccdesk.cc.auth import AppKey, DeviceCode
-from ccdesk.cc.errors import Cancelled
 from ccdesk.cc.models import Account, ContactList
-from ccdesk.core.export import export_preview
-from ccdesk.core.gcpause import gc_paused
-from ccdesk.core.journal import Journal, Owner, RunRecord
-from ccdesk.core.lookup import Action
-from ccdesk.core.phases import Phase
-from ccdesk.core.plan import Plan
-from ccdesk.core.runner import (
-    WAIT_LIMIT,
-    RunProgress,
-    RunResult,
-    result_from_items,
-)
-from ccdesk.core.sheet import ImportOptions, MemberSheet, Outcome, SheetRows
+from ccdesk.core.export import export_recorded_preview
+from ccdesk.core.journal import Owner, RunRecord
+from ccdesk.core.runner import RunResult, result_of
 from ccdesk.engine.session import Session
-from ccdesk.gui import words
-from ccdesk.gui.rows import RowTable, RowUpdate, chunked_update
 from ccdesk.gui.words import result_groups
 
 log = logging.getLogger("ccdesk.gui.tasks")
@@ -143,257 +128,88 @@ def lists_work(session: Session) -> Work:
 
 
 # =============================================================================================
-# Spreadsheet
+# Runs
 
 
 @dataclass
-class SheetLoaded:
-    """A read sheet and its problem rows, ready to show."""
+class RetryFacts:
+    """What "Try the failed ones again" needs to know about a run."""
 
-    sheet: MemberSheet
-    problems: RowTable
-
-
-PROBLEMS = frozenset({Outcome.INVALID, Outcome.DUPLICATE, Outcome.BLANK})
-
-
-def read_sheet_work(path: str | Path, options: ImportOptions | None = None) -> Work:
-    """Read a spreadsheet; cancel stops between stages."""
-
-    def work(report: Report, cancel: threading.Event) -> SheetLoaded:
-        def progress(stage: str, fraction: float) -> None:
-            if cancel.is_set():
-                raise Cancelled()
-            report(Step(stage, fraction * 100, 100))
-
-        with gc_paused():
-            sheet = engine.read(path, options, progress=progress)
-            rows = sheet.rows
-            picked = [i for i, o in enumerate(rows.outcomes) if o in PROBLEMS]
-            return SheetLoaded(sheet, RowTable.from_sheet_rows(rows[i] for i in picked))
-
-    return work
-
-
-def only_addresses(sheet: MemberSheet, emails: set[str]) -> MemberSheet:
-    """The same sheet, keeping only the valid rows whose address is in ``emails``."""
-    r = sheet.rows
-    keep = [i for i, (e, o) in enumerate(zip(r.emails, r.outcomes, strict=True))
-            if o is Outcome.VALID and e in emails]
-    rows = SheetRows([r.numbers[i] for i in keep], [r.values[i] for i in keep],
-                     [r.emails[i] for i in keep], [r.outcomes[i] for i in keep],
-                     [r.reasons[i] for i in keep], [r.duplicate_of[i] for i in keep])
-    counts = {str(o): 0 for o in Outcome}
-    counts[str(Outcome.VALID)] = len(keep)
-    return dataclasses.replace(sheet, rows=rows, counts=counts)
-
-
-def import_options(saved: dict[str, Any] | None) -> ImportOptions:
-    """The :class:`ImportOptions` a run recorded in the journal."""
-    saved = saved or {}
-    return ImportOptions(
-        sheet=saved.get("sheet"), header_row=saved.get("header_row"), column=saved.get("column"),
-        filter_column=saved.get("filter_column"),
-        filter_values=tuple(saved.get("filter_values") or ()),
-    )
-
-
-@dataclass
-class RetrySheet:
-    """The failed rows of a run, as a sheet to preview again."""
-
-    sheet: MemberSheet
     run: RunRecord
     failed: int
 
 
-def retry_failed_work(session: Session, run_id: str, current: MemberSheet | None) -> Work:
-    """"Try the failed ones again": the run's sheet reduced to the addresses that failed."""
-
-    def work(report: Report, cancel: threading.Event) -> RetrySheet:
-        journal = session.journal()
-        try:
-            run = journal.run(run_id)
-            failed = {i.email for i in journal.items(run_id, state="failed") if i.email}
-        finally:
-            journal.close()
-        if (current is not None and current.path == run.file_path
-                and current.sha256 == run.file_sha256):
-            sheet = current
-        else:
-            report(Step("Reading the spreadsheet again"))
-            sheet = engine.read(run.file_path, import_options(run.options.get("import")))
-        return RetrySheet(only_addresses(sheet, failed), run, len(failed))
+def retry_facts_work(session: Session, run_id: str) -> Work:
+    def work(report: Report, cancel: threading.Event) -> RetryFacts:
+        with session.journal() as journal:
+            return RetryFacts(journal.run(run_id), journal.result_counts(run_id).get("failed", 0))
 
     return work
-
-
-# =============================================================================================
-# Preview
 
 
 @dataclass
-class PreviewReady:
-    plan: Plan
-    table: RowTable
-
-
-def preview_work(session: Session, sheet: MemberSheet, action: Action,
-                 list_names: Sequence[str]) -> Work:
-    """Look the sheet up and plan every row; builds the table too."""
-
-    def work(report: Report, cancel: threading.Event) -> PreviewReady:
-        def progress(phase: Phase, done: int, total: int) -> None:
-            report(Step(words.PHASES[phase], done, total))
-
-        with gc_paused():
-            plan = engine.preview(session, sheet, action, list_names, progress=progress,
-                           cancel=cancel)
-            report(Step("Preparing the table", 1, 1))
-            return PreviewReady(plan, RowTable.from_plan(plan))
-
-    return work
-
-
-def export_preview_work(plan: Plan, path: str, fmt: str) -> Work:
-    def work(report: Report, cancel: threading.Event) -> Path:
-        return export_preview(plan, path, fmt)
-
-    return work
-
-
-# =============================================================================================
-# Run
-
-
-@dataclass
-class RunTable:
-    """The rows of the run being carried out (sent once, before its first update)."""
+class Followed:
+    """One look at a run being carried out (by this window's child, or elsewhere)."""
 
     run_id: str
-    table: RowTable
+    status: engine.RunStatus | None
+    ended: str = ""  # how it ended, once it has: finished, paused, cancelled, failed, abandoned
+    error: dict[str, Any] | None = None  # the child's error event, if it ended with one
 
 
-@dataclass
-class RunTick:
-    """One progress event of a run, with the rows whose state changed since the last one."""
+#: Seconds between two looks at a run being carried out.
+WATCH_EVERY = 0.5
+#: How long a run's child may take to claim its run before the window says it did not start.
+START_PATIENCE = 90.0
+#: How long the journal may show nobody carrying a run out (after somebody did) before the
+#: window believes its process ended: its last words may still be on their way.
+GONE_AFTER = 3.0
 
-    progress: RunProgress
-    updates: list[RowUpdate] = field(default_factory=list)
-
-
-class RunTracker:
-    """The run's progress callback: turns :class:`RunProgress` into :class:`RunTick` reports.
-
-    ``RunProgress.rows`` names the rows whose state changed; their new states come from the
-    journal, as cheaply as it allows (a full read of a 100,000-row run takes most of a second):
-
-    - rows of a batch being sent are ``sent`` (the journal marks them so before the request);
-    - rows just checked are ``done`` (verified) unless the journal lists them as failed — one
-      small query of the failed rows;
-    - other changes (one-by-one unsubscribes) are read from the journal at most every
-      ``interval`` seconds, which grows with the cost of the read, and always at the end.
-    """
-
-    def __init__(self, journal: Journal, report: Report, table: RowTable | None = None) -> None:
-        self.journal = journal
-        self.report = report
-        self.table = table
-        self.run_id = ""
-        self.action = ""
-        self.pending: set[int] = set()
-        self.interval = 0.2
-        self.last_query = 0.0
-
-    def __call__(self, event: RunProgress) -> None:
-        if event.run_id != self.run_id:
-            self.run_id = event.run_id
-            self.action = self.journal.run(event.run_id).action
-            if self.table is None:
-                self.table = RowTable.from_items(self.journal.items(event.run_id))
-            self.report(RunTable(event.run_id, self.table))
-        changes: dict[int, tuple[str, str, str, bool]] = {}
-        if event.phase is Phase.SENDING:
-            changes = {row: ("sent", "", "", False) for row in event.rows}
-            self.pending.difference_update(event.rows)
-        elif event.phase is Phase.CHECKED and self.action != "unsubscribe":
-            changes = self._checked(event.rows)
-            self.pending.difference_update(event.rows)
-        else:
-            self.pending.update(event.rows)
-            due = time.monotonic() - self.last_query >= self.interval
-            if self.pending and (due or event.phase in (Phase.CHECKED, Phase.FINISHED)):
-                changes = self._read()
-        self.report(RunTick(event, chunked_update(self.table, changes) if changes else []))
-
-    def _checked(self, rows: Sequence[int]) -> dict[int, tuple[str, str, str, bool]]:
-        failed = {i.row: i for i in self.journal.items(self.run_id, state="failed")}
-        word = "re-added" if self.action == "undo" else "removed"
-        done = ("done", word, "Checked in Constant Contact", True)
-        out: dict[int, tuple[str, str, str, bool]] = {}
-        for row in rows:
-            item = failed.get(row)
-            out[row] = ("failed", item.result, item.cc_message, False) if item else done
-        return out
-
-    def _read(self) -> dict[int, tuple[str, str, str, bool]]:
-        started = time.monotonic()
-        items = self.journal.items(self.run_id)
-        wanted, self.pending = self.pending, set()
-        changes = {i.row: (i.state, i.result, i.cc_message, i.verified) for i in items
-                   if i.row in wanted}
-        self.last_query = time.monotonic()
-        self.interval = max(0.2, 5 * (self.last_query - started))
-        return changes
-
-    def flush(self) -> None:
-        """Report the rows still waiting for their new state (at the end of the run)."""
-        if self.pending and self.table is not None and self.run_id:
-            changes = self._read()
-            event = RunProgress(self.run_id, "", 0, 0)
-            self.report(RunTick(event, chunked_update(self.table, changes)))
+_HOW = {"paused": "paused", "cancelled": "cancelled"}
 
 
-#: How other processes are told who is carrying a run out.
-PROGRAM = "the window"
+def follow_work(session: Session, run_id: str, events: Path | None = None,
+                every: float = WATCH_EVERY) -> Work:
+    """Follow a run through the journal until nobody carries it out any more; with ``events``
+    (the file a run's child of this window writes), its run id, result and error are read
+    there too. Returns the last :class:`Followed` (None: stopped following)."""
 
-
-def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: str = "",
-             table: RowTable | None = None, wait_limit: float = WAIT_LIMIT) -> Work:
-    """Carry out a run: ``kind`` is ``start`` (with ``plan``), ``resume`` or ``undo``
-    (with ``run_id``). Returns the core's :class:`RunResult`; raises ``RunPaused``,
-    ``RunCancelled`` and the rest as the core does."""
-
-    def work(report: Report, cancel: threading.Event) -> RunResult:
-        with gc_paused():
-            return carry_out(report, cancel)
-
-    def carry_out(report: Report, cancel: threading.Event) -> RunResult:
-        journal = session.journal()
-        try:
-            rows = table
-            if rows is None and kind == "start" and plan is not None:
-                rows = RowTable.from_plan(plan, with_states=True)
-            elif rows is None and kind == "resume":
-                rows = RowTable.from_items(journal.items(run_id))
-            if rows is not None:  # show the rows before the first batch goes out
-                report(RunTable(run_id if kind == "resume" else "", rows))
-            tracker = RunTracker(journal, report, rows)
-            try:
-                how = {"progress": tracker, "cancel": cancel, "program": PROGRAM,
-                       "wait_limit": wait_limit}
-                if kind == "start":
-                    assert plan is not None
-                    return engine.run(session, plan, **how)
-                if kind == "resume":
-                    return engine.resume(session, run_id, **how)
-                if kind == "undo":
-                    return engine.undo(session, run_id, **how)
-                raise ValueError(kind)
-            finally:
-                tracker.flush()
-        finally:
-            journal.close()
+    def work(report: Report, cancel: threading.Event) -> Followed | None:
+        said = EventsFile(events) if events is not None else None
+        rid, last, held, started, free_since = run_id, None, False, time.monotonic(), None
+        while True:
+            for event in said.read() if said is not None else ():
+                if event.get("type") == "run":
+                    rid = event.get("run_id") or rid
+                elif event.get("type") in ("result", "error"):
+                    last = event
+            status = engine.status(session, rid) if rid else None
+            seen = Followed(rid, status)
+            now = time.monotonic()
+            if status is not None and status.holder is not None:
+                held, free_since = True, None
+            elif free_since is None:
+                free_since = now
+            if last is not None and (status is None or status.holder is None):
+                seen.ended = ("finished" if last["type"] == "result"
+                              else _HOW.get(last.get("kind", ""), "failed"))
+                seen.error = last if last["type"] == "error" else None
+            elif said is None and status is not None and status.holder is None:
+                seen.ended = "abandoned" if status.abandoned else status.run.state
+            elif held and free_since is not None and now - free_since > GONE_AFTER:
+                seen.ended = "abandoned"
+            elif not held and now - started > START_PATIENCE:
+                seen.ended, seen.error = "failed", {
+                    "title": "The run did not start",
+                    "what_to_do": "Try again. If it happens again, send the log file to "
+                                  "whoever supports ccdesk.", "details": "", "run_id": rid}
+            if seen.ended:
+                if said is not None:
+                    said.remove()
+                return seen
+            report(seen)
+            if cancel.wait(every):
+                return None
 
     return work
 
@@ -404,12 +220,12 @@ def run_work(session: Session, kind: str, *, plan: Plan | None = None, run_id: s
 
 @dataclass
 class RunDetails:
-    """Everything the Results page shows about one run."""
+    """Everything the Results page shows about one run (its rows are read by the table)."""
 
     run: RunRecord
     result: RunResult
-    table: RowTable
     groups: dict[str, int]
+    journal_path: Path
     undone_by: str | None = None  # a finished undo of this run
     original: RunRecord | None = None  # for an undo: the run it undid
     owner: Owner | None = None  # who last carried it out
@@ -418,26 +234,16 @@ class RunDetails:
 
 def results_work(session: Session, run_id: str) -> Work:
     def work(report: Report, cancel: threading.Event) -> RunDetails:
-        with gc_paused():
-            return read(report, cancel)
-
-    def read(report: Report, cancel: threading.Event) -> RunDetails:
-        journal = session.journal()
-        try:
+        with session.journal() as journal:
             run = journal.run(run_id)
-            items = journal.items(run_id)  # read once, for the counts and the table
-            result = result_from_items(run, items)
-            table = RowTable.from_items(items)
-            del items
+            result = result_of(journal, run_id)
             undone_by = next((r.run_id for r in journal.runs()
                               if r.undo_of == run_id and r.state == "finished"), None)
             original = journal.run(run.undo_of) if run.undo_of else None
             owner = journal.owner(run_id)
             holder = journal.holder(run_id) if run.unfinished else None
-        finally:
-            journal.close()
-        return RunDetails(run, result, table, result_groups(result.counts), undone_by, original,
-                          owner, holder)
+            return RunDetails(run, result, result_groups(result.counts), journal.path,
+                              undone_by, original, owner, holder)
 
     return work
 
@@ -447,50 +253,27 @@ class HistoryEntry:
     run: RunRecord
     counts: dict[str, int]
     holder: Owner | None = None  # who carries it out now (this window, or another process)
+    here: bool = False  # it is the run this window carries out
 
     @property
     def elsewhere(self) -> bool:
-        return self.holder is not None and self.holder.pid != os.getpid()
+        return self.holder is not None and not self.here
 
 
 def history_work(session: Session) -> Work:
     def work(report: Report, cancel: threading.Event) -> list[HistoryEntry]:
-        journal = session.journal()
-        try:
+        with session.journal() as journal:
             return [HistoryEntry(run, result_groups(journal.result_counts(run.run_id)),
                                  journal.holder(run.run_id) if run.unfinished else None)
                     for run in journal.runs()]
-        finally:
-            journal.close()
 
     return work
 
 
 def unfinished_work(session: Session) -> Work:
     def work(report: Report, cancel: threading.Event) -> list[RunRecord]:
-        journal = session.journal()
-        try:  # not the runs another process is carrying out now
+        with session.journal() as journal:  # not the runs another process is carrying out now
             return [r for r in journal.unfinished_runs() if journal.holder(r.run_id) is None]
-        finally:
-            journal.close()
-
-    return work
-
-
-#: Seconds between two looks at a run another process carries out.
-WATCH_EVERY = 0.5
-
-
-def watch_work(session: Session, run_id: str, every: float = WATCH_EVERY) -> Work:
-    """Follow a run another process carries out, through the journal, until nobody carries it
-    out any more (it ended, paused, or its process died); returns the last status."""
-
-    def work(report: Report, cancel: threading.Event) -> engine.RunStatus:
-        while True:
-            status = engine.status(session, run_id)
-            report(status)
-            if status.holder is None or cancel.wait(every):
-                return status
 
     return work
 
@@ -500,3 +283,47 @@ def export_log_work(session: Session, run_id: str, path: str, fmt: str) -> Work:
         return engine.export(session, run_id, path, fmt)
 
     return work
+
+
+def export_preview_work(session: Session, run_id: str, path: str, fmt: str) -> Work:
+    def work(report: Report, cancel: threading.Event) -> Path:
+        with session.journal() as journal:
+            return export_recorded_preview(journal, run_id, path, fmt)
+
+    return work
+
+
+class EventsFile:
+    """Reads the events file of a run's child as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError:
+            return []
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def remove(self) -> None:
+        """Forget the file, and the request next to it."""
+        request = self.path.with_name(self.path.name.replace(".events.jsonl", ".request.json"))
+        for path in (self.path, request):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                log.debug("could not remove %s", path, exc_info=True)

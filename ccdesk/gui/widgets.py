@@ -3,8 +3,7 @@ table with its outcome filter and search box, and a progress strip with Cancel."
 
 from __future__ import annotations
 
-import time
-from collections import deque
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -25,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.gui import words
-from ccdesk.gui.models import RowFilterProxy, RowTableModel
-from ccdesk.gui.rows import RowTable, RowUpdate
+from ccdesk.gui.itemsmodel import ItemsModel
 
 
 def primary(button: QPushButton) -> QPushButton:
@@ -163,20 +161,19 @@ class CountTile(QFrame):
 class RowTableView(QWidget):
     """A row table with an outcome filter ("Show:") and a search box ("Find:").
 
-    Ctrl+F moves to the search box. The table is a ``QTableView`` over a
-    :class:`RowFilterProxy` over a :class:`RowTableModel`.
+    Ctrl+F moves to the search box. The table is a ``QTableView`` over an
+    :class:`~ccdesk.gui.itemsmodel.ItemsModel`, which reads the rows from SQLite as the view
+    scrolls and filters, searches and sorts there.
     """
 
     filter_changed = Signal()
-    DRAIN_SECONDS = 0.004  # GUI time per turn of the event loop for row updates
-    DRAIN_ROWS = 500
 
     def __init__(self, name: str, parent: QWidget | None = None, *, after_run: bool = False,
                  hide_columns: tuple[int, ...] = ()) -> None:
         super().__init__(parent)
-        self.model = RowTableModel(after_run=after_run, parent=self)
-        self.proxy = RowFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
+        self.model = ItemsModel(self)
+        self.model.after_run = after_run
+        self._categories: tuple[str, ...] | None = None  # fixed by the page (e.g. problems)
         self.show_filter = QComboBox()
         self.show_filter.setAccessibleName(f"{name}: show which rows")
         self.search = QLineEdit()
@@ -187,12 +184,12 @@ class RowTableView(QWidget):
         self.shown.setAccessibleName(f"{name}: rows shown")
         self.shown.setMinimumWidth(self.fontMetrics().horizontalAdvance("100,000 of 100,000 rows"))
         self.shown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        show_label = QLabel("&Show:")
-        show_label.setBuddy(self.show_filter)
+        self.show_label = QLabel("&Show:")
+        self.show_label.setBuddy(self.show_filter)
         find_label = QLabel("F&ind:")
         find_label.setBuddy(self.search)
         bar = QHBoxLayout()
-        bar.addWidget(show_label)
+        bar.addWidget(self.show_label)
         bar.addWidget(self.show_filter, 1)
         bar.addSpacing(12)
         bar.addWidget(find_label)
@@ -201,7 +198,7 @@ class RowTableView(QWidget):
         bar.addWidget(self.shown)
         self.view = QTableView()
         self.view.setAccessibleName(name)
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setWordWrap(False)
         self.view.setAlternatingRowColors(True)
@@ -222,8 +219,6 @@ class RowTableView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        self._pending: deque[RowUpdate] = deque()
-        self._draining = False
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
@@ -236,39 +231,35 @@ class RowTableView(QWidget):
         self._fill_filter()
 
     # -- data ---------------------------------------------------------------------------------
-    def set_table(self, table: RowTable, *, after_run: bool | None = None) -> None:
-        self._pending.clear()
-        self.model.set_table(table, after_run=after_run)
+    def set_source(self, path: str | Path, run_id: str, *, after_run: bool = False,
+                   with_states: bool = True) -> None:
+        """Show the rows of ``run_id`` in the SQLite file at ``path``."""
+        self.model.set_source(path, run_id, after_run=after_run, with_states=with_states)
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self._fill_filter()
         self._update_shown()
 
-    def apply(self, update: RowUpdate) -> None:
-        """Apply a run's row update soon: a little at a time, so the window never stalls."""
-        self._pending.append(update)
-        if not self._draining:
-            self._draining = True
-            QTimer.singleShot(0, self, self._drain)
+    def source(self) -> str:
+        """The run id of the rows on show ("" none)."""
+        return self.model.run_id
 
-    def pending(self) -> int:
-        """Row updates not applied yet."""
-        return sum(len(u) for u in self._pending)
-
-    def _drain(self) -> None:
-        deadline = time.perf_counter() + self.DRAIN_SECONDS
-        while self._pending and time.perf_counter() < deadline:
-            update = self._pending.popleft()
-            if len(update) > self.DRAIN_ROWS:  # a big one: the rest goes back to the front
-                self._pending.appendleft(update.tail(self.DRAIN_ROWS))
-                update = update.head(self.DRAIN_ROWS)
-            self.model.apply(update)
-        if self._pending:
-            # 1 ms, not 0: a zero timer is handled in the same pass, the window would wait
-            QTimer.singleShot(1, self, self._drain)
-            return
-        self._draining = False
+    def clear(self) -> None:
+        self.model.clear()
         self._fill_filter()
         self._update_shown()
+
+    def refresh(self) -> None:
+        """Read again what a running job changed."""
+        self.model.refresh()
+        self._fill_filter()
+        self._update_shown()
+
+    def set_categories(self, categories: tuple[str, ...] | None) -> None:
+        """Show only these categories, always (the "Show:" choice is then hidden)."""
+        self._categories = categories
+        self.show_filter.setVisible(categories is None)
+        self.show_label.setVisible(categories is None)
+        self._apply_filter()
 
     def set_hidden_columns(self, columns: tuple[int, ...]) -> None:
         for column in range(self.model.columnCount()):
@@ -277,7 +268,7 @@ class RowTableView(QWidget):
     # -- the filter -----------------------------------------------------------------------------
     def _fill_filter(self) -> None:
         counts = self.model.counts()
-        total = self.model.rowCount()
+        total = sum(counts.values())
         wanted = self.show_filter.currentData()
         items: list[tuple[str, Any]] = [(f"All rows ({total:,})", None)]
         for cat in words.CATEGORY_ORDER:
@@ -307,20 +298,20 @@ class RowTableView(QWidget):
 
     def _apply_filter(self) -> None:
         self._search_timer.stop()
-        cat = self.show_filter.currentData()
-        header = self.view.horizontalHeader()
-        state = header.saveState()  # widths, hidden columns: a filter change resets the view
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.proxy.set_filter([cat] if cat is not None else None, self.search.text())
-        finally:
-            self.unsetCursor()
-            header.restoreState(state)
+        if self._categories is not None:
+            cats: list[str] | None = list(self._categories)
+        else:
+            cat = self.show_filter.currentData()
+            cats = [cat] if cat is not None else None
+        self.model.set_filter(cats, self.search.text())
         self._update_shown()
         self.filter_changed.emit()
 
     def _update_shown(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown = self.model.rowCount()
+        counts = self.model.counts()
+        total = (sum(counts.get(c, 0) for c in self._categories) if self._categories is not None
+                 else sum(counts.values()))
         self.shown.setText(f"{shown:,} of {total:,} rows" if shown != total else f"{total:,} rows")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from ccdesk.core.phases import Phase
 
@@ -243,3 +244,8 @@ def file_size(n: int) -> str:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1024
     return f"{n} bytes"  # pragma: no cover
+
+
+def run_title(run: Any) -> str:
+    """A run named for people: what it does, and when it began."""
+    return f"{ACTION_TITLES.get(run.action, run.action)} (run of {when(run.created_at)})"

@@ -1,4 +1,5 @@
-"""Run core work off the GUI thread: a worker ``QObject`` moved to a ``QThread``.
+"""Run light work off the GUI thread (the account, the lists, following a run; the heavy work
+runs in a child process, see :mod:`ccdesk.gui.jobs`): a worker ``QObject`` moved to a ``QThread``.
 
 The core's contract is plain Python: a function takes a progress callback and a cancel token
 (a :class:`threading.Event`). :class:`Job` adapts it for Qt:
@@ -18,8 +19,6 @@ The signals of :class:`Job` are emitted on the GUI thread, so tests can wait on 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,40 +32,6 @@ log = logging.getLogger("ccdesk.gui.worker")
 
 Report = Callable[[Any], None]
 WorkFunction = Callable[[Report, threading.Event], Any]
-
-
-#: How often (seconds) Python makes a busy thread hand the interpreter lock over; 5 ms by
-#: default. Every call from Qt into Python (a paint asks the models for each visible cell, a
-#: timer, a signal) needs the lock: while a job's thread computes, each such call waits up to
-#: a whole interval, and a repaint makes a few hundred of them. Measured with
-#: ``tests/bench/bench_gui.py`` (100,000 rows): worst stall 297 ms at 5 ms, about 145 ms at
-#: 1 ms, 60-90 ms at 0.2 ms and below. It costs the job nothing while the window is idle (the
-#: lock is only handed over when another thread asks for it).
-GUI_SWITCH_INTERVAL = 0.00005
-
-
-def keep_window_responsive() -> None:
-    """Lower the interpreter's switch interval for a process that shows a window."""
-    if sys.getswitchinterval() > GUI_SWITCH_INTERVAL:
-        sys.setswitchinterval(GUI_SWITCH_INTERVAL)
-
-
-#: The niceness of a job's thread (Linux): when the processor is busy, the window's thread
-#: runs first. Jobs mostly wait for Constant Contact, so they lose nothing that matters.
-JOB_NICENESS = 5
-
-
-def _yield_the_processor_to_the_window() -> None:
-    """Lower the calling thread's scheduling priority where the system allows one thread's
-    to be set (Linux: a thread is a task of its own); elsewhere nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        if os.getpriority(os.PRIO_PROCESS, tid) < JOB_NICENESS:
-            os.setpriority(os.PRIO_PROCESS, tid, JOB_NICENESS)
-    except OSError:  # not allowed here: the job runs at the usual priority
-        log.debug("could not lower the priority of a job's thread", exc_info=True)
 
 
 def is_cancellation(exc: BaseException, cancel: threading.Event) -> bool:
@@ -96,7 +61,6 @@ class _Worker(QObject):
     @Slot()
     def run(self) -> None:
         fn, self._fn = self._fn, None  # drop the closure (it may hold a big plan) when done
-        _yield_the_processor_to_the_window()
         try:
             try:
                 result = fn(self._report, self._cancel)  # type: ignore[misc]

@@ -1,30 +1,37 @@
 """The window's pages, one per step: account, spreadsheet, preview, run, results, history.
 
-Each page is a ``QWidget`` that holds a reference to the main window (its "app"): it starts
-core work through ``app.start_job``, reads the shared state (``app.session``, ``app.sheet``,
-``app.plan``) and reports errors through ``app.report_error``.
+Each page is a ``QWidget`` built from the window's state (:class:`~ccdesk.gui.state.WindowState`),
+the jobs service (:class:`~ccdesk.gui.jobs.Jobs`) and the settings. It reads the state and
+follows its signals; it asks for work by emitting requests (``preview_wanted``, ``run_wanted``,
+…) that the main window connects to the jobs service, and for light reads (the lists, a run's
+results) it uses the service's threads. Pages never call the main window or each other, so each
+can be built and tested alone.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from ccdesk.gui.jobs import Jobs
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Heading
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 
 class Page(QWidget):
     """A step of the window, with a heading."""
 
     title = ""
+    go_wanted = Signal(str)  # show another step ("sheet", "preview", …)
+    error = Signal(object)  # an error to show in a message box
+    said = Signal(str)  # a short message for the status bar
 
-    def __init__(self, app: MainWindow) -> None:
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
         super().__init__()
-        self.app = app
+        self.state = state
+        self.jobs = jobs
+        self.settings = settings
         self.heading = Heading(self.title)
         self.layout_ = QVBoxLayout(self)
         self.layout_.addWidget(self.heading)

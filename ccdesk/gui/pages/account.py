@@ -4,9 +4,10 @@ and how many Constant Contact requests are left today, disconnect, or try the de
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,11 +20,11 @@ from PySide6.QtWidgets import (
 from ccdesk.cc.auth import AppKey, DeviceCode, redirect_uri_for
 from ccdesk.engine.session import FirstCallFailed
 from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Note, PageStack, primary
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 
 def _panel(*widgets: Any) -> QWidget:
@@ -50,9 +51,12 @@ class AccountPage(Page):
     """Connect, see the connection, disconnect."""
 
     title = "Your Constant Contact account"
+    account_found = Signal(object)  # tasks.AccountInfo, after connecting or disconnecting
+    demo_wanted = Signal()
+    leave_demo_wanted = Signal()
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.stack = PageStack()
         self.layout_.addWidget(self.stack)
         self.status = Note()
@@ -137,7 +141,7 @@ class AccountPage(Page):
             self.stack.addWidget(w)
 
         self.connect_button.clicked.connect(self.connect_account)
-        self.demo_button.clicked.connect(app.switch_to_demo)
+        self.demo_button.clicked.connect(self.demo_wanted)
         self.device_button.clicked.connect(self.connect_with_code)
         self.key_button.clicked.connect(self.change_key)
         self.cancel_connect.clicked.connect(self._cancel_job)
@@ -145,11 +149,19 @@ class AccountPage(Page):
         self.copy_code.clicked.connect(self._copy_code)
         self.open_page.clicked.connect(self._open_device_page)
         self.disconnect_button.clicked.connect(self.disconnect)
-        self.leave_demo_button.clicked.connect(app.leave_demo)
-        self.next_button.clicked.connect(lambda: app.go("sheet"))
+        self.leave_demo_button.clicked.connect(self.leave_demo_wanted)
+        self.next_button.clicked.connect(lambda: self.go_wanted.emit("sheet"))
         self._job: Any = None
+        self.open_browser: Callable[[str], Any] | None = None  # None: the system's browser
+        state.account_changed.connect(self._account_changed)
 
     # -- what the window tells the page ----------------------------------------------------------
+    def _account_changed(self, info: tasks.AccountInfo | None) -> None:
+        if info is None:
+            self.show_checking()
+        else:
+            self.show_account(info)
+
     def show_checking(self) -> None:
         self.stack.setCurrentWidget(self.checking)
         self.status.clear()
@@ -181,13 +193,13 @@ class AccountPage(Page):
     # -- connecting ----------------------------------------------------------------------------------
     def _app_key(self, *, force_form: bool = False) -> tuple[AppKey, str, int] | None:
         """The application key and its redirect (host, port), asking when not known yet."""
-        settings = self.app.settings
+        settings = self.settings
         client_id = settings.get("prefs/client_id")
         host, port = settings.redirect_for(client_id)
         confidential = settings.get("prefs/confidential")
         if client_id and not confidential and not force_form:
             return AppKey(client_id), host, port
-        choice = dialogs.AppKeyDialog.ask(self.app, client_id, port, confidential, host)
+        choice = dialogs.AppKeyDialog.ask(self, client_id, port, confidential, host)
         if choice is None:
             return None
         settings.set("prefs/client_id", choice.client_id)
@@ -200,7 +212,7 @@ class AccountPage(Page):
 
     def connect_account(self) -> None:
         """"Connect your account": the browser flow."""
-        session = self.app.session
+        session = self.state.session
         if session is None:
             return
         key = self._app_key()
@@ -214,15 +226,15 @@ class AccountPage(Page):
             "application key”).")
         self.stack.setCurrentWidget(self.waiting)
         self.cancel_connect.setFocus()
-        self._job = self.app.start_job(
-            "connect", tasks.connect_browser_work(session, app_key, port, self.app.open_browser,
+        self._job = self.jobs.thread(
+            "connect", tasks.connect_browser_work(session, app_key, port, self.open_browser,
                                                   host),
             on_done=self._connected, on_error=self._connect_failed,
             on_cancel=self._connect_cancelled)
 
     def connect_with_code(self) -> None:
         """"Other ways to connect": the device flow (a code to enter on any device)."""
-        session = self.app.session
+        session = self.state.session
         if session is None:
             return
         key = self._app_key()
@@ -242,13 +254,13 @@ class AccountPage(Page):
                 "ccdesk carries on by itself once you have allowed it.</p>")
             self.stack.setCurrentWidget(self.device)
             self.copy_code.setFocus()
-            self._job = self.app.start_job(
+            self._job = self.jobs.thread(
                 "device", tasks.device_finish_work(session, app_key, device),
                 on_done=self._connected, on_error=self._connect_failed,
                 on_cancel=self._connect_cancelled)
 
-        self.app.start_job("device-code", tasks.device_start_work(session, app_key),
-                           on_done=got_code, on_error=self._connect_failed)
+        self.jobs.thread("device-code", tasks.device_start_work(session, app_key),
+                         on_done=got_code, on_error=self._connect_failed)
 
     def _copy_code(self) -> None:
         if self._device_code is not None:
@@ -268,7 +280,7 @@ class AccountPage(Page):
         self._job = None
         self.status.setText("Connected. Your connection is kept in this computer's password "
                             "store.")
-        self.app.account_ready(info)
+        self.account_found.emit(info)
 
     def _connect_failed(self, exc: BaseException) -> None:
         self._job = None
@@ -278,7 +290,7 @@ class AccountPage(Page):
         prefix = "" if isinstance(exc, FirstCallFailed) else "Not connected: "
         self.status.setText(f"{prefix}{title}. {what_to_do}")
         self.stack.setCurrentWidget(self.not_connected)
-        self.app.report_error(exc)
+        self.error.emit(exc)
 
     def _connect_cancelled(self, exc: object) -> None:
         self._job = None
@@ -286,17 +298,17 @@ class AccountPage(Page):
         self.stack.setCurrentWidget(self.not_connected)
 
     def disconnect(self) -> None:
-        session = self.app.session
+        session = self.state.session
         if session is None:
             return
         if not dialogs.ask_yes_no(
-                self.app, "Disconnect?", "Disconnect ccdesk from this Constant Contact account?",
+                self, "Disconnect?", "Disconnect ccdesk from this Constant Contact account?",
                 "Disconnect", informative="ccdesk forgets the connection stored on this computer. "
                 "Your runs and their logs are kept. You can connect again at any time."):
             return
-        self.app.start_job("disconnect", tasks.disconnect_work(session),
-                           on_done=self._disconnected, on_error=self.app.report_error)
+        self.jobs.thread("disconnect", tasks.disconnect_work(session),
+                         on_done=self._disconnected, on_error=self.error.emit)
 
     def _disconnected(self, info: tasks.AccountInfo) -> None:
         self.status.setText("Disconnected: nothing is stored for this account any more.")
-        self.app.account_ready(info)
+        self.account_found.emit(info)

@@ -3,27 +3,29 @@ save its log, undo it, or resume it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView
 
-from ccdesk.gui import tasks
+from ccdesk.gui import tasks, words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import RUN_ID_ROLE, HistoryModel
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Note
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 
 class HistoryPage(Page):
     """Past runs from the journal."""
 
     title = "History"
+    results_wanted = Signal(str)  # run id
+    resume_wanted = Signal(str, str, str)  # run id, action, headline
+    watch_wanted = Signal(str, str, str, str)  # run id, action, headline, who carries it out
+    loaded = Signal(int)  # the number of runs shown
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.intro = Note("Every run is recorded on this computer. Open one to see what it did, "
                           "save its log, undo it, or carry on with one that did not finish.")
         self.layout_.addWidget(self.intro)
@@ -70,16 +72,19 @@ class HistoryPage(Page):
         self.load()
 
     def load(self) -> None:
-        session = self.app.session
+        session = self.state.session
         if session is None:
             self.model.set_entries([])
             self.empty.setText("Connect an account (or try the demo) to see its runs.")
             self.empty.show()
             return
-        self.app.start_job("history", tasks.history_work(session), on_done=self._loaded,
-                           on_error=self.app.report_error)
+        self.jobs.thread("history", tasks.history_work(session), on_done=self._loaded,
+                         on_error=self.error.emit)
 
     def _loaded(self, entries: list[tasks.HistoryEntry]) -> None:
+        here = self.state.run.run_id if self.state.running and self.state.run else ""
+        for entry in entries:
+            entry.here = bool(here) and entry.run.run_id == here
         self.model.set_entries(entries)
         self.empty.setText("No runs yet.")
         self.empty.setVisible(not entries)
@@ -87,7 +92,7 @@ class HistoryPage(Page):
             self.view.setCurrentIndex(self.proxy.index(0, 0))
             self.view.setFocus()
         self._selection_changed()
-        self.app.history_loaded.emit(len(entries))
+        self.loaded.emit(len(entries))
 
     def _selected(self) -> tasks.HistoryEntry | None:
         index = self.view.currentIndex()
@@ -98,9 +103,9 @@ class HistoryPage(Page):
     def _selection_changed(self, *args: QModelIndex) -> None:
         entry = self._selected()
         self.open_button.setEnabled(entry is not None)
-        resumable = entry is not None and self.app.resumable(entry.run, entry.holder)
-        watchable = entry is not None and entry.elsewhere and self.app.watchable(entry.run,
-                                                                                 entry.holder)
+        resumable = entry is not None and self.state.resumable(entry.run, entry.holder)
+        watchable = entry is not None and entry.elsewhere and self.state.watchable(entry.run,
+                                                                                   entry.holder)
         self.resume_button.setEnabled(resumable)
         self.resume_button.setVisible(not watchable)
         self.watch_button.setVisible(watchable)
@@ -108,17 +113,20 @@ class HistoryPage(Page):
     def open_selected(self) -> None:
         entry = self._selected()
         if entry is not None:
-            self.app.show_results(entry.run.run_id)
+            self.results_wanted.emit(entry.run.run_id)
 
     def resume_selected(self) -> None:
         entry = self._selected()
-        if entry is not None and self.app.resumable(entry.run, entry.holder):
-            self.app.resume_run(entry.run)
+        if entry is not None and self.state.resumable(entry.run, entry.holder):
+            run = entry.run
+            self.resume_wanted.emit(run.run_id, run.action, "Resuming: " + words.run_title(run))
 
     def watch_selected(self) -> None:
         entry = self._selected()
         if entry is not None and entry.holder is not None and entry.elsewhere:
-            self.app.watch_run(entry.run, entry.holder)
+            run = entry.run
+            self.watch_wanted.emit(run.run_id, run.action, words.run_title(run),
+                                   entry.holder.describe())
 
     def run_id_at(self, row: int) -> str:
         return self.proxy.index(row, 0).data(RUN_ID_ROLE)

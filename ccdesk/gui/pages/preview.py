@@ -5,8 +5,8 @@ save that preview."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGroupBox,
@@ -20,23 +20,27 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.lookup import Action
-from ccdesk.core.plan import Plan
+from ccdesk.core.phases import Phase
+from ccdesk.engine.wire import PreviewInfo
 from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import ListsModel
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import RetryOf, WindowState
 from ccdesk.gui.widgets import Banner, CountTile, Note, ProgressStrip, RowTableView, primary
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 
 class PreviewPage(Page):
     """Choose lists and action; preview; export; go to the run."""
 
     title = "What will happen"
+    preview_wanted = Signal(str, list)  # action, list names
+    cancel_wanted = Signal()
+    run_wanted = Signal(str)  # the run's headline
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.retry_banner = Banner(kind="info")
         self.retry_banner.hide()
         self.layout_.addWidget(self.retry_banner)
@@ -145,16 +149,24 @@ class PreviewPage(Page):
         self.lists_model.dataChanged.connect(self._choices_changed)
         self.actions.buttonClicked.connect(self._choices_changed)
         self.preview_button.clicked.connect(self.make_preview)
-        self.progress.cancel_clicked.connect(self._cancel)
+        self.progress.cancel_clicked.connect(self.cancel_wanted)
         self.export_button.clicked.connect(self.export)
         self.run_button.clicked.connect(self.run)
-        self._job = None
+        self._busy = False
         self._lists_job = None
         self.lists_loaded = False
-        self.plan: Plan | None = None
-        action = app.settings.get("state/last_action")
+        self.plan: PreviewInfo | None = None
+        action = settings.get("state/last_action")
         self.action_buttons.get(action, self.action_buttons["remove"]).setChecked(True)
         self._update_action_note()
+        state.session_changed.connect(lambda session: self.account_changed())
+        state.account_changed.connect(lambda info: self.account_changed())
+        state.sheet_changed.connect(lambda view: self.reset())
+        state.preview_changed.connect(self._preview_changed)
+        state.retry_changed.connect(self._retry)
+        jobs.previewing.connect(self._progress)
+        jobs.preview_failed.connect(self._failed)
+        jobs.preview_cancelled.connect(self._cancelled)
 
     # -- state -------------------------------------------------------------------------------------
     def action(self) -> Action:
@@ -172,7 +184,7 @@ class PreviewPage(Page):
         self._update_action_note()
 
     def entered(self) -> None:
-        if self.app.session is not None and not self.lists_loaded and self._lists_job is None:
+        if self.state.session is not None and not self.lists_loaded and self._lists_job is None:
             self.load_lists()
         self._update_ready()
 
@@ -186,13 +198,14 @@ class PreviewPage(Page):
         self._update_ready()
 
     def account_changed(self) -> None:
+        info = self.state.account
+        key = (id(self.state.session), info.account if info else None)
+        if key == getattr(self, "_account_key", None):
+            return
+        self._account_key = key
         self.lists_loaded = False
         self.lists_model.set_lists([])
         self.reset()
-
-    def show_retry(self, text: str) -> None:
-        self.retry_banner.set_text(text)
-        self.retry_banner.show()
 
     def fold(self) -> None:
         """Show the choices as one line (after a preview)."""
@@ -239,11 +252,12 @@ class PreviewPage(Page):
         self._update_ready()
 
     def _update_ready(self) -> None:
-        ready = self.app.sheet is not None and self.app.session is not None and self._job is None
+        has_rows = self.state.sheet is not None or self.state.retry is not None
+        ready = has_rows and self.state.session is not None and not self._busy
         if self.action() is Action.REMOVE:
             ready = ready and bool(self.lists_model.checked_names())
         self.preview_button.setEnabled(ready)
-        if self.app.sheet is None:
+        if not has_rows:
             self.preview_hint.setText("Open a spreadsheet first (step 2).")
         elif self.action() is Action.REMOVE and not self.lists_model.checked_names():
             self.preview_hint.setText("Tick a list first.")
@@ -253,17 +267,17 @@ class PreviewPage(Page):
 
     # -- lists -------------------------------------------------------------------------------------
     def load_lists(self) -> None:
-        session = self.app.session
+        session = self.state.session
         if session is None:
             return
         self.lists_note.setText("Loading the account's lists…")
-        self._lists_job = self.app.start_job("lists", tasks.lists_work(session),
-                                             on_done=self._lists_loaded, on_error=self._lists_failed)
+        self._lists_job = self.jobs.thread("lists", tasks.lists_work(session),
+                                           on_done=self._lists_loaded, on_error=self._lists_failed)
 
     def _lists_loaded(self, lists: list) -> None:
         self._lists_job = None
         self.lists_loaded = True
-        remembered = self.app.settings.get("state/last_lists")
+        remembered = self.settings.get("state/last_lists")
         known = {x.name.casefold() for x in lists}
         chosen = [n for n in remembered if n.casefold() in known]
         if not chosen:  # a first-time guess: the free-member list
@@ -277,58 +291,78 @@ class PreviewPage(Page):
         self._lists_job = None
         title, what_to_do, _ = dialogs.error_texts(exc)
         self.lists_note.setText(f"The lists could not be loaded: {title}. {what_to_do}")
-        self.app.report_error(exc)
+        self.error.emit(exc)
 
     # -- preview -----------------------------------------------------------------------------------
     def make_preview(self) -> None:
-        session, sheet = self.app.session, self.app.sheet
-        if session is None or sheet is None or self._job is not None:
+        if self.state.session is None or self._busy:
+            return
+        if self.state.sheet is None and self.state.retry is None:
             return
         action = self.action()
         lists = self.lists_model.checked_names() if action is Action.REMOVE else []
-        self.app.settings.set("state/last_action", str(action))
+        self.settings.set("state/last_action", str(action))
         if lists:
-            self.app.settings.set("state/last_lists", lists)
+            self.settings.set("state/last_lists", lists)
         self.result.hide()
         self.filler.show()
-        self.preview_button.setEnabled(False)
+        self._busy = True
+        self._update_ready()
         self.progress.start("Looking the members up in Constant Contact")
-        self._job = self.app.start_job(
-            "preview", tasks.preview_work(session, sheet, action, lists),
-            on_done=self._previewed, on_error=self._failed, on_cancel=self._cancelled,
-            on_progress=self._progress)
+        self.preview_wanted.emit(str(action), lists)
 
-    def _progress(self, step: tasks.Step) -> None:
-        self.progress.step(step.phase, step.done, step.total)
+    def _progress(self, phase: Phase, done: int, total: int) -> None:
+        self.progress.step(words.PHASES[phase], done, total)
 
-    def _cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-
-    def _cancelled(self, exc: object) -> None:
-        self._job = None
+    def _cancelled(self) -> None:
+        self._busy = False
         self.progress.hide()
         self.preview_hint.setText("The preview was cancelled.")
         self._update_ready()
 
     def _failed(self, exc: BaseException) -> None:
-        self._job = None
+        self._busy = False
         self.progress.hide()
         title, what_to_do, _ = dialogs.error_texts(exc)
         self.preview_hint.setText(f"No preview: {title}. {what_to_do}")
         self._update_ready()
-        self.app.report_error(exc)
+        self.error.emit(exc)
 
-    def _previewed(self, ready: tasks.PreviewReady) -> None:
-        self._job = None
+    def _retry(self, retry: RetryOf | None) -> None:
+        """"Try the failed ones again": preview only the addresses that failed in a run."""
+        if retry is None:
+            self.retry_banner.hide()
+            return
+        run = retry.run
+        self.reset()
+        self.set_choices(run.action, run.list_names)
+        self.retry_banner.set_text(
+            f"<b>Trying again only the {words.plural(retry.failed, 'address', 'addresses')} "
+            f"that failed</b> in the run of {words.when(run.created_at)}. They are looked "
+            "up afresh; check the preview, then run it.")
+        self.retry_banner.show()
+        self.go_wanted.emit("preview")
+        self.make_preview()
+
+    def _preview_changed(self, info: PreviewInfo | None) -> None:
+        if info is None:
+            if self.plan is not None and not self.state.running:
+                self.reset()
+            self.plan = None
+            return
+        self._busy = False
         self.progress.hide()
-        self.show_plan(ready)
+        self.show_plan(info)
         self._update_ready()
-        self.app.plan_ready(ready)
 
-    def show_plan(self, ready: tasks.PreviewReady) -> None:
-        plan = self.plan = ready.plan
-        counts = ready.table.counts
+    def show_plan(self, info: PreviewInfo) -> None:
+        self.plan = info
+        plan = info.plan
+        session = self.state.session
+        assert session is not None
+        self.table.set_source(session.journal_path, info.run_id, after_run=False,
+                              with_states=False)
+        counts = self.table.model.counts()
         action = str(plan.action)
         changes = counts.get(words.CHANGE, 0)
         verb = {"remove": "will be removed", "remove-all": "will be removed from every list",
@@ -338,7 +372,7 @@ class PreviewPage(Page):
         self.tile_problem.set(counts.get(words.PROBLEM, 0), "problems in the sheet")
         self.tile_filtered.set(counts.get(words.FILTERED, 0), "left out by the filter")
         self.tile_filtered.setVisible(bool(counts.get(words.FILTERED)))
-        self.summary.set_text(f"<b>{_html(plan.summary())}.</b>", "info")
+        self.summary.set_text(f"<b>{_html(info.summary)}.</b>", "info")
         cost = plan.cost
         text = (f"Looking these members up used {words.plural(cost.lookup_spent, 'request')} "
                 f"of today's Constant Contact allowance ({cost.lookup.explanation}). ")
@@ -350,13 +384,13 @@ class PreviewPage(Page):
                        else "reading each changed contact")
                 text += (f" That includes {words.plural(cost.run_verify, 'request')} to check "
                          f"the changes afterwards, {how}.")
-        refusal = plan.refusal()
+        refusal = info.refusal
         if refusal is not None:
             self.summary.set_text(f"<b>{_html(refusal.title)}.</b> {_html(refusal.what_to_do)}",
                                   "warning")
         elif changes and not cost.fits:
             self.summary.set_text(
-                f"<b>{_html(plan.summary())}.</b><br>Not enough of today's Constant Contact "
+                f"<b>{_html(info.summary)}.</b><br>Not enough of today's Constant Contact "
                 f"allowance is left for this run (it needs about {cost.run_total:,}; "
                 f"{cost.quota_left:,} are left). Run it after midnight UTC, or split the sheet.",
                 "warning")
@@ -364,7 +398,6 @@ class PreviewPage(Page):
             text += (" Removed contacts stay in your account (Constant Contact still counts "
                      "them); unsubscribed ones are not billed.")
         self.cost.setText(text)
-        self.table.set_table(ready.table, after_run=False)
         self.table.set_hidden_columns((4,))
         self.run_button.setText(f"Run: {words.run_headline(action, changes, plan.list_names)}…"
                                 if changes else "Nothing to run")
@@ -377,35 +410,37 @@ class PreviewPage(Page):
 
     # -- export and run ----------------------------------------------------------------------------
     def export(self) -> None:
-        if self.plan is None:
+        info, session = self.plan, self.state.session
+        if info is None or session is None:
             return
-        settings = self.app.settings
+        settings = self.settings
         fmt = settings.get("prefs/log_format")
-        stem = Path(self.plan.sheet.path).stem
+        stem = Path(info.plan.sheet.path).stem
         folder = settings.last_folder or str(Path.home())
-        chosen = dialogs.ask_save_file(self.app, "Save the preview",
+        chosen = dialogs.ask_save_file(self, "Save the preview",
                                        str(Path(folder) / f"{stem} - preview.{fmt}"), fmt)
         if chosen is None:
             return
         path, fmt = chosen
         settings.set("prefs/log_format", fmt)
-        self.app.start_job("export-preview", tasks.export_preview_work(self.plan, path, fmt),
-                           on_done=self._exported, on_error=self.app.report_error)
+        self.jobs.thread("export-preview",
+                         tasks.export_preview_work(session, info.run_id, path, fmt),
+                         on_done=self._exported, on_error=self.error.emit)
 
     def _exported(self, path: Path) -> None:
-        self.app.say(f"The preview is saved: {path}")
+        self.said.emit(f"The preview is saved: {path}")
         self.preview_hint.setText(f"The preview is saved in {path}.")
 
     def run(self) -> None:
-        plan = self.plan
-        if plan is None:
+        info = self.plan
+        if info is None:
             return
-        changes = len(plan.changes)
-        if not dialogs.ConfirmRunDialog.ask(self.app, action=str(plan.action), count=changes,
+        plan = info.plan
+        if not dialogs.ConfirmRunDialog.ask(self, action=str(plan.action), count=info.changes,
                                             lists=plan.list_names,
                                             organisation=plan.account.organization_name):
             return
-        self.app.start_run(plan)
+        self.run_wanted.emit(words.run_headline(str(plan.action), info.changes, plan.list_names))
 
 
 def _html(text: str) -> str:

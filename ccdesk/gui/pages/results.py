@@ -5,25 +5,30 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Banner, CountTile, Note, RowTableView
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 
 class ResultsPage(Page):
     """One run, from the journal."""
 
     title = "Results"
+    resume_wanted = Signal(str, str, str)  # run id, action, headline
+    undo_wanted = Signal(str, str)  # run id, headline
+    watch_wanted = Signal(str, str, str, str)  # run id, action, headline, who carries it out
+    retry_wanted = Signal(str)  # run id
+    shown = Signal(str)  # run id: its results are on show
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.about = Note()
         self.about.setAccessibleName("Which run")
         self.layout_.addWidget(self.about)
@@ -67,7 +72,7 @@ class ResultsPage(Page):
         self.watch_button.clicked.connect(self._watch)
         self.retry_button.clicked.connect(self.retry_failed)
         self.undo_button.clicked.connect(self.undo)
-        self.new_button.clicked.connect(lambda: app.go("sheet"))
+        self.new_button.clicked.connect(lambda: self.go_wanted.emit("sheet"))
         self.details: tasks.RunDetails | None = None
         self.run_id = ""
         self._busy = False
@@ -75,21 +80,21 @@ class ResultsPage(Page):
     # -- loading ---------------------------------------------------------------------------------
     def load(self, run_id: str) -> None:
         """Show a run (read from the journal on a worker thread)."""
-        session = self.app.session
+        session = self.state.session
         if session is None:
             return
         self.run_id = run_id
         self.about.setText("Reading the run's record…")
         for b in (self.save_button, self.resume_button, self.retry_button, self.undo_button):
             b.setEnabled(False)
-        self.app.start_job("results", tasks.results_work(session, run_id),
-                           on_done=self.show_details, on_error=self.app.report_error)
+        self.jobs.thread("results", tasks.results_work(session, run_id),
+                         on_done=self.show_details, on_error=self.error.emit)
 
     def show_details(self, details: tasks.RunDetails) -> None:
         self.details = details
         run, g = details.run, details.groups
-        resumable = self.app.resumable(run, details.holder)
-        watchable = self.app.watchable(run, details.holder)
+        resumable = self.state.resumable(run, details.holder)
+        watchable = self.state.watchable(run, details.holder)
         action = run.action
         lists = ", ".join(run.list_names) or "every list"
         file = Path(run.file_path).name
@@ -144,11 +149,11 @@ class ResultsPage(Page):
             self.outcome.set_text(
                 f"<b>{headline}</b> {words.plural(g['done'], 'contact')} {done}; {waiting}. "
                 f"Nothing is lost. {advice}", "warning")
-        self.table.set_table(details.table, after_run=True)
+        self.table.set_source(details.journal_path, run.run_id, after_run=True)
         self.table.set_hidden_columns(())
         self.save_button.setEnabled(True)
         self.resume_button.setVisible((run.unfinished or run.state == "cancelled") and not watchable)
-        self.resume_button.setEnabled(resumable and self.app.session is not None)
+        self.resume_button.setEnabled(resumable and self.state.session is not None)
         self.watch_button.setVisible(watchable)
         can_undo = (action in ("remove", "remove-all") and g["done"] > 0
                     and details.undone_by is None and run.state == "finished")
@@ -168,40 +173,44 @@ class ResultsPage(Page):
             notes.append("“Try the failed ones again” looks up only the failed addresses "
                          "afresh and shows a new preview before anything is done.")
         if not resumable and (run.unfinished or run.state == "cancelled"):
-            notes.append(self.app.not_resumable_reason(run, details.holder))
+            notes.append(self.state.not_resumable_reason(run, details.holder))
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
-        self.app.results_shown.emit(run.run_id)
+        self.shown.emit(run.run_id)
 
     # -- actions ----------------------------------------------------------------------------------
     def _watch(self) -> None:
-        if self.details is not None and self.details.holder is not None:
-            self.app.watch_run(self.details.run, self.details.holder)
+        details = self.details
+        if details is not None and details.holder is not None:
+            run = details.run
+            self.watch_wanted.emit(run.run_id, run.action, words.run_title(run),
+                                   details.holder.describe())
 
     def save_log(self) -> None:
-        details, session = self.details, self.app.session
+        details, session = self.details, self.state.session
         if details is None or session is None:
             return
-        settings = self.app.settings
+        settings = self.settings
         fmt = settings.get("prefs/log_format")
         folder = settings.last_folder or str(Path.home())
         suggested = Path(folder) / f"ccdesk log {details.run.run_id}.{fmt}"
-        chosen = dialogs.ask_save_file(self.app, "Save the results log", str(suggested), fmt)
+        chosen = dialogs.ask_save_file(self, "Save the results log", str(suggested), fmt)
         if chosen is None:
             return
         path, fmt = chosen
         settings.set("prefs/log_format", fmt)
-        self.app.start_job("export-log", tasks.export_log_work(session, details.run.run_id, path, fmt),
-                           on_done=self._saved, on_error=self.app.report_error)
+        self.jobs.thread("export-log", tasks.export_log_work(session, details.run.run_id, path, fmt),
+                         on_done=self._saved, on_error=self.error.emit)
 
     def _saved(self, path: Path) -> None:
-        self.app.say(f"The log is saved: {path}")
+        self.said.emit(f"The log is saved: {path}")
         self.note.setText(f"The log is saved in {path}.")
         self.note.show()
 
     def resume(self) -> None:
         if self.details is not None:
-            self.app.resume_run(self.details.run)
+            run = self.details.run
+            self.resume_wanted.emit(run.run_id, run.action, "Resuming: " + words.run_title(run))
 
     def undo(self) -> None:
         details = self.details
@@ -209,12 +218,12 @@ class ResultsPage(Page):
             return
         count = details.groups["done"]
         lists = ", ".join(details.run.list_names) or "their lists"
-        if dialogs.confirm_undo(self.app, count, lists):
-            self.app.undo_run(details.run.run_id, count, lists)
+        if dialogs.confirm_undo(self, count, lists):
+            self.undo_wanted.emit(details.run.run_id, words.run_headline("undo", count, lists))
 
     def retry_failed(self) -> None:
         if self.details is not None:
-            self.app.retry_failed(self.details.run.run_id)
+            self.retry_wanted.emit(self.details.run.run_id)
 
 
 def _html(text: str) -> str:

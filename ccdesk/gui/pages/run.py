@@ -3,20 +3,16 @@ time left, a Stop button, and the rows updating as they finish."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ccdesk.core.phases import Phase
-from ccdesk.core.runner import RunProgress
-from ccdesk.gui import tasks, words
+from ccdesk.gui import words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import RunView, WindowState
 from ccdesk.gui.widgets import Banner, Note, RowTableView
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
-    from ccdesk.gui.worker import Job
 
 
 def overall_percent(phase: Phase, done: int, total: int, previous: int, *, one_by_one: bool) -> int:
@@ -37,18 +33,20 @@ def overall_percent(phase: Phase, done: int, total: int, previous: int, *, one_b
     return previous
 
 
-KEEP_OPEN = ("Keep ccdesk open until the run is finished. If it is closed or the computer "
-             "sleeps, nothing is lost: resume the run from History.")
+KEEP_OPEN = ("The run goes on if you close this window: open ccdesk again to watch it. If "
+             "the computer sleeps or is shut down, nothing is lost: resume the run from History.")
+KEEP_OPEN_DEMO = ("The demo's practice account lives inside this window: closing it stops the "
+                  "run, and you can resume it the next time.")
 
 
 class RunPage(Page):
     """Shows a run (start, resume or undo) while it happens."""
 
     title = "Running"
-    REFRESH_MS = 40
+    stop_wanted = Signal()
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.what = Note()
         self.what.setAccessibleName("What this run does")
         self.layout_.addWidget(self.what)
@@ -83,141 +81,98 @@ class RunPage(Page):
         self.table = RowTableView("Run rows", after_run=True)
         self.layout_.addWidget(self.table, 1)
         self.stop_button.clicked.connect(self.stop)
-        self.job: Job | None = None
-        self.watching = False  # the run shown is carried out by another process
-        self.run_id = ""
-        self.action = ""
-        self._one_by_one = False
-        self._latest: Any = None
-        self._latest_counts: dict[str, int] = {}  # the journal's counts at the last event
-        self._refresh = QTimer(self)
-        self._refresh.setSingleShot(True)
-        self._refresh.setInterval(self.REFRESH_MS)
-        self._refresh.timeout.connect(self._show_latest)
+        self.shown: RunView | None = None  # the run on show
+        state.run_changed.connect(self.show_run)
 
     @property
-    def running(self) -> bool:
-        """A run of this window is under way (watching another process's run is not one)."""
-        return self.job is not None and self.job.running and not self.watching
+    def run_id(self) -> str:
+        return self.shown.run_id if self.shown is not None else ""
 
-    def begin(self, job: Job, *, action: str, headline: str) -> None:
-        """Show a run of this window that is starting."""
-        self._show(job, action, "Running: " + headline, headline, watching=False)
-        self.phase.setText("Starting…")
-        self.stop_button.setEnabled(True)
-        self.keep_open.setText(KEEP_OPEN)
-        self.stop_button.setFocus()
-        job.progress.connect(self._progress)
+    def show_run(self, view: RunView | None) -> None:
+        """Show the state's run: a new one, a new look at it, or its end."""
+        if view is None:
+            self.shown = None
+            return
+        if view is not self.shown:
+            self._begin(view)
+        if view.run_id and self.table.source() != view.run_id and self.state.session is not None:
+            self.table.set_source(self.state.session.journal_path, view.run_id, after_run=True)
+            self.table.set_hidden_columns(())
+        status = view.status
+        if status is not None:
+            self.table.refresh()
+            self._show_progress(view)
+        if view.stopping and view.active and not self.stopping.isVisible():
+            self.stopping.set_text(words.stopping_text(status.counts if status else {}))
+            self.stopping.show()
+            self.stop_button.setEnabled(False)
+        if view.ended:
+            self._finish(view)
 
-    def watch(self, job: Job, *, action: str, headline: str, who: str) -> None:
-        """Show a run another process carries out (``who``), as the journal tells it."""
-        self._show(job, action, "Running elsewhere: " + headline, headline, watching=True)
-        self.phase.setText("Looking…")
-        self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this window "
-                               "only watches. Closing it changes nothing: the run goes on.")
-        job.progress.connect(self._watched)
-
-    def _show(self, job: Job, action: str, heading: str, headline: str, *, watching: bool) -> None:
-        """A fresh page for a run: its own (with Stop and its rows) or one watched."""
-        self._stop_watching()
-        self.job = job
-        self.watching = watching
-        self.run_id = ""
-        self.action = action
-        self._one_by_one = action == "unsubscribe"
+    def _begin(self, view: RunView) -> None:
+        self.shown = view
+        heading = ("Running: " if view.own else "Running elsewhere: ") + view.headline
         self.heading.setText(heading)
-        self.what.setText(headline + ".")
+        self.what.setText(view.headline + ".")
+        self.phase.setText("Starting…" if view.own else "Looking…")
         self.bar.setValue(0)
         self.counts.clear()
         self.eta.clear()
-        self._latest = None
-        self._latest_counts = {}
         self.stopping.hide()
-        self.stop_button.setVisible(not watching)
-        self.table.setVisible(not watching)  # a watched run's rows are read on Results
+        self.stop_button.setEnabled(True)
+        self.table.clear()
+        if view.own:
+            self.keep_open.setText(KEEP_OPEN_DEMO if self.state.demo else KEEP_OPEN)
+            self.stop_button.setFocus()
+        else:
+            who = view.who or "another ccdesk"
+            self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this "
+                                   "window watches it. Closing the window changes nothing: the "
+                                   "run goes on.")
 
-    def _stop_watching(self) -> None:
-        if self.watching and self.job is not None and self.job.running:
-            self.job.cancel()
-        self.watching = False
-
-    def _watched(self, status: Any) -> None:
-        """One look at the watched run: the journal's counts and its owner's last progress."""
-        self.run_id = status.run.run_id
+    def _show_progress(self, view: RunView) -> None:
+        status = view.status
+        assert status is not None
         progress = status.progress
         if progress is not None:
-            self._latest = RunProgress(status.run.run_id, Phase(progress.phase), progress.done,
-                                       progress.total, progress.eta, status.counts)
-        self._latest_counts = status.counts
-        if not self._refresh.isActive():
-            self._refresh.start()
+            phase = Phase(progress.phase)
+            self.bar.setValue(overall_percent(phase, progress.done, progress.total,
+                                              self.bar.value(),
+                                              one_by_one=view.action == "unsubscribe"))
+            text = words.PHASES[phase]
+            finished = phase is Phase.FINISHED
+            if progress.total and not finished:
+                text += f": {progress.done:,} of {progress.total:,}"
+            if phase is Phase.WAITING:
+                text += " (Constant Contact works through the changes on its side)"
+            if not view.ended:
+                self.phase.setText(text + "…" if not finished else "Finished.")
+            if progress.eta is not None and phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
+                self.eta.setText(f"Time left: {words.duration(progress.eta)}")
+            else:
+                self.eta.clear()
+        groups = words.result_groups(status.counts)
+        parts = [f"{groups['done']:,} {words.done_word(view.action)}",
+                 f"{groups['failed']:,} failed", f"{groups['waiting']:,} not done yet"]
+        prefix = "In the end: " if view.ended else "So far: "
+        self.counts.setText(prefix + " · ".join(parts))
 
-    def finish(self, how: str) -> None:
-        """The run is over (``finished``, ``paused``, ``cancelled`` or ``failed``)."""
-        self._refresh.stop()
-        self._show_latest()
+    def _finish(self, view: RunView) -> None:
         self.stop_button.setEnabled(False)
         self.stopping.hide()
         title = {"finished": "Finished", "paused": "Paused", "cancelled": "Stopped",
-                 "failed": "Stopped by a problem", "abandoned": "Ended before the end"}.get(how, how)
-        self.watching = False
-        self.heading.setText(f"{title}: {self.what.text().rstrip('.')}")
-        if how == "finished":
+                 "failed": "Stopped by a problem",
+                 "abandoned": "Ended before the end"}.get(view.ended, view.ended)
+        self.heading.setText(f"{title}: {view.headline}")
+        self.phase.setText(f"{title}.")
+        if view.ended == "finished":
             self.bar.setValue(100)
-        self.counts.setText(self.counts.text().replace("So far: ", "In the end: "))
         self.eta.clear()
 
     def stop(self) -> None:
         """Stop: no more changes are sent, and waiting for Constant Contact ends at once."""
-        if self.job is None or not self.job.running:
+        view = self.shown
+        if view is None or not view.active:
             return
-        self.job.cancel()
         self.stop_button.setEnabled(False)
-        self.stopping.set_text(words.stopping_text(self._latest_counts))
-        self.stopping.show()
-
-    def _progress(self, value: Any) -> None:
-        if isinstance(value, tasks.RunTable):
-            if value.run_id:
-                self.run_id = value.run_id
-            if value.table is not self.table.model.table:
-                self.table.set_table(value.table, after_run=True)
-                self.table.set_hidden_columns(())
-            return
-        if not isinstance(value, tasks.RunTick):
-            return
-        for update in value.updates:
-            self.table.apply(update)
-        event = value.progress
-        if not event.phase:  # the final flush of row states
-            return
-        self.run_id = event.run_id
-        self._latest_counts = event.counts
-        # Many events can arrive at once: show the latest, at most every REFRESH_MS.
-        self._latest = event
-        if not self._refresh.isActive():
-            self._refresh.start()
-
-    def _show_latest(self) -> None:
-        event = self._latest
-        if event is None:
-            return
-        self._latest = None
-        self.bar.setValue(overall_percent(event.phase, event.done, event.total, self.bar.value(),
-                                          one_by_one=self._one_by_one))
-        text = words.PHASES[event.phase]
-        finished = event.phase is Phase.FINISHED
-        if event.total and not finished:
-            text += f": {event.done:,} of {event.total:,}"
-        if event.phase is Phase.WAITING:
-            text += " (Constant Contact works through the changes on its side)"
-        self.phase.setText(text + "…" if not finished else "Finished.")
-        groups = words.result_groups(event.counts)
-        done = words.done_word(self.action)
-        parts = [f"{groups['done']:,} {done}", f"{groups['failed']:,} failed",
-                 f"{groups['waiting']:,} not done yet"]
-        self.counts.setText("So far: " + " · ".join(parts))
-        if event.eta_seconds is not None and event.phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
-            self.eta.setText(f"Time left: {words.duration(event.eta_seconds)}")
-        elif event.phase is Phase.FINISHED:
-            self.eta.clear()
+        self.stop_wanted.emit()

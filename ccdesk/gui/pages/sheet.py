@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 
 from ccdesk.core.formats import column_index, column_letter
 from ccdesk.core.sheet import ImportOptions, MemberSheet
-from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui import dialogs, words
+from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import SheetGridModel
 from ccdesk.gui.pages import Page
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import SheetView, WindowState
 from ccdesk.gui.widgets import Banner, Note, ProgressStrip, RowTableView, primary
-
-if TYPE_CHECKING:
-    from ccdesk.gui.main_window import MainWindow
 
 NO_FILTER = "(no filter: use every row)"
 
@@ -39,9 +39,11 @@ class SheetPage(Page):
     """Open a spreadsheet and check how ccdesk reads it."""
 
     title = "The spreadsheet of upgraded members"
+    open_wanted = Signal(str, object)  # path, ImportOptions or None (a new file)
+    cancel_wanted = Signal()
 
-    def __init__(self, app: MainWindow) -> None:
-        super().__init__(app)
+    def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
+        super().__init__(state, jobs, settings)
         self.intro = Note("Open the spreadsheet (Excel, LibreOffice or CSV) that lists the "
                           "members who upgraded. You can also drag the file onto this window.")
         self.layout_.addWidget(self.intro)
@@ -128,7 +130,7 @@ class SheetPage(Page):
 
         self.open_button.clicked.connect(self.choose_file)
         self.sample_button.clicked.connect(self.open_sample)
-        self.progress.cancel_clicked.connect(self._cancel)
+        self.progress.cancel_clicked.connect(self.cancel_wanted)
         self.sheet_choice.activated.connect(self._sheet_chosen)
         self.header_choice.editingFinished.connect(self._header_chosen)
         self.column_choice.activated.connect(self._column_chosen)
@@ -136,20 +138,23 @@ class SheetPage(Page):
         self.apply_filter.clicked.connect(self._reread)
         self.filter_values.returnPressed.connect(self._reread)
         self.problems_button.toggled.connect(self.problems.setVisible)
-        self.next_button.clicked.connect(lambda: app.go("preview"))
-        self._job = None
+        self.next_button.clicked.connect(lambda: self.go_wanted.emit("preview"))
         self._path: str | None = None
         self._user: dict[str, object] = {}
         self.setAcceptDrops(False)  # the main window takes the drops
+        jobs.reading.connect(lambda stage, fraction: self.progress.step(stage, fraction * 100, 100))
+        jobs.read_failed.connect(self._failed)
+        jobs.read_cancelled.connect(self._cancelled)
+        state.sheet_changed.connect(self._loaded)
 
     def entered(self) -> None:
-        self.sample_button.setVisible(self.app.demo)
-        if self.app.sheet is None:
+        self.sample_button.setVisible(self.state.demo)
+        if self.state.sheet is None:
             self.open_button.setFocus()
 
     # -- opening ---------------------------------------------------------------------------------
     def choose_file(self) -> None:
-        path = dialogs.ask_open_sheet(self.app, self.app.settings.last_folder)
+        path = dialogs.ask_open_sheet(self, self.settings.last_folder)
         if path:
             self.open(path)
 
@@ -160,51 +165,37 @@ class SheetPage(Page):
 
     def open(self, path: str, options: ImportOptions | None = None) -> None:
         """Read ``path`` (a new file when ``options`` is None: everything found afresh)."""
-        if self._job is not None:
-            self._job.cancel()
         if options is None:
             self._user = {}
-            self.app.settings.last_folder = str(Path(path).parent)
+            self.settings.last_folder = str(Path(path).parent)
         self._path = path
         self.progress.start(f"Reading {Path(path).name}")
         self.open_button.setEnabled(False)
-        self._job = self.app.start_job(
-            "read-sheet", tasks.read_sheet_work(path, options),
-            on_done=self._loaded, on_error=self._failed, on_cancel=self._cancelled,
-            on_progress=self._progress)
+        self.open_wanted.emit(path, options)
 
-    def _progress(self, step: tasks.Step) -> None:
-        self.progress.step(step.phase, step.done, step.total)
-
-    def _cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-
-    def _cancelled(self, exc: object) -> None:
-        self._job = None
+    def _cancelled(self) -> None:
         self.progress.hide()
         self.open_button.setEnabled(True)
         self.file_label.setText("Reading was cancelled.")
 
     def _failed(self, exc: BaseException) -> None:
-        self._job = None
         self.progress.hide()
         self.open_button.setEnabled(True)
         title, what_to_do, _ = dialogs.error_texts(exc)
         self.found.setText(f"<b>{_html(title)}</b><br>{_html(what_to_do)}")
         self.found.show()
-        self.app.report_error(exc)
+        self.error.emit(exc)
 
-    def _loaded(self, loaded: tasks.SheetLoaded) -> None:
-        self._job = None
+    def _loaded(self, view: SheetView | None) -> None:
         self.progress.hide()
         self.open_button.setEnabled(True)
-        self.show_sheet(loaded)
-        self.app.sheet_ready(loaded)
+        if view is not None:
+            self.show_sheet(view)
 
     # -- showing what was found --------------------------------------------------------------------
-    def show_sheet(self, loaded: tasks.SheetLoaded) -> None:
-        sheet = loaded.sheet
+    def show_sheet(self, view: SheetView) -> None:
+        sheet = view.sheet
+        self._path = sheet.path
         name = Path(sheet.path).name
         self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
         self.file_label.setToolTip(sheet.path)
@@ -240,8 +231,9 @@ class SheetPage(Page):
             self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
         self.found.setText(_found_text(sheet))
         self._show_counts(sheet)
-        self.problems.set_table(loaded.problems)
-        n_problems = len(loaded.problems)
+        self.problems.set_source(view.rows_path, "sheet", with_states=False)
+        self.problems.set_categories((words.PROBLEM,))
+        n_problems = self.problems.model.counts().get(words.PROBLEM, 0)
         self.problems_button.setText(f"See the {words.plural(n_problems, 'row')} with problems")
         self.problems_button.setEnabled(n_problems > 0)
         if not n_problems:
@@ -257,7 +249,7 @@ class SheetPage(Page):
 
     def _show_counts(self, sheet: MemberSheet) -> None:
         c = sheet.counts
-        total = len(sheet.rows)
+        total = sum(c.values())
         parts = [f"<b>{words.plural(c.get('valid', 0), 'address', 'addresses')} ready</b>"]
         for key, one, many in (("invalid", "invalid address", "invalid addresses"),
                                ("duplicate", "repeated address", "repeated addresses"),
@@ -302,7 +294,7 @@ class SheetPage(Page):
         self._reread()
 
     def _header_chosen(self) -> None:
-        sheet = self.app.sheet
+        sheet = self._sheet()
         if sheet is None or self.header_choice.value() == (sheet.header_row or 0):
             return
         self._user["header_row"] = self.header_choice.value()
@@ -310,7 +302,7 @@ class SheetPage(Page):
         self._reread()
 
     def _column_chosen(self) -> None:
-        sheet = self.app.sheet
+        sheet = self._sheet()
         letter = self.column_choice.currentData()
         if sheet is None or letter == sheet.email_column_letter:
             return
@@ -318,13 +310,16 @@ class SheetPage(Page):
         self._user.setdefault("header_row", sheet.header_row or 0)
         self._reread()
 
+    def _sheet(self) -> MemberSheet | None:
+        return self.state.sheet.sheet if self.state.sheet is not None else None
+
     def _filter_column_chosen(self) -> None:
         on = self.filter_column.currentIndex() > 0
         self.filter_values.setEnabled(on)
         self.apply_filter.setEnabled(on)
         if on:
             self.filter_values.setFocus()
-        elif self.app.sheet is not None and self.app.sheet.filter_column:
+        elif self._sheet() is not None and self._sheet().filter_column:
             self._reread()
 
 

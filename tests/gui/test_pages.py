@@ -1,0 +1,96 @@
+"""Pages built alone, from the window's state and the jobs service, with no main window: they
+ask for work by emitting requests and show what the state says."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccdesk.core.journal import Owner
+from ccdesk.engine import RunStatus
+from ccdesk.engine.session import Session
+from ccdesk.gui import tasks, words
+from ccdesk.gui.jobs import Jobs
+from ccdesk.gui.pages.preview import PreviewPage
+from ccdesk.gui.pages.run import RunPage
+from ccdesk.gui.pages.sheet import SheetPage
+from ccdesk.gui.settings import Settings
+from ccdesk.gui.state import RunView, WindowState
+from tests.gui.conftest import SAMPLE, WAIT
+
+
+@pytest.fixture
+def bare(qtbot, sandbox, dialogs):
+    """A state on the test sandbox's account and a jobs service: what a page is built from."""
+    session = Session.for_sandbox(sandbox.base_url)
+    state = WindowState()
+    jobs = Jobs(state)
+    state.set_session(session)
+    state.set_account(tasks.AccountInfo(True, session.account(), 10_000))
+    yield state, jobs
+    jobs.shutdown()
+    session.close()
+
+
+def test_the_sheet_page_asks_for_a_reading_and_shows_the_state(bare, qtbot):
+    state, jobs = bare
+    page = SheetPage(state, jobs, Settings())
+    qtbot.addWidget(page)
+    asked = []
+    page.open_wanted.connect(lambda path, options: asked.append((path, options)))
+    page.open_wanted.connect(jobs.read)  # what the main window connects
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        page.open(SAMPLE)
+    assert asked == [(SAMPLE, None)]
+    assert "48 addresses ready" in page.counts.text()
+    assert page.problems_button.text() == "See the 4 rows with problems"
+    assert page.problems.model.rowCount() == 4
+    assert page.next_button.isEnabled()
+    with qtbot.waitSignal(page.go_wanted) as going:
+        page.next_button.click()
+    assert going.args == ["preview"]
+
+
+def test_the_preview_page_asks_for_a_preview_and_a_run(bare, qtbot, dialogs):
+    state, jobs = bare
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        jobs.read(SAMPLE)
+    page = PreviewPage(state, jobs, Settings())
+    qtbot.addWidget(page)
+    page.entered()
+    qtbot.waitUntil(lambda: page.lists_loaded, timeout=WAIT)
+    page.lists_model.set_checked(["Free Members"])
+    page.preview_wanted.connect(jobs.preview)
+    with qtbot.waitSignal(state.preview_changed, timeout=WAIT):
+        page.preview_button.click()
+    assert page.tile_change.number.text() == "40"
+    assert page.run_button.isEnabled()
+    with qtbot.waitSignal(page.run_wanted) as wanted:
+        page.run_button.click()
+    assert wanted.args == [words.run_headline("remove", 40, "Free Members")]
+    assert dialogs.confirm_run_args["count"] == 40
+
+
+def test_the_run_page_shows_the_state_run(bare, qtbot):
+    state, jobs = bare
+    page = RunPage(state, jobs, Settings())
+    qtbot.addWidget(page)
+    view = RunView("remove", "Remove 3 members from Free Members", own=False, run_id="",
+                   who="the command line (process 42)")
+    state.set_run(view)
+    assert page.heading.text() == "Running elsewhere: Remove 3 members from Free Members"
+    assert page.keep_open.text().startswith("The command line (process 42)")
+    stops = []
+    page.stop_wanted.connect(lambda: stops.append(True))
+    page.stop_button.click()
+    assert stops == [True]
+    from ccdesk.core.journal import Progress, RunRecord
+
+    run = RunRecord(run_id="r1", created_at=0, updated_at=0, file_path="x.csv", file_sha256="",
+                    sheet="", action="remove", lists=[], account={}, state="running",
+                    message="", api_calls=0, predicted_calls=0, undo_of=None, options={})
+    view.status = RunStatus(run, {"done": 2, "planned": 1}, Progress("sending", 2, 3, 5.0, 0),
+                            Owner(42, "here", "the command line", 0))
+    view.ended = "finished"
+    state.run_updated()
+    assert page.counts.text() == "In the end: 2 removed · 0 failed · 1 not done yet"
+    assert page.heading.text().startswith("Finished: ")
