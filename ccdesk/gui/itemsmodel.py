@@ -63,7 +63,7 @@ __all__ = [
 PAGE = 256
 CACHE_PAGES = 16
 #: Tables of up to this many rows are filtered, sorted and counted on the window's thread.
-SYNC_LIMIT = 10_000
+SYNC_LIMIT = 5_000
 #: How long the window's connection waits for a lock (ms matter: it is the GUI thread).
 GUI_BUSY_SECONDS = 0.01
 WORKER_BUSY_SECONDS = 2.0
@@ -214,20 +214,20 @@ def _connect(path: str, timeout: float, *, check_same_thread: bool = True) -> sq
 
 
 def _compute(con: sqlite3.Connection, q: _Query, with_order: bool) -> _Answer:
-    """Counts per category and (``with_order``, unless :attr:`_Query.plain`) the shown rows'
-    order, in one read transaction."""
+    """Counts per category and (``with_order``) the shown rows' order, in one read
+    transaction."""
     con.execute("BEGIN")
     try:
         counts = {c: n for c, n in con.execute(
             f"SELECT {q.category} AS c, COUNT(*) FROM items WHERE run_id = ? GROUP BY c",  # noqa: S608
             (q.run_id,))}
         answer = _Answer(q, sum(counts.values()), counts)
-        if with_order and not q.plain:
+        if with_order:
             where, args = q.where()
             text = con.execute(
                 f"SELECT group_concat(row) FROM (SELECT row FROM items WHERE run_id = ?{where}"  # noqa: S608
                 f" ORDER BY {q.order_by()})", (q.run_id, *args)).fetchone()[0]
-            order = array("q", map(int, text.split(","))) if text else array("q")
+            order = _parse_rows(text or "")
             answer.order = order
             if order:
                 base, top = min(order), max(order)
@@ -240,6 +240,21 @@ def _compute(con: sqlite3.Connection, q: _Query, with_order: bool) -> _Answer:
     finally:
         con.execute("COMMIT")
     return answer
+
+
+def _parse_rows(text: str, piece: int = 32_768) -> array[int]:
+    """``"4,6,5"`` → ``array('q', [4, 6, 5])``, a slice of the text at a time: one C call over
+    100,000 numbers would keep the interpreter lock from the window's thread for milliseconds.
+    """
+    out: array[int] = array("q")
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find(",", start + piece)
+        if end < 0:
+            end = n
+        out.extend(map(int, text[start:end].split(",")))
+        start = end + 1
+    return out
 
 
 def _compute_in_worker(q: _Query, with_order: bool) -> _Answer:
@@ -296,6 +311,18 @@ _GREEN = QBrush(QColor("#1b6e20"))
 _GREY = QBrush(QColor("#6b6b6b"))
 
 
+class _ConnectionBox:
+    """The window's connection, apart from the model (closed when the model is destroyed)."""
+
+    def __init__(self) -> None:
+        self.con: sqlite3.Connection | None = None
+
+    def close(self, *_: object) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
 class ItemsModel(QAbstractTableModel):
     """The rows of a run (or a sheet's rows, or a preview) from an ``items`` table.
 
@@ -316,12 +343,14 @@ class ItemsModel(QAbstractTableModel):
         self.after_run = False
         self.sync_limit = sync_limit
         self._q: _Query | None = None
-        self._db: sqlite3.Connection | None = None
+        self._box = _ConnectionBox()  # closed with the model, even if clear() was not called
+        self.destroyed.connect(self._box.close)
         self._version: int | None = None
         self._stale = False  # a read failed: the next refresh reads everything again
         self._shown: _Query | None = None  # the query whose rows are shown
         self._rows = 0  # rows shown
         self._total = 0  # rows of the run
+        self._size = 0  # rows of the run when last counted here (small enough to work here?)
         self._counts: dict[str, int] = {}
         self._order: array[int] | None = None  # None: plain (read by position)
         self._base = 0
@@ -341,6 +370,8 @@ class ItemsModel(QAbstractTableModel):
         self.after_run = after_run
         self._q = _Query(str(db_path), run_id, with_states,
                          old.categories if old else None, old.text if old else "")
+        if old is None or not old.same_source(self._q):
+            self._set_counts({})
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.HEADERS) - 1)
         self._reload()
 
@@ -358,9 +389,7 @@ class ItemsModel(QAbstractTableModel):
     def _close(self) -> None:
         self._future = None  # an answer still under way is dropped when it comes
         self._next = None
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._box.close()
         self._version = None
 
     def _show_nothing(self) -> None:
@@ -368,10 +397,14 @@ class ItemsModel(QAbstractTableModel):
         self._order = self._inverse = None
         self._pages.clear()
 
+    @property
+    def _db(self) -> sqlite3.Connection | None:
+        return self._box.con
+
     def _open(self) -> bool:
         if self._db is None and self._q is not None:
             try:
-                self._db = _connect(self._q.path, GUI_BUSY_SECONDS)
+                self._box.con = _connect(self._q.path, GUI_BUSY_SECONDS)
             except sqlite3.Error:
                 return False
         return self._db is not None
@@ -399,11 +432,11 @@ class ItemsModel(QAbstractTableModel):
         self._stale = False
         self.beginResetModel()
         self._show_nothing()
-        self._total = total
+        self._total = self._size = total
         if q.plain:  # shown at once; the counts follow
             self._shown, self._rows = q, total
         self.endResetModel()
-        self._request(q, with_order=True)
+        self._request(q, with_order=not q.plain)
 
     # -- filter and sort -----------------------------------------------------------------------
     def set_filter(self, categories: Iterable[str] | None = None, text: str = "") -> None:
@@ -416,7 +449,7 @@ class ItemsModel(QAbstractTableModel):
         if cats == self._q.categories and text == self._q.text:
             return
         self._q = replace(self._q, categories=cats, text=text)
-        self._request(self._q, with_order=True)
+        self._request(self._q, with_order=not self._q.plain)  # other rows: a reset
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column (ties in the sheet's order), as ``RowTableModel.sort``."""
@@ -484,6 +517,13 @@ class ItemsModel(QAbstractTableModel):
         if version == self._version and not self._stale:
             return
         self._version, self._stale = version, False
+        if self._size <= self.sync_limit:  # still small? (cheap to count when it is)
+            try:
+                self._size = self._db.execute("SELECT COUNT(*) FROM items WHERE run_id = ?",
+                                              (q.run_id,)).fetchone()[0]
+            except sqlite3.Error:
+                self._stale = True
+                return
         self._repaint_fetched()
         self._request(q, with_order=q.follows_states)
 
@@ -504,7 +544,7 @@ class ItemsModel(QAbstractTableModel):
                 with_order = with_order or self._next[1]
             self._next = (q, with_order)
             return
-        if self._db is not None and max(self._total, self._rows) <= self.sync_limit:
+        if self._db is not None and max(self._size, self._total, self._rows) <= self.sync_limit:
             try:
                 answer = _compute(self._db, q, with_order)
             except sqlite3.Error:
@@ -545,7 +585,7 @@ class ItemsModel(QAbstractTableModel):
         if q != self._q:
             return  # the wish changed meanwhile: its own answer follows
         total_changed = a.total != self._total
-        self._total = a.total
+        self._total = self._size = a.total
         if a.order is None and not q.plain:
             # counts only (the order does not follow the states): new rows need an order
             if total_changed or self._shown is None:
@@ -581,6 +621,8 @@ class ItemsModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _row_at(self, pos: int) -> int | None:
+        if self._order is not None:
+            return self._order[pos] if 0 <= pos < len(self._order) else None
         rec = self._record(pos)
         return rec[_R_ROW] if rec is not None else None
 
@@ -634,6 +676,14 @@ class ItemsModel(QAbstractTableModel):
         end = min(self._rows, start + PAGE)
         try:
             if self._order is None:
+                before = self._pages.get(number - 1)
+                if before and len(before) == PAGE and before[-1] is not None:
+                    # next to a page read: from its last row on (no walk over OFFSET rows)
+                    op = "<" if q.order_by() == "row DESC" else ">"
+                    return list(db.execute(
+                        f"SELECT {q.columns()} FROM items WHERE run_id = ? AND row {op} ?"  # noqa: S608
+                        f" ORDER BY {q.order_by()} LIMIT ?",
+                        (q.run_id, before[-1][_R_ROW], end - start)))
                 return list(db.execute(
                     f"SELECT {q.columns()} FROM items WHERE run_id = ? ORDER BY {q.order_by()}"  # noqa: S608
                     " LIMIT ? OFFSET ?", (q.run_id, end - start, start)))

@@ -280,9 +280,18 @@ def test_a_big_table_is_read_a_page_at_a_time(qapp, journal, tmp_path):
         for r in range(0, 3000, 100):
             model.index(r, 1).data()
         assert len(model._pages) <= 16
+        model._pages.clear()
+        assert rows_of(model) == [4 + 2 * i for i in range(3000)]  # page after page
         model.sort(0, DESC)
         model.wait()
         assert model.index(0, 0).data() == 4 + 2 * 2999
+        model._order = None  # read by position, page after page
+        assert rows_of(model) == [4 + 2 * i for i in reversed(range(3000))]
+        show(model, journal, run_id, with_states=False)
+        model.sort(4, DESC)  # a preview's Result column: the sheet's order
+        model.wait()
+        model._order = None
+        assert rows_of(model) == [4 + 2 * i for i in range(3000)]
         model.sort(1, ASC)
         model.wait()
         assert model.rowCount() == 3000 and model._order is not None
@@ -418,3 +427,41 @@ def test_answers_arrive_through_the_event_loop(qtbot, journal, run):
         assert model.rowCount() == 0
     finally:
         model.clear()
+
+
+def test_the_connection_is_closed_with_the_model(qapp, journal, run):
+    import gc
+
+    model = ItemsModel()
+    show(model, journal, run)
+    box = model._box
+    assert box.con is not None
+    del model
+    gc.collect()
+    assert box.con is None
+
+
+def test_a_sheets_rows_written_after_the_model_looked(model, tmp_path):
+    """A private file with the same table; the sheet's rows (run id "sheet") come later."""
+    path = tmp_path / "sheet.sqlite3"
+    Journal(path).close()
+    model.set_source(path, "sheet", with_states=False)
+    model.set_filter([words.PROBLEM], "")
+    model.wait()
+    assert model.rowCount() == 0
+    model.refresh()
+    model.wait()
+    assert model.rowCount() == 0
+    with sqlite3.connect(path, isolation_level=None) as con:
+        con.executemany(
+            "INSERT INTO items (run_id, row, email, value, outcome, reason, state, updated_at)"
+            " VALUES ('sheet', ?, ?, ?, ?, ?, ?, 0)",
+            [(it["row"], it["email"], it["value"], it["outcome"], it["reason"], it["state"])
+             for it in make_items(40)])
+    con.close()
+    model.refresh()
+    model.wait()
+    assert sum(model.counts().values()) == 40
+    assert model.rowCount() == model.counts()[words.PROBLEM] > 0
+    assert {model.index(r, 2).data(CATEGORY_ROLE) for r in range(model.rowCount())} == {
+        words.PROBLEM}
