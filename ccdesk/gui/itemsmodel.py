@@ -436,7 +436,7 @@ class ItemsModel(QAbstractTableModel):
         if q.plain:  # shown at once; the counts follow
             self._shown, self._rows = q, total
         self.endResetModel()
-        self._request(q, with_order=not q.plain)
+        self._request(q, with_order=True)
 
     # -- filter and sort -----------------------------------------------------------------------
     def set_filter(self, categories: Iterable[str] | None = None, text: str = "") -> None:
@@ -449,7 +449,7 @@ class ItemsModel(QAbstractTableModel):
         if cats == self._q.categories and text == self._q.text:
             return
         self._q = replace(self._q, categories=cats, text=text)
-        self._request(self._q, with_order=not self._q.plain)  # other rows: a reset
+        self._request(self._q, with_order=True)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column (ties in the sheet's order), as ``RowTableModel.sort``."""
@@ -600,7 +600,10 @@ class ItemsModel(QAbstractTableModel):
             self._base, self._inverse = a.base, a.inverse
             self.endResetModel()
         elif self._shown == q and (q.plain or a.order == self._order):
-            pass  # the same rows in the same order
+            # the same rows in the same order; pages are read by row number from now on
+            # (reading by position walks over the rows before, a few ms at the end)
+            if self._order is None and a.order is not None and len(a.order) == self._rows:
+                self._order, self._base, self._inverse = a.order, a.base, a.inverse
         else:
             self._relayout(a, new_rows)
         self.settled.emit()

@@ -123,6 +123,7 @@ def main() -> int:
         model._deliver = deliver  # type: ignore[method-assign]
         rnd = random.Random(2)
         pending = iter(change[len(change) // 2:])
+        k = max(1, min(200, len(change) // (4 * args.repeat + 4)))  # states changed per refresh
 
         def fetch_some(name: str) -> None:
             for _ in range(10):
@@ -136,16 +137,16 @@ def main() -> int:
             settle(model, "set_source")
             fetch_some("page fetch (sheet order)")
             timed("refresh, nothing changed", model.refresh)
-            rows = [next(pending) for _ in range(200)]
+            rows = [next(pending) for _ in range(k)]
             journal.finish_items(run_id, rows, state="done", result="removed")
-            timed("refresh, 200 states changed (no filter)", model.refresh)
+            timed("refresh, states changed (no filter)", model.refresh)
             settle(model, "refresh")
             timed("set_filter (a category)", lambda: model.set_filter([words.DONE], ""))
             settle(model, "set_filter category")
             fetch_some("page fetch (filtered)")
-            journal.finish_items(run_id, [next(pending) for _ in range(200)], state="done",
+            journal.finish_items(run_id, [next(pending) for _ in range(k)], state="done",
                                  result="removed")
-            timed("refresh, 200 states changed (filtered)", model.refresh)
+            timed("refresh, states changed (filtered)", model.refresh)
             settle(model, "refresh filtered")
             timed("set_filter (a text)", lambda: model.set_filter(None, "member.12"))
             settle(model, "set_filter text")
@@ -163,6 +164,7 @@ def main() -> int:
         view.resize(900, 700)
         view.show()
         app.processEvents()
+        view.viewport().repaint()  # the first paint sets up fonts and sizes: not the model's
         bar = view.verticalScrollBar()
         steps = 0
         total_start = time.perf_counter()
@@ -182,7 +184,10 @@ def main() -> int:
     print(f"\nEvery call on the window's thread, {args.rows:,} rows, {args.repeat} rounds (ms):")
     worst_call = 0.0
     for name, times in results.items():
-        print(f"  {name:58s} median {statistics.median(times):7.1f}  worst {max(times):7.1f}")
+        over = 0 if name.startswith("  ") else sum(t > TARGET_MS for t in times)
+        extra = f"  ({over} of {len(times):,} over {TARGET_MS:.0f} ms)" if over else ""
+        print(f"  {name:58s} median {statistics.median(times):7.1f}  worst {max(times):7.1f}"
+              f"{extra}")
         if not name.startswith("  "):
             worst_call = max(worst_call, max(times))
     print(f"\nScrolled the whole table in {steps:,} screens, {scroll_total:.1f} s")
