@@ -320,7 +320,7 @@ class Jobs(QObject):
         self.cancel_preview()
         job = self._child("preview", request)
         job.progress.connect(lambda e: self.previewing.emit(
-            Phase[e["phase"]], int(e.get("done", 0)), int(e.get("total", 0))))
+            Phase(e["phase"]), int(e.get("done", 0)), int(e.get("total", 0))))
         job.finished.connect(self._previewed)
         job.failed.connect(self.preview_failed.emit)
         job.cancelled.connect(self.preview_cancelled.emit)
@@ -334,7 +334,7 @@ class Jobs(QObject):
     def _previewed(self, event: dict[str, Any]) -> None:
         self._previewer = None
         self._discard_preview()
-        self.state.set_preview(wire.PreviewInfo.from_json(event))
+        self.state.set_preview(wire.PreviewInfo.from_json(event["preview"]))
 
     def retry_failed(self, run_id: str) -> None:
         """"Try the failed ones again": the next preview is of the rows that failed in the run."""

@@ -226,6 +226,8 @@ class RowTableView(QWidget):
         self.search.textChanged.connect(self._search_timer.start)
         self.search.returnPressed.connect(self._apply_filter)
         self.show_filter.currentIndexChanged.connect(self._apply_filter)
+        self.model.countsChanged.connect(self._fill_filter)
+        self.model.settled.connect(self._update_shown)
         QShortcut(QKeySequence.StandardKey.Find, self, self.search.setFocus,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._fill_filter()
@@ -249,10 +251,8 @@ class RowTableView(QWidget):
         self._update_shown()
 
     def refresh(self) -> None:
-        """Read again what a running job changed."""
+        """Read again what a running job changed (the labels follow when it is read)."""
         self.model.refresh()
-        self._fill_filter()
-        self._update_shown()
 
     def set_categories(self, categories: tuple[str, ...] | None) -> None:
         """Show only these categories, always (the "Show:" choice is then hidden)."""

@@ -140,17 +140,14 @@ def make_window(qtbot: Any, dialogs: DialogStub) -> Iterator[Callable[..., Any]]
         if wait:
             with qtbot.waitSignal(window.account_changed, timeout=WAIT):
                 window.show()
-            qtbot.waitUntil(lambda: not window.jobs, timeout=WAIT)
+            qtbot.waitUntil(lambda: not window.busy(), timeout=WAIT)
         else:
             window.show()
         return window
 
     yield make
-    for window in made:  # no thread may outlive its test
-        for job in list(window.jobs):
-            job.cancel()
-        for job in list(window.jobs):
-            job.wait(WAIT)
+    for window in made:  # no thread or child may outlive its test
+        window.jobs.shutdown(WAIT)
 
 
 def open_sample(qtbot: Any, window: Any, path: str = SAMPLE) -> None:
@@ -160,7 +157,7 @@ def open_sample(qtbot: Any, window: Any, path: str = SAMPLE) -> None:
 
 
 def preview(qtbot: Any, window: Any, action: str | None = None) -> Any:
-    """Go to "What will happen", choose the action, preview; returns the PreviewReady."""
+    """Go to "What will happen", choose the action, preview; returns the PreviewInfo."""
     window.go("preview")
     page = window.preview_page
     qtbot.waitUntil(lambda: page.lists_loaded, timeout=WAIT)

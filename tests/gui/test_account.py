@@ -135,7 +135,7 @@ def test_try_the_demo_from_the_first_start(make_window, oauth_sandbox, dialogs, 
     page = window.account_page
     with qtbot.waitSignal(window.account_changed, timeout=WAIT):
         page.demo_button.click()
-    qtbot.waitUntil(lambda: not window.jobs, timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.busy(), timeout=WAIT)
     assert window.demo and window.demo_banner.isVisible()
     assert window.windowTitle() == "ccdesk (demo)"
     assert "Harbourview" in window.account_line.text()

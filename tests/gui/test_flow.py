@@ -10,6 +10,7 @@ import openpyxl
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from ccdesk.core.journal import Journal
 from ccdesk.gui import words
 from ccdesk.gui.models import CATEGORY_ROLE, EMAIL_ROLE, ROW_ROLE
 from tests.gui.conftest import SAMPLE, WAIT, open_sample, preview, run_preview
@@ -68,7 +69,7 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
     assert "undo" in pp.action_note.text()
     shot(window, "04-preview-choices")
     ready = preview(qtbot, window)
-    assert ready.plan.summary().startswith("40 will be removed from Free Members")
+    assert ready.summary.startswith("40 will be removed from Free Members")
     assert "40 will be removed from Free Members" in pp.summary.text()
     assert pp.tile_change.number.text() == "40"
     assert pp.tile_skip.number.text() == "8"
@@ -78,19 +79,19 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
     assert spent >= 4 and f"used {spent} requests" in pp.cost.text()
     assert "1 page of the 199 members" in pp.cost.text()
     table = pp.table
-    assert table.proxy.rowCount() == 52 and table.shown.text() == "52 rows"
+    assert table.model.rowCount() == 52 and table.shown.text() == "52 rows"
     assert table.view.isColumnHidden(4)
     # filter by outcome, then search
     table.choose(words.CHANGE)
-    assert table.proxy.rowCount() == 40
-    assert all(table.proxy.index(r, 0).data(CATEGORY_ROLE) == words.CHANGE for r in range(40))
+    assert table.model.rowCount() == 40
+    assert all(table.model.index(r, 0).data(CATEGORY_ROLE) == words.CHANGE for r in range(40))
     table.search.setText("ximena.diaz1")
-    qtbot.waitUntil(lambda: table.proxy.rowCount() == 1)
-    assert table.proxy.index(0, 0).data(ROW_ROLE) == 4
+    qtbot.waitUntil(lambda: table.model.rowCount() == 1)
+    assert table.model.index(0, 0).data(ROW_ROLE) == 4
     assert table.shown.text() == "1 of 52 rows"
     table.choose(None)
     table.search.clear()
-    qtbot.waitUntil(lambda: table.proxy.rowCount() == 52)
+    qtbot.waitUntil(lambda: table.model.rowCount() == 52)
     assert pp.run_button.isEnabled()
     assert pp.run_button.text() == "Run: Remove 40 members from Free Members…"
     shot(window, "05-preview-result")
@@ -118,12 +119,13 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
     assert results.undo_button.isEnabled()
     assert not results.retry_button.isEnabled()
     assert not results.resume_button.isVisible()
-    removed = {item.email for item in ready.plan.changes}
+    with Journal(window.session.journal_path) as journal:
+        removed = {i.email for i in journal.items(run_id) if i.outcome == "remove"}
+    assert len(removed) == 40
     assert window.session.sandbox.members("Free Members").isdisjoint(removed)
-    # the run page's table was updated row by row and ended with every change checked
+    # the run page's table follows the journal and ended with every change checked
     run_table = window.run_page.table
-    qtbot.waitUntil(lambda: run_table.pending() == 0)
-    assert run_table.model.counts().get(words.DONE) == 40
+    qtbot.waitUntil(lambda: run_table.model.counts().get(words.DONE) == 40, timeout=WAIT)
     assert window.run_page.bar.value() == 100
     shot(window.run_page, "06-run-finished")
     shot(window, "07-results")
@@ -197,7 +199,7 @@ def test_a_file_given_at_start_up_opens_once_connected(make_window, qtbot):
     assert window.current_page() == "sheet"
     assert window.windowTitle() == "upgraded-members.xlsx — ccdesk (demo)"
     assert window.file_to_open is None
-    qtbot.waitUntil(lambda: not window.jobs, timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.busy(), timeout=WAIT)
 
 
 def test_changing_the_email_column_reads_again(make_window, qtbot, shot):
@@ -242,7 +244,7 @@ def test_email_role_and_sorting(make_window, qtbot):
     preview(qtbot, window)
     table = window.preview_page.table
     table.view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
-    emails = [table.proxy.index(r, 0).data(EMAIL_ROLE) for r in range(table.proxy.rowCount())]
+    emails = [table.model.index(r, 0).data(EMAIL_ROLE) for r in range(table.model.rowCount())]
     assert emails == sorted(emails, key=str.casefold)
     table.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    assert table.proxy.index(0, 0).data(ROW_ROLE) == 55
+    assert table.model.index(0, 0).data(ROW_ROLE) == 55

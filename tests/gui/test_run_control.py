@@ -14,7 +14,7 @@ def start_unsubscribe(qtbot, window, dialogs) -> int:
     """Preview an unsubscribe of the sample sheet, press Run, wait for the first contact."""
     open_sample(qtbot, window)
     ready = preview(qtbot, window, "unsubscribe")
-    changes = len(ready.plan.changes)
+    changes = ready.changes
     assert "permanent" in window.preview_page.action_note.text()
     window.preview_page.run_button.click()
     assert dialogs.confirm_run_args == {"action": "unsubscribe", "count": changes, "lists": "",
@@ -86,8 +86,9 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     # Meanwhile a scheduled job takes the run on: the window does not offer it, and says why.
     with held_elsewhere(window.session._journal_path, run_id):
         run = window.session.journal().run(run_id)
-        assert not window.resumable(run)
-        assert window.not_resumable_reason(run).startswith("A scheduled job")
+        holder = window.session.run_holder(run_id)
+        assert not window.state.resumable(run, holder)
+        assert window.state.not_resumable_reason(run, holder).startswith("A scheduled job")
         with qtbot.waitSignal(window.history_loaded, timeout=WAIT):
             window.go("history")
         history.view.selectRow(0)
@@ -138,14 +139,14 @@ def test_closing_during_a_run_asks_then_stops_safely(make_window, qtbot, dialogs
     dialogs.stop_and_close = False
     window.close()
     assert dialogs.asked[-1] == "stop and close"
-    assert window.isVisible() and window.run_page.running  # kept running
+    assert window.isVisible() and window.state.running  # kept running
     dialogs.stop_and_close = True
     with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:
         window.close()
         assert window.isVisible()  # not before the batch boundary
     assert ended.args[1] == "cancelled"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT)
-    assert all(job.wait(0) for job in window.jobs)  # every thread has stopped
+    assert not window.busy()  # every thread and child has stopped
     with Journal(window.session._journal_path) as journal:
         assert journal.run(ended.args[0]).state == "cancelled"
 
@@ -161,8 +162,8 @@ def test_try_the_failed_ones_again(make_window, qtbot, dialogs, shot):
     assert results.tile_done.number.text() == "37"
     assert "3 contacts failed" in results.outcome.text()
     results.table.choose(words.FAILED)
-    assert results.table.proxy.rowCount() == 3
-    assert results.table.proxy.index(0, 4).data().startswith("Failed: Still on Free Members")
+    assert results.table.model.rowCount() == 3
+    assert results.table.model.index(0, 4).data().startswith("Failed: Still on Free Members")
     assert results.retry_button.isEnabled()
     shot(window, "14-results-with-failures")
 
@@ -170,6 +171,7 @@ def test_try_the_failed_ones_again(make_window, qtbot, dialogs, shot):
         results.retry_button.click()
     assert blocker.args[0].plan.sheet.counts["valid"] == 3
     page = window.preview_page
+    page.table.model.wait()
     assert page.retry_banner.isVisible()
     assert "only the 3 addresses that failed" in page.retry_banner.text()
     assert page.table.model.rowCount() == 3

@@ -362,7 +362,10 @@ class PreviewPage(Page):
         assert session is not None
         self.table.set_source(session.journal_path, info.run_id, after_run=False,
                               with_states=False)
-        counts = self.table.model.counts()
+        counts: dict[str, int] = {}
+        for outcome, n in info.counts.items():
+            cat = words.category(outcome)
+            counts[cat] = counts.get(cat, 0) + n
         action = str(plan.action)
         changes = counts.get(words.CHANGE, 0)
         verb = {"remove": "will be removed", "remove-all": "will be removed from every list",

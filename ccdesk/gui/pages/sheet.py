@@ -233,7 +233,7 @@ class SheetPage(Page):
         self._show_counts(sheet)
         self.problems.set_source(view.rows_path, "sheet", with_states=False)
         self.problems.set_categories((words.PROBLEM,))
-        n_problems = self.problems.model.counts().get(words.PROBLEM, 0)
+        n_problems = sum(sheet.counts.get(o, 0) for o in words.PROBLEM_OUTCOMES)
         self.problems_button.setText(f"See the {words.plural(n_problems, 'row')} with problems")
         self.problems_button.setEnabled(n_problems > 0)
         if not n_problems:
