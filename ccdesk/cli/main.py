@@ -78,8 +78,15 @@ def _cmd_reset_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_job(args: argparse.Namespace) -> int:
+    import signal
+
     from ccdesk.engine.child import main as job_main
 
+    # The window closing (its terminal hung up, Ctrl+C in it) does not stop the job: a run is
+    # stopped through the journal (engine.request_stop), at a batch boundary.
+    for name in ("SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     return job_main(sys.stdin, sys.stdout)
 
 

@@ -251,6 +251,8 @@ def test_the_run_goes_on_when_the_window_goes_away(jobs, url, sandbox, journal_p
     job.until(lambda e: e["type"] == "run", "the run is taken on")
     job.proc.stdin.close()  # type: ignore[union-attr]
     job.proc.stdout.close()  # type: ignore[union-attr]  (nobody reads its events any more)
+    for sig in (signal.SIGHUP, signal.SIGINT):  # the window's terminal hung up, Ctrl+C in it
+        os.kill(job.proc.pid, sig)
     assert job.proc.wait(timeout=60) == 0
     with journal_at(journal_path) as journal:
         assert journal.run(run_id).state == "finished"
