@@ -16,7 +16,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TESTS = Path(__file__).resolve().parent
-LAYERS = {"sandbox", "cc", "core", "gui", "cli", "bench", "support", "bundle"}
+LAYERS = {"sandbox", "cc", "core", "engine", "gui", "cli", "bench", "support", "bundle"}
 SHARED = TESTS.parent.parent / "shared"
 OPENAPI_PATH = SHARED / "cc-v3-openapi.yaml"
 

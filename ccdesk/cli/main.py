@@ -77,6 +77,19 @@ def _cmd_reset_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_job(args: argparse.Namespace) -> int:
+    import signal
+
+    from ccdesk.engine.child import main as job_main
+
+    # The window closing (its terminal hung up, Ctrl+C in it) does not stop the job: a run is
+    # stopped through the journal (engine.request_stop), at a batch boundary.
+    for name in ("SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    return job_main(sys.stdin, sys.stdout)
+
+
 def _cmd_window(args: argparse.Namespace) -> int:
     from ccdesk.gui.app import run_app
 
@@ -141,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ccdesk.cli.jobs import add_job_commands
 
     add_job_commands(sub, add_import_options)
+    # The window's job process (ccdesk.engine.child): no help, so not listed in --help.
+    p = sub.add_parser("job", description="The window's job process: one JSON request on "
+                       "standard input, JSON events on standard output.")
+    p.set_defaults(handler=_cmd_job)
     return parser
 
 

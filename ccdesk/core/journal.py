@@ -15,6 +15,10 @@ Tables:
     owners   who last took each run on (process, computer, program, since when).
     progress where each run is now (phase, done, total, time left): a window can watch a run
              another process carries out.
+    stops    runs someone asked to stop (any process: the run's owner watches for it).
+
+A run in state ``ready`` is a preview recorded so that another process can carry it out
+(``ccdesk.engine.record``); it is not listed among the runs until it starts.
 
 A run has one owner at a time: :meth:`Journal.claim` holds an exclusive SQLite lock on a small
 file of its own (``locks/<run_id>``) for as long as the run is carried out. The operating system
@@ -52,28 +56,15 @@ JOURNAL_NAME = "journal.sqlite3"
 #: Rows per query when a run's items are read a chunk at a time (:meth:`Journal.iter_items`).
 ITEM_CHUNK = 2000
 
-RUN_STATES = ("running", "paused", "cancelled", "finished")
+RUN_STATES = ("ready", "running", "paused", "cancelled", "finished")
+#: A recorded preview, not started yet (not listed with the runs).
+READY = "ready"
 ITEM_STATES = ("planned", "sent", "done", "failed", "skipped")
 BATCH_STATES = ("planned", "sent", "started", "finished", "failed", "unknown")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    file_path TEXT NOT NULL,
-    file_sha256 TEXT NOT NULL,
-    sheet TEXT NOT NULL DEFAULT '',
-    action TEXT NOT NULL,
-    lists TEXT NOT NULL,            -- JSON [{"list_id", "name"}]
-    account TEXT NOT NULL,          -- JSON {"organization_name", "contact_email", ...}
-    state TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    api_calls INTEGER NOT NULL DEFAULT 0,
-    predicted_calls INTEGER NOT NULL DEFAULT 0,
-    undo_of TEXT,
-    options TEXT NOT NULL DEFAULT '{}'
-);
+#: The ``items`` table: a run's rows, a ready run's (a preview's), or a sheet's
+#: (:func:`write_sheet_rows`): one table model reads all three.
+ITEMS_TABLE = """
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     row INTEGER NOT NULL,
@@ -90,6 +81,26 @@ CREATE TABLE IF NOT EXISTS items (
     batch INTEGER,
     updated_at REAL NOT NULL,
     PRIMARY KEY (run_id, row)
+);
+"""
+
+_SCHEMA = ITEMS_TABLE + """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    file_path TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    sheet TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    lists TEXT NOT NULL,            -- JSON [{"list_id", "name"}]
+    account TEXT NOT NULL,          -- JSON {"organization_name", "contact_email", ...}
+    state TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    api_calls INTEGER NOT NULL DEFAULT 0,
+    predicted_calls INTEGER NOT NULL DEFAULT 0,
+    undo_of TEXT,
+    options TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS batches (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -118,6 +129,10 @@ CREATE TABLE IF NOT EXISTS progress (
     done INTEGER NOT NULL,
     total INTEGER NOT NULL,
     eta REAL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stops (
+    run_id TEXT PRIMARY KEY,        -- someone asked this run to stop (Journal.request_stop)
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_by_state ON items (run_id, state);
@@ -393,17 +408,28 @@ class Journal:
         predicted_calls: int = 0,
         undo_of: str | None = None,
         options: dict[str, Any] | None = None,
+        state: str = "running",
+        created_at: float | None = None,
     ) -> str:
-        """Record a new run and all its items (state ``planned`` or ``skipped``) at once."""
+        """Record a new run and all its items (state ``planned`` or ``skipped``) at once.
+
+        Args:
+            state: ``running`` (carried out now), or ``ready`` (a preview another process may
+                start later: not listed with the runs until then).
+            created_at: when the run was made (a ready run: when its preview was made).
+        """
+        if state not in RUN_STATES:
+            raise ValueError(state)
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
         now = time.time()
+        made = now if created_at is None else created_at
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (run_id, created_at, updated_at, file_path, file_sha256, sheet,"
                 " action, lists, account, state, predicted_calls, undo_of, options)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, now, now, file_path, file_sha256, sheet, action, json.dumps(list(lists)),
-                 json.dumps(account), "running", predicted_calls, undo_of,
+                (run_id, made, now, file_path, file_sha256, sheet, action, json.dumps(list(lists)),
+                 json.dumps(account), state, predicted_calls, undo_of,
                  json.dumps(options or {})),
             )
             db.executemany(
@@ -427,11 +453,38 @@ class Journal:
         return _run_record(row)
 
     def runs(self, limit: int = 200) -> list[RunRecord]:
-        """Past runs, newest first."""
+        """Past runs, newest first (not the ready ones: previews nobody started)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+                "SELECT * FROM runs WHERE state != ? ORDER BY created_at DESC LIMIT ?",
+                (READY, limit)).fetchall()
         return [_run_record(r) for r in rows]
+
+    def discard_ready(self, run_id: str) -> bool:
+        """Delete a ready run and its items; False (nothing deleted) when it is not ready."""
+        with self._tx() as db:
+            return self._delete_ready(db, [run_id]) > 0
+
+    def prune_ready(self, older_than_seconds: float) -> int:
+        """Delete the ready runs made more than ``older_than_seconds`` ago; how many."""
+        with self._tx() as db:
+            old = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE state = ? AND"
+                                            " created_at < ?",
+                                            (READY, time.time() - older_than_seconds))]
+            return self._delete_ready(db, old)
+
+    @staticmethod
+    def _delete_ready(db: sqlite3.Connection, run_ids: Sequence[str]) -> int:
+        deleted = 0
+        for run_id in run_ids:
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ? AND state = ?",
+                          (run_id, READY)).fetchone() is None:
+                continue
+            for table in ("items", "batches", "owners", "progress", "stops"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            deleted += 1
+        return deleted
 
     def unfinished_runs(self) -> list[RunRecord]:
         """Runs that stopped before the end (crashed, paused or interrupted), newest first."""
@@ -486,7 +539,24 @@ class Journal:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO owners (run_id, pid, host, program, since)"
                        " VALUES (?,?,?,?,?)", (run_id, *astuple(owner)))
+            db.execute("DELETE FROM stops WHERE run_id = ?", (run_id,))  # an old request is done
         return RunClaim(con)
+
+    # ---- stop requests ---------------------------------------------------------------------
+
+    def request_stop(self, run_id: str) -> None:
+        """Ask whoever carries the run out (any process) to stop it, as Stop does.
+
+        The request holds until the run is claimed again (:meth:`claim` clears it)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO stops (run_id, at) VALUES (?, ?)",
+                       (run_id, time.time()))
+
+    def stop_requested(self, run_id: str) -> bool:
+        """Whether someone asked the run to stop since it was last claimed."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM stops WHERE run_id = ?",
+                                    (run_id,)).fetchone() is not None
 
     def holder(self, run_id: str) -> Owner | None:
         """Who is carrying the run out now, or None when nobody is (a crashed owner is nobody)."""
@@ -660,3 +730,30 @@ def _item_record(row: sqlite3.Row) -> ItemRecord:
         state=row["state"], result=row["result"], verified=bool(row["verified"]),
         cc_message=row["cc_message"], batch=row["batch"], updated_at=row["updated_at"],
     )
+
+
+def write_sheet_rows(path: Path | str, rows: Iterable[Any], *, run_id: str = "sheet") -> Path:
+    """Write a sheet's rows (:class:`~ccdesk.core.sheet.SheetRow`-like: ``row``, ``value``,
+    ``email``, ``outcome``, ``reason``) into a new private SQLite file, in the journal's
+    ``items`` table under ``run_id``: a window reads a sheet's rows as it reads a run's.
+
+    An existing file at ``path`` is replaced. Returns ``path``."""
+    path = Path(path)
+    for leftover in (path, Path(f"{path}-journal"), Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    private_file(path)
+    db = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("PRAGMA synchronous=OFF")  # a scratch copy: rewritten if anything goes wrong
+        db.executescript(ITEMS_TABLE)
+        now = time.time()
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO items (run_id, row, email, value, outcome, reason, state, result,"
+            " updated_at) VALUES (?,?,?,?,?,?,'','',?)",
+            ((run_id, r.row, r.email, r.value, str(r.outcome), r.reason, now) for r in rows))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return path

@@ -35,6 +35,7 @@ is lost, and :func:`resume_run` carries on, today or tomorrow.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -65,10 +66,18 @@ from ccdesk.cc.errors import (
     ServerError,
 )
 from ccdesk.cc.models import Activity
-from ccdesk.core.journal import BatchRecord, ItemRecord, Journal, RunRecord
+from ccdesk.core.journal import READY, BatchRecord, ItemRecord, Journal, RunRecord
 from ccdesk.core.lookup import Action, Check, choose_check
 from ccdesk.core.phases import Phase
-from ccdesk.core.plan import CHANGES, Outcome, Plan, PlanError, activity_count
+from ccdesk.core.plan import (
+    CHANGES,
+    STALE_AFTER,
+    Outcome,
+    Plan,
+    PlanError,
+    activity_count,
+    file_sha256,
+)
 from ccdesk.errors import CcdeskError
 
 log = logging.getLogger("ccdesk.core.run")
@@ -176,27 +185,31 @@ def start_run(
     cancel: threading.Event | None = None,
     program: str = DEFAULT_PROGRAM,
     wait_limit: float = WAIT_LIMIT,
+    on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Record the plan as a new run and carry it out.
+    """Record the plan as a new run and carry it out (:func:`record_run`, then
+    :func:`start_ready`; a plan refused before it starts leaves nothing in the journal).
 
     Raises:
         PlanError: the preview is stale (too old, or the sheet changed): preview again.
         RunPaused: stopped by the quota or a lost connection; resumable.
         RunCancelled: stopped by ``cancel``; resumable.
     """
-    refusal = plan.refusal()
-    if refusal is not None:
-        raise refusal
-    if plan.is_stale():
-        raise PlanError("The preview is out of date",
-                        "The sheet changed or the preview is old. Preview again, then run.")
-    if not plan.cost.fits:
-        raise PlanError(
-            "Not enough of today's Constant Contact allowance is left",
-            f"This run needs about {plan.cost.run_total:,} requests and "
-            f"{plan.cost.quota_left:,} are left today. Run it after midnight UTC, or split "
-            "the sheet.",
-        )
+    run_id = record_run(plan, journal)
+    try:
+        return start_ready(run_id, client, journal, progress=progress, cancel=cancel,
+                           program=program, wait_limit=wait_limit, on_run=on_run)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            journal.discard_ready(run_id)  # refused before it started: no trace of it
+        raise
+
+
+def record_run(plan: Plan, journal: Journal) -> str:
+    """Record a preview as a run in state ``ready`` with all its items; returns its id.
+
+    Everything :func:`start_ready` checks later is kept with it: the refusal, when the preview
+    was made (the run's ``created_at``), the file's sha256 and the predicted requests."""
     items = ({  # a generator: written one by one, never all 100,000 dicts at once
         "row": item.row, "email": item.email, "value": item.value,
         "contact_id": item.contact_id, "outcome": str(item.outcome),
@@ -205,17 +218,76 @@ def start_run(
         "state": "planned" if item.outcome in CHANGES else "skipped",
         "result": "" if item.outcome in CHANGES else str(item.outcome),
     } for item in plan.items)
-    run_id = journal.create_run(
+    refusal = plan.refusal()
+    return journal.create_run(
         file_path=plan.sheet.path, file_sha256=plan.sheet.sha256, sheet=plan.sheet.sheet,
         action=str(plan.action), lists=[{"list_id": x.list_id, "name": x.name} for x in plan.lists],
         account=_account_dict(plan), items=items, predicted_calls=plan.cost.run_total,
         options={"import": plan.sheet.options.to_dict(), "strategy": str(plan.snapshot.strategy),
                  "check": str(plan.cost.check), "lookup_calls": plan.cost.lookup_spent,
-                 "list_names": _touched_list_names(plan)},
+                 "list_names": _touched_list_names(plan),
+                 "refusal": None if refusal is None else {"title": refusal.title,
+                                                          "what_to_do": refusal.what_to_do}},
+        state=READY, created_at=plan.created_at,
     )
+
+
+def start_ready(
+    run_id: str,
+    client: ConstantContact,
+    journal: Journal,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    program: str = DEFAULT_PROGRAM,
+    wait_limit: float = WAIT_LIMIT,
+    on_run: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Carry out a run recorded by :func:`record_run` (state ``ready``).
+
+    Checked first, as when the preview was just made: the refusal, the preview's age
+    (:data:`~ccdesk.core.plan.STALE_AFTER`), the file unchanged, and the predicted requests
+    within what is left of today's allowance now.
+
+    Raises:
+        PlanError: no such ready run, or one of those checks fails (preview again).
+        RunBusy: another process is starting it.
+        RunPaused, RunCancelled: as :func:`resume_run`.
+    """
+    _known_run(journal, run_id)
     with journal.claim(run_id, program):
-        journal.add_api_calls(run_id, plan.cost.lookup_spent)
+        run = journal.run(run_id)  # as it is now that nobody else is at it
+        if run.state != READY:
+            raise PlanError("This run has already started",
+                            f"Resume it instead: run {run_id} (History, or: ccdesk resume "
+                            f"{run_id}).")
+        _check_ready(run, client)
+        journal.add_api_calls(run_id, int(run.options.get("lookup_calls", 0)))
+        if on_run is not None:
+            on_run(run_id)
         return _execute(run_id, client, journal, progress, cancel, wait_limit)
+
+
+def _check_ready(run: RunRecord, client: ConstantContact) -> None:
+    """The checks of a preview about to be run (the same words as ever)."""
+    refusal = run.options.get("refusal")
+    if refusal:
+        raise PlanError(refusal.get("title"), refusal.get("what_to_do"))
+    try:
+        changed = file_sha256(run.file_path) != run.file_sha256
+    except OSError:
+        changed = True
+    if changed or time.time() - run.created_at > STALE_AFTER:
+        raise PlanError("The preview is out of date",
+                        "The sheet changed or the preview is old. Preview again, then run.")
+    left = client.quota_left()
+    if run.predicted_calls > left:
+        raise PlanError(
+            "Not enough of today's Constant Contact allowance is left",
+            f"This run needs about {run.predicted_calls:,} requests and "
+            f"{left:,} are left today. Run it after midnight UTC, or split "
+            "the sheet.",
+        )
 
 
 def resume_run(
@@ -227,6 +299,7 @@ def resume_run(
     cancel: threading.Event | None = None,
     program: str = DEFAULT_PROGRAM,
     wait_limit: float = WAIT_LIMIT,
+    on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Carry on with an unfinished run (crashed, paused or cancelled).
 
@@ -236,6 +309,11 @@ def resume_run(
     _known_run(journal, run_id)
     with journal.claim(run_id, program):
         run = journal.run(run_id)  # as it is now that nobody else is at it
+        if run.state == READY:
+            raise PlanError("This run has not started",
+                            "Start it from its preview, or preview the sheet again.")
+        if on_run is not None:
+            on_run(run_id)
         if run.state == "finished":
             return result_of(journal, run_id)
         account = client.account()
@@ -257,14 +335,18 @@ def undo_run(
     cancel: threading.Event | None = None,
     program: str = DEFAULT_PROGRAM,
     wait_limit: float = WAIT_LIMIT,
+    on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Put back exactly the contacts a removal run removed, on exactly those lists."""
+    """Put back exactly the contacts a removal run removed, on exactly those lists
+    (``on_run`` is told the new undo run's id once it is recorded and claimed)."""
     run = _known_run(journal, run_id)
     with journal.claim(run_id, program):  # one undo at a time, and not while the run goes on
         before = client.calls
         undo_id = _record_undo(run, client, journal)
         journal.add_api_calls(undo_id, client.calls - before)  # the lists' sizes, read to plan it
     with journal.claim(undo_id, program):
+        if on_run is not None:
+            on_run(undo_id)
         return _execute(undo_id, client, journal, progress, cancel, wait_limit)
 
 
@@ -910,7 +992,9 @@ __all__ = [
     "RunPaused",
     "RunProgress",
     "RunResult",
+    "record_run",
     "resume_run",
+    "start_ready",
     "start_run",
     "undo_run",
 ]

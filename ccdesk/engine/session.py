@@ -246,10 +246,21 @@ class Session:
         return session
 
     @classmethod
-    def for_sandbox(cls, base_url: str) -> Session:
-        """A sandbox already serving at ``base_url`` (must auto-approve), connected."""
-        session = cls(Endpoints.for_base(base_url), InMemoryStore(), profile="sandbox",
-                      demo=True, journal_path=sandbox_journal())
+    def for_sandbox(cls, base_url: str, journal_path: Path | str | None = None, *,
+                    demo: bool = False) -> Session:
+        """A sandbox already serving at ``base_url`` (must auto-approve), connected.
+
+        Args:
+            journal_path: its journal (default: :func:`sandbox_journal`; with ``demo``,
+                :func:`demo_journal`).
+            demo: it is the demo's sandbox (a window's): the demo's journal and its count of
+                the day's requests.
+        """
+        if journal_path is None:
+            journal_path = demo_journal() if demo else sandbox_journal()
+        usage = DailyUsage(data_dir() / DEMO_USAGE_NAME) if demo else None
+        session = cls(Endpoints.for_base(base_url), InMemoryStore(), profile="demo" if demo
+                      else "sandbox", demo=True, journal_path=journal_path, usage=usage)
         session.connect_browser(AppKey(SANDBOX_CLIENT_ID), port=0, open_browser=_headless_browser)
         return session
 
