@@ -35,6 +35,7 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ccdesk.errors import CcdeskError
-from ccdesk.paths import data_dir, private_file
+from ccdesk.paths import data_dir, private_dir, private_file
 
 SCHEMA_VERSION = 1
 #: Seconds a claim waits for a run's lock (someone only looking at it lets go at once).
@@ -323,6 +324,25 @@ def _lock_is_held(lock: str) -> bool:
         con.close()
 
 
+def _private_db(path: Path | str) -> None:
+    """:func:`~ccdesk.paths.private_file` for an SQLite file this process may have open already.
+
+    An existing file is never opened and closed here: on POSIX, closing any descriptor of a
+    file drops every lock this process holds on it, so a second connection opened while a run
+    goes on (a stop watcher, a window's look) would silently take the run's connection's locks
+    away, and another process could then checkpoint and remove the WAL under it (its later
+    commits unseen by anyone)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        private_file(path)
+        return
+    private_dir(path.parent)
+    if os.name == "posix" and stat.S_ISREG(mode) and mode & 0o077:
+        path.chmod(0o600)
+
+
 def default_path() -> Path:
     """The journal's file in the per-user data folder."""
     return data_dir() / JOURNAL_NAME
@@ -338,7 +358,7 @@ class Journal:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = str(path or default_path())
         if self.path != ":memory:":
-            private_file(self.path)  # 0600 in a 0700 folder before SQLite opens it (-wal too)
+            _private_db(self.path)  # 0600 in a 0700 folder before SQLite opens it (-wal too)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)
@@ -571,7 +591,7 @@ class Journal:
 
     def _lock_file(self, run_id: str) -> str:
         lock = _lock_path(_locks_folder(self.path, id(self)), run_id)
-        private_file(lock)  # an empty file in a 0700 folder: only its lock matters
+        _private_db(lock)  # an empty file in a 0700 folder: only its lock matters
         return lock
 
     # ---- items -----------------------------------------------------------------------------

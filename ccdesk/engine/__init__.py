@@ -6,8 +6,13 @@ needs (a journal connection, the session's client) and closes it; progress comes
 (:class:`~ccdesk.core.phases.Phase`, counts), never as sentences: the words for people live in
 each front end. A job changed here is changed for both.
 
+A preview can be recorded in the journal as a ``ready`` run (:func:`record`) and carried out
+later, by another process (:func:`start`), or dropped (:func:`discard`). Every run, resume,
+undo and start watches the journal for a stop request (:func:`request_stop`, from any process).
+
 The wiring of a session (the keyring, the day's request count, the demo account) is
-:mod:`ccdesk.engine.session`.
+:mod:`ccdesk.engine.session`; the window's job process is :mod:`ccdesk.engine.child`, and what
+it says (JSON lines) is :mod:`ccdesk.engine.wire`.
 """
 
 from __future__ import annotations

@@ -76,3 +76,33 @@ def test_iter_items_lets_the_caller_change_rows_as_it_goes(tmp_path):
     assert [i.row for i in journal.iter_items(run_id, state="planned", chunk=6)] == [
         r for r in range(2, 42) if r % 5 == 0]
     journal.close()
+
+
+def test_a_second_connection_leaves_the_first_ones_locks_alone(tmp_path) -> None:
+    """Opening the journal again in this process (a stop watcher, a window's look) while a run
+    writes through another connection must not drop that connection's file locks: another
+    process closing its connection would then remove the WAL under the run, and the run's
+    later commits would be seen by nobody."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "j.sqlite3"
+    reader = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]);"
+              " print(db.execute('SELECT COUNT(*) FROM runs').fetchone()[0]); db.close()")
+
+    def runs_seen_elsewhere() -> int:
+        out = subprocess.run([sys.executable, "-c", reader, str(path)], capture_output=True,
+                             text=True, check=True).stdout
+        return int(out)
+
+    def new_run(journal: Journal) -> None:
+        journal.create_run(file_path="x", file_sha256="", sheet="", action="remove", lists=[],
+                           account={}, items=[])
+
+    with Journal(path) as journal:
+        new_run(journal)
+        with Journal(path) as second:
+            assert second.runs()
+        assert runs_seen_elsewhere() == 1  # another process opens and closes the journal
+        new_run(journal)
+        assert runs_seen_elsewhere() == 2
