@@ -361,6 +361,11 @@ class ItemsModel(QAbstractTableModel):
         self._mailbox = _the_mailbox()
 
     # -- the source ----------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        """The run whose rows are on show ("" none)."""
+        return self._q.run_id if self._q is not None else ""
+
     def set_source(self, db_path: str | Path, run_id: str, *, after_run: bool = False,
                    with_states: bool = True) -> None:
         """Show the rows of ``run_id`` in the file ``db_path`` (the filter is kept; the order

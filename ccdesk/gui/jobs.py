@@ -186,7 +186,6 @@ class RunLaunch:
     """A run's child, started detached: where its events go."""
 
     events: Path
-    pid: int
 
 
 def launch_run(request: dict[str, Any]) -> RunLaunch:
@@ -204,13 +203,12 @@ def launch_run(request: dict[str, Any]) -> RunLaunch:
     process.setStandardInputFile(str(request_file))
     process.setStandardOutputFile(str(events), QProcess.OpenModeFlag.Append)
     process.setStandardErrorFile(QProcess.nullDevice())
-    ok, pid = process.startDetached()
-    if not ok:
+    if not process.startDetached():
         raise JobFailed({"title": "ccdesk could not start the run",
                          "what_to_do": "Try again. If it happens again, reinstall ccdesk.",
                          "details": process.errorString()})
-    log.info("run started in process %s", pid)
-    return RunLaunch(events, int(pid))
+    log.info("a run's job started (its events: %s)", events.name)
+    return RunLaunch(events)
 
 
 class Jobs(QObject):
@@ -270,7 +268,7 @@ class Jobs(QObject):
         session = self.state.session
         assert session is not None
         job = ChildJob(name, {"session": session_request(session), "program": PROGRAM,
-                              **request}, self)
+                              "job": request}, self)
         self._keep(job)
         return job
 
@@ -279,8 +277,8 @@ class Jobs(QObject):
         """Read a spreadsheet in a child; the state's sheet changes when it is read."""
         self.cancel_read()
         rows = jobs_folder() / f"sheet-{os.getpid()}-{os.urandom(4).hex()}.sqlite"
-        job = self._child("read", {"job": "read", "path": path,
-                                   "options": (options or ImportOptions()).to_dict(),
+        job = self._child("read", {"type": "read", "path": path,
+                                   "options": wire.options_to_json(options or ImportOptions()),
                                    "rows_to": str(rows)})
         job.progress.connect(lambda e: self.reading.emit(e.get("stage", ""),
                                                          float(e.get("fraction", 0))))
@@ -307,13 +305,13 @@ class Jobs(QObject):
         """Look the open sheet up and plan it (or, after :meth:`retry_failed`, the failed rows
         of a run)."""
         view, retry = self.state.sheet, self.state.retry
-        request: dict[str, Any] = {"job": "preview", "action": action, "lists": lists}
+        request: dict[str, Any] = {"type": "preview", "action": action, "lists": lists}
         if retry is not None:
             request.update(path=retry.run.file_path, sha256=retry.run.file_sha256,
                            options=retry.run.options.get("import") or {},
                            only_failed_of=retry.run.run_id)
         elif view is not None:
-            request.update(path=view.sheet.path, options=view.sheet.options.to_dict(),
+            request.update(path=view.sheet.path, options=wire.options_to_json(view.sheet.options),
                            sha256=view.sheet.sha256, only_failed_of=None)
         else:
             return
@@ -385,7 +383,8 @@ class Jobs(QObject):
         assert session is not None
         try:
             launch = launch_run({"session": session_request(session), "program": PROGRAM,
-                                 "wait_limit": self.wait_limit, "job": kind, "run_id": run_id})
+                                 "wait_limit": self.wait_limit,
+                                 "job": {"type": kind, "run_id": run_id}})
         except JobFailed as exc:
             self.error.emit(exc)
             return

@@ -177,6 +177,7 @@ def follow_work(session: Session, run_id: str, events: Path | None = None,
     def work(report: Report, cancel: threading.Event) -> Followed | None:
         said = EventsFile(events) if events is not None else None
         rid, last, held, started, free_since = run_id, None, False, time.monotonic(), None
+        launched = time.time()
         while True:
             for event in said.read() if said is not None else ():
                 if event.get("type") == "run":
@@ -188,6 +189,8 @@ def follow_work(session: Session, run_id: str, events: Path | None = None,
             now = time.monotonic()
             if status is not None and status.holder is not None:
                 held, free_since = True, None
+            elif said is not None and not held and rid and _taken_since(session, rid, launched):
+                held = True  # taken on by its process, which is gone already
             elif free_since is None:
                 free_since = now
             if last is not None and (status is None or status.holder is None):
@@ -291,6 +294,13 @@ def export_preview_work(session: Session, run_id: str, path: str, fmt: str) -> W
             return export_recorded_preview(journal, run_id, path, fmt)
 
     return work
+
+
+def _taken_since(session: Session, run_id: str, when: float) -> bool:
+    """Whether some process took the run on at ``when`` or later."""
+    with session.journal() as journal:
+        owner = journal.owner(run_id)
+    return owner is not None and owner.since >= when - 1.0
 
 
 class EventsFile:

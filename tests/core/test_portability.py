@@ -11,7 +11,6 @@ import base64
 import csv
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -229,23 +228,6 @@ def test_the_default_folders_are_not_in_documents(monkeypatch) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Thread priority: Linux only; elsewhere nothing is called
-
-
-@pytest.mark.parametrize("platform", ["win32", "darwin"])
-def test_job_threads_keep_their_priority_off_linux(platform: str, monkeypatch) -> None:
-    pytest.importorskip("PySide6")
-    from ccdesk.gui import worker
-
-    def refuse(*args: object) -> None:
-        raise AssertionError("setpriority called")
-
-    monkeypatch.setattr(sys, "platform", platform)
-    monkeypatch.setattr(os, "setpriority", refuse, raising=False)
-    monkeypatch.setattr(os, "getpriority", refuse, raising=False)
-    worker._yield_the_processor_to_the_window()  # no error, nothing called
-    monkeypatch.delattr(os, "setpriority")  # Windows has neither
-    monkeypatch.delattr(os, "getpriority")
-    worker._yield_the_processor_to_the_window()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -168,6 +168,14 @@ def preview(qtbot: Any, window: Any, action: str | None = None) -> Any:
     return blocker.args[0]
 
 
+def planned(window: Any, info: Any) -> set[str]:
+    """The addresses a preview (its draft run in the journal) would change."""
+    from ccdesk.core.journal import Journal
+
+    with Journal(window.session.journal_path) as journal:
+        return {i.email for i in journal.items(info.run_id) if i.state == "planned"}
+
+
 def run_preview(qtbot: Any, window: Any, *, how: str = "finished") -> str:
     """Press Run on the preview page; waits for the end; returns the run id."""
     with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:

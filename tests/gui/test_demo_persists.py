@@ -4,7 +4,7 @@ finished in the next, on a new demo session; "Reset the demo" puts it all back."
 from __future__ import annotations
 
 from ccdesk.sandbox.demo import load_demo_data
-from tests.gui.conftest import WAIT, open_sample, preview, run_preview
+from tests.gui.conftest import WAIT, open_sample, planned, preview, run_preview
 
 
 def free_members_at_start() -> int:
@@ -15,7 +15,7 @@ def test_a_paused_demo_run_resumes_after_a_restart_then_reset(make_window, qtbot
     first = make_window()
     open_sample(qtbot, first)
     ready = preview(qtbot, first)
-    to_remove = {change.email for change in ready.plan.changes}
+    to_remove = planned(first, ready)
     assert len(to_remove) == 40
     first.session.sandbox.set_limits(daily_quota=1)  # the run's first request, then no more
     run_id = run_preview(qtbot, first, how="paused")
@@ -58,7 +58,7 @@ def test_a_paused_demo_run_resumes_after_a_restart_then_reset(make_window, qtbot
     dialogs.yes_no["Reset the demo?"] = True
     with qtbot.waitSignal(second.account_changed, timeout=WAIT):
         second.reset_demo_button.click()
-    qtbot.waitUntil(lambda: not second.jobs, timeout=WAIT)
+    qtbot.waitUntil(lambda: not second.busy(), timeout=WAIT)
     assert dialogs.errors == []
     assert len(second.session.sandbox.members("Free Members")) == free_members_at_start()
     assert second.session.sandbox.members("Free Members") >= to_remove

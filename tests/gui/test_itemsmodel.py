@@ -1,12 +1,14 @@
-"""ItemsModel: the rows of a run read from SQLite, checked against RowTableModel +
-RowFilterProxy built from the same journal, in every mode (on the window's thread and on the
-worker thread), while another connection writes."""
+"""ItemsModel: the rows of a run read from SQLite, checked against an oracle in plain Python
+computed from the same journal's items (``Journal.items``) — which rows a filter keeps, in
+which order a sort puts them, and what each cell shows — in every mode (on the window's thread
+and on the worker thread), while another connection writes."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,9 @@ import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 
-from ccdesk.core.journal import ITEM_STATES, Journal
+from ccdesk.core.journal import ITEM_STATES, ItemRecord, Journal
 from ccdesk.gui import words
-from ccdesk.gui.itemsmodel import ItemsModel, category_sql
+from ccdesk.gui.itemsmodel import CACHE_PAGES, PAGE, ItemsModel, category_sql
 from ccdesk.gui.models import (
     ALIGN,
     CATEGORY_ROLE,
@@ -28,10 +30,7 @@ from ccdesk.gui.models import (
     ROW_ROLE,
     STATE_ROLE,
     TOOLTIP,
-    RowFilterProxy,
-    RowTableModel,
 )
-from ccdesk.gui.rows import RowTable
 
 OUTCOMES = ["remove", "unsubscribe", "re_add", "skip_not_on_list", "skip_not_found",
             "skip_unsubscribed", "skip_deleted", "invalid", "duplicate", "blank", "filtered_out",
@@ -91,17 +90,114 @@ def model(request: pytest.FixtureRequest, qapp: Any) -> Iterator[ItemsModel]:
     assert m._db is None
 
 
-def reference(journal: Journal, run_id: str, *, with_states: bool = True) -> RowFilterProxy:
-    table = RowTable.from_items(journal.items(run_id))
-    if not with_states:  # as RowTable.from_plan without states
-        n = len(table)
-        table.states, table.results, table.messages = [""] * n, [""] * n, [""] * n
-        table.verified = [False] * n
-        table.finish()
-    proxy = RowFilterProxy()
-    proxy.setSourceModel(RowTableModel(table))
-    proxy._keep = proxy.sourceModel()  # type: ignore[attr-defined]
-    return proxy
+# ---- the oracle: what the model documents, computed in plain Python from Journal.items -------
+
+@dataclass(frozen=True)
+class Row:
+    """One row as the model should show it (a preview: no state, result or message)."""
+
+    row: int
+    address: str  # the email, or the cell's value when there is none
+    outcome: str
+    reason: str
+    state: str
+    result: str
+    verified: bool
+    message: str
+    category: str
+
+
+def expected_rows(items: Iterable[ItemRecord], *, with_states: bool = True) -> list[Row]:
+    """The rows of a run in sheet order."""
+    out = []
+    for it in items:
+        state, result, verified, message = ((it.state, it.result, it.verified, it.cc_message)
+                                            if with_states else ("", "", False, ""))
+        out.append(Row(it.row, it.email or it.value, it.outcome, it.reason, state, result,
+                       verified, message, words.category(it.outcome, state)))
+    return out
+
+
+def fold(text: str) -> str:
+    """ASCII letters in lower case (SQLite's LIKE and NOCASE ignore the case of ASCII only)."""
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
+def search_text(r: Row) -> str:
+    """What the search text is looked for in: the row number, the address, the reason and
+    Constant Contact's message (ItemsModel.set_filter), one after the other."""
+    return f"{r.row} {r.address} {r.reason} {r.message}"
+
+
+def kept(rows: Sequence[Row], categories: Iterable[str] | None, text: str) -> list[Row]:
+    cats = None if categories is None else set(categories)
+    needle = fold(text.strip())
+    return [r for r in rows if (cats is None or r.category in cats)
+            and needle in fold(search_text(r))]
+
+
+def sort_key(column: int, *, with_states: bool = True) -> Callable[[Row], Any]:
+    """The key of each column; ties keep the sheet's order (in either direction)."""
+    keys: dict[int, Callable[[Row], Any]] = {
+        0: lambda r: r.row,
+        1: lambda r: fold(r.address),
+        2: lambda r: r.outcome,  # the outcome's name, not its words
+        3: lambda r: r.reason,
+        4: (lambda r: (r.state, r.result)) if with_states else (lambda r: 0),  # a preview: none
+    }
+    return keys[max(0, min(column, 4))]
+
+
+def expected(rows: Sequence[Row], categories: Iterable[str] | None = None, text: str = "",
+             column: int = 0, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder, *,
+             with_states: bool = True) -> list[Row]:
+    """The rows shown for a filter and a sort (``sorted`` is stable, reversed or not)."""
+    return sorted(kept(rows, categories, text), key=sort_key(column, with_states=with_states),
+                  reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def expected_numbers(journal: Journal, run_id: str, categories: Iterable[str] | None = None,
+                     text: str = "", column: int = 0, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder,
+                     *, with_states: bool = True) -> list[int]:
+    rows = expected_rows(journal.items(run_id), with_states=with_states)
+    return [r.row for r in expected(rows, categories, text, column, order, with_states=with_states)]
+
+
+RED, GREEN, GREY = "#b00020", "#1b6e20", "#6b6b6b"
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def expected_cell(r: Row, col: int, role: int) -> Any:
+    """What one role of one cell should be (colours by name)."""
+    if role in (DISPLAY, TOOLTIP):
+        if col == 0:
+            return r.row if role == DISPLAY else f"Row {r.row} of the spreadsheet"
+        result = words.status_words(r.state, r.result, r.verified)
+        if r.state == "failed" and r.message:
+            result = f"{result}: {r.message}"
+        return (r.address, words.outcome_words(r.outcome), r.reason, result)[col - 1]
+    if role == ALIGN:
+        return RIGHT if col == 0 else None
+    if role == FOREGROUND:
+        # failures red everywhere; problems red, skipped and left-out rows grey in the outcome
+        # and reason columns; done rows green in the Result column
+        if r.category == words.FAILED or (r.category == words.PROBLEM and col in (2, 3)):
+            return RED
+        if r.category == words.DONE and col == 4:
+            return GREEN
+        if r.category in (words.SKIPPED, words.FILTERED) and col in (2, 3):
+            return GREY
+        return None
+    return {ROW_ROLE: r.row, EMAIL_ROLE: r.address, OUTCOME_ROLE: r.outcome, STATE_ROLE: r.state,
+            CATEGORY_ROLE: r.category,
+            FILTER_KEY_ROLE: f"{r.category}\t{search_text(r)}"}[role]
+
+
+def expected_counts(rows: Iterable[Row]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.category] = counts.get(r.category, 0) + 1
+    return counts
 
 
 def show(model: ItemsModel, journal: Journal, run_id: str, **kw: Any) -> None:
@@ -111,19 +207,23 @@ def show(model: ItemsModel, journal: Journal, run_id: str, **kw: Any) -> None:
 
 def cell(index: Any, role: int) -> Any:
     value = index.data(role)
-    return value.color().name() if role == FOREGROUND and value is not None else value
+    if value is None:
+        return None
+    if role == FOREGROUND:
+        return value.color().name()
+    return int(value) if role == ALIGN else value
 
 
 def rows_of(model: Any) -> list[int]:
     return [model.index(r, 0).data(ROW_ROLE) for r in range(model.rowCount())]
 
 
-def same_cells(model: ItemsModel, proxy: RowFilterProxy) -> None:
-    assert model.rowCount() == proxy.rowCount()
-    for r in range(model.rowCount()):
+def same_cells(model: ItemsModel, rows: Sequence[Row]) -> None:
+    assert model.rowCount() == len(rows)
+    for pos, r in enumerate(rows):
         for c in range(5):
             for role in ROLES:
-                assert cell(model.index(r, c), role) == cell(proxy.index(r, c), role), (r, c, role)
+                assert cell(model.index(pos, c), role) == expected_cell(r, c, role), (pos, c, role)
 
 
 # ---- the category: SQL and words agree ---------------------------------------------------------
@@ -184,38 +284,64 @@ def test_model_tester_through_a_refresh_that_changes_the_rows(qtmodeltester, mod
     assert model.rowCount() == before + 3
 
 
-# ---- the same rows, words and colours as RowTableModel + RowFilterProxy --------------------------
+# ---- the rows, order, words and colours the oracle expects ---------------------------------------
 
 FILTERS = [(None, ""), ([words.CHANGE], ""), ([words.DONE, words.FAILED], ""), ([], ""),
            ([words.PROBLEM, words.SKIPPED, words.READY, words.FILTERED], ""), (None, "person1"),
            (None, "REASON 2"), ([words.CHANGE], "example"), (None, "Still on"), (None, "value 3"),
-           (None, "1 person"), (None, "100%"), (None, "_"), (None, "  reason  ")]
+           (None, "1 person"), (None, "8 person2"), (None, "100%"), (None, "_"),
+           (None, "  reason  ")]
+
+
+def test_the_oracle_sees_every_case(journal, run):
+    """The journal's rows give the filters and sorts below something to tell apart."""
+    rows = expected_rows(journal.items(run))
+    assert set(expected_counts(rows)) == {words.CHANGE, words.READY, words.DONE, words.FAILED,
+                                          words.SKIPPED, words.PROBLEM, words.FILTERED}
+    assert {r.state for r in rows} == {"planned", "sent", "done", "failed", "skipped"}
+    for cats, text in FILTERS:
+        n = len(kept(rows, cats, text))
+        if cats == [] or text in ("100%", "1 person"):  # "%" is no wildcard; rows are even
+            assert n == 0, (cats, text)
+        else:
+            assert n > 0, (cats, text)
+    assert kept(rows, None, "  reason  ") == rows  # the text is stripped
+    across = kept(rows, None, "8 person2")  # the end of the row number, then the address
+    assert across and all(str(r.row).endswith("8") and fold(r.address).startswith("person2")
+                          for r in across)
+    for column in (1, 2, 3, 4):  # ties that the sheet's order breaks
+        keys = [sort_key(column)(r) for r in rows]
+        assert len(set(keys)) < len(keys), column
 
 
 @pytest.mark.parametrize("with_states", [True, False])
-def test_filters_and_sorts_give_what_the_proxy_gave(model, journal, run, with_states):
-    proxy = reference(journal, run, with_states=with_states)
+def test_filters_and_sorts_give_what_the_oracle_expects(model, journal, run, with_states):
+    rows = expected_rows(journal.items(run), with_states=with_states)
     show(model, journal, run, with_states=with_states)
-    same_cells(model, proxy)
-    assert model.counts() == {k: v for k, v in proxy.sourceModel().counts().items() if v}
+    same_cells(model, rows)
+    assert model.counts() == expected_counts(rows)
+    assert model.total() == len(rows)
     for cats, text in FILTERS:
-        proxy.set_filter(cats, text)
         model.set_filter(cats, text)
+        model.sort(0, ASC)
         model.wait()
-        assert rows_of(model) == rows_of(proxy), (cats, text)
-        assert model.shown() == proxy.rowCount()
+        want = expected(rows, cats, text, with_states=with_states)
+        assert rows_of(model) == [r.row for r in want], (cats, text)
+        assert model.shown() == len(want)
+        assert model.counts() == expected_counts(rows)  # the filter ignored
         for column in range(5):
             for order in (ASC, DESC):
-                proxy.sort(column, order)
                 model.sort(column, order)
                 model.wait()
-                assert rows_of(model) == rows_of(proxy), (cats, text, column, order)
-    proxy.set_filter([words.CHANGE, words.FAILED, words.SKIPPED], "o")
-    model.set_filter([words.CHANGE, words.FAILED, words.SKIPPED], "o")
-    proxy.sort(4, DESC)
-    model.sort(4, DESC)
-    model.wait()
-    same_cells(model, proxy)
+                want = expected(rows, cats, text, column, order, with_states=with_states)
+                assert rows_of(model) == [r.row for r in want], (cats, text, column, order)
+        same_cells(model, want)  # the last sort: the Result column, descending
+    for column in range(5):
+        model.set_filter([words.CHANGE, words.FAILED, words.SKIPPED], "o")
+        model.sort(column, DESC)
+        model.wait()
+        same_cells(model, expected(rows, [words.CHANGE, words.FAILED, words.SKIPPED], "o",
+                                   column, DESC, with_states=with_states))
 
 
 def test_display_words_for_each_state(model, journal, run):
@@ -295,8 +421,81 @@ def test_a_big_table_is_read_a_page_at_a_time(qapp, journal, tmp_path):
         model.sort(1, ASC)
         model.wait()
         assert model.rowCount() == 3000 and model._order is not None
+        model._pages.clear()
+        assert rows_of(model) == expected_numbers(journal, run_id, None, "", 1, ASC,
+                                                  with_states=False)
     finally:
         model.clear()
+
+
+def test_a_big_run_filtered_and_sorted_page_by_page(qapp, journal):
+    """Pages read by row number (an order worked out on the worker thread), in every order."""
+    run_id = new_run(journal, 3000)
+    run_some(journal, run_id)
+    rows = expected_rows(journal.items(run_id))
+    model = ItemsModel(sync_limit=0)
+    try:
+        show(model, journal, run_id)
+        assert model.counts() == expected_counts(rows)
+        for cats, text, column, order in [(None, "", 4, DESC), ([words.CHANGE, words.DONE], "", 1, ASC),
+                                          ([words.SKIPPED, words.FAILED], "o", 3, DESC),
+                                          (None, "person_", 2, ASC)]:
+            model.set_filter(cats, text)
+            model.sort(column, order)
+            assert model.wait()
+            want = expected(rows, cats, text, column, order)
+            assert model.rowCount() == len(want) > PAGE, (cats, text)
+            assert rows_of(model) == [r.row for r in want], (cats, text, column, order)
+            for pos in [*range(0, len(want), 97), len(want) - 1]:
+                for c in range(5):
+                    for role in ROLES:
+                        assert cell(model.index(pos, c), role) == expected_cell(want[pos], c, role)
+            assert len(model._pages) <= CACHE_PAGES
+    finally:
+        model.clear()
+
+
+@pytest.mark.parametrize("search", ["", "person1"])
+def test_multidata_serves_a_whole_cell_like_data(qtbot, journal, run, search):
+    """Views ask through multiData (one call per cell): what they paint must be exactly what
+    data(), role by role, gives (no colour or alignment leaking from one cell to the next)."""
+    from PySide6.QtCore import QAbstractTableModel
+
+    class RoleByRole(ItemsModel):
+        def multiData(self, index, roles):  # Qt's own: one data() call per role
+            QAbstractTableModel.multiData(self, index, roles)
+
+    images = []
+    calls: list[int] = []
+    for cls in (ItemsModel, RoleByRole):
+        model = cls()
+        show(model, journal, run)
+        model.set_filter(None, search)
+        model.sort(1, DESC)
+        model.wait()
+        view = QTableView()
+        qtbot.addWidget(view)
+        view.setModel(model)
+        view.resize(800, 400)
+        if cls is ItemsModel:
+            original = ItemsModel.multiData
+
+            def spy(self, index, roles, original=original):
+                calls.append(index.row())
+                original(self, index, roles)
+
+            ItemsModel.multiData = spy  # type: ignore[method-assign]
+            try:
+                images.append(view.grab().toImage())
+            finally:
+                ItemsModel.multiData = original  # type: ignore[method-assign]
+        else:
+            images.append(view.grab().toImage())
+        want = expected(expected_rows(journal.items(run)), None, search, 1, DESC)
+        assert model.index(0, 1).data() == want[0].address
+        model.clear()
+    assert calls  # the view went through multiData
+    assert images[0] == images[1]  # painted exactly as role-by-role data() paints
 
 
 # ---- refresh while another process writes ------------------------------------------------------
@@ -335,10 +534,7 @@ def test_refresh_keeps_the_selected_row_when_rows_join_the_filter(qtbot, model, 
     assert not gone.isValid()  # left the filter
     assert keep.isValid() and keep.data(ROW_ROLE) == kept_row and keep.column() == 1
     assert gone_row not in rows_of(model)
-    proxy = reference(journal, run)
-    proxy.set_filter([words.CHANGE], "")
-    proxy.sort(1, ASC)
-    assert rows_of(model) == rows_of(proxy)
+    assert rows_of(model) == expected_numbers(journal, run, [words.CHANGE], "", 1, ASC)
 
 
 def test_refresh_while_a_writer_holds_a_transaction(model, journal, run):

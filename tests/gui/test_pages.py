@@ -15,13 +15,18 @@ from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import RunView, WindowState
-from tests.gui.conftest import SAMPLE, WAIT
+from tests.gui.conftest import FAST, SAMPLE, WAIT
 
 
 @pytest.fixture
-def bare(qtbot, sandbox, dialogs):
-    """A state on the test sandbox's account and a jobs service: what a page is built from."""
-    session = Session.for_sandbox(sandbox.base_url)
+def bare(qtbot, dialogs, tmp_path):
+    """A state on the demo's account (served apart) and a jobs service: what a page is built
+    from."""
+    from ccdesk.sandbox import Sandbox
+    from ccdesk.sandbox.demo import load_demo_data
+
+    box = Sandbox(load_demo_data(), auto_approve=True, **FAST).start()
+    session = Session.for_sandbox(box.base_url, tmp_path / "journal.sqlite3")
     state = WindowState()
     jobs = Jobs(state)
     state.set_session(session)
@@ -29,6 +34,7 @@ def bare(qtbot, sandbox, dialogs):
     yield state, jobs
     jobs.shutdown()
     session.close()
+    box.stop()
 
 
 def test_the_sheet_page_asks_for_a_reading_and_shows_the_state(bare, qtbot):
@@ -88,7 +94,7 @@ def test_the_run_page_shows_the_state_run(bare, qtbot):
     run = RunRecord(run_id="r1", created_at=0, updated_at=0, file_path="x.csv", file_sha256="",
                     sheet="", action="remove", lists=[], account={}, state="running",
                     message="", api_calls=0, predicted_calls=0, undo_of=None, options={})
-    view.status = RunStatus(run, {"done": 2, "planned": 1}, Progress("sending", 2, 3, 5.0, 0),
+    view.status = RunStatus(run, {"removed": 2, "planned": 1}, Progress("sending", 2, 3, 5.0, 0),
                             Owner(42, "here", "the command line", 0))
     view.ended = "finished"
     state.run_updated()

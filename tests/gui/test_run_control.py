@@ -4,7 +4,6 @@ at start-up, closing the window during a run, and trying the failed rows again."
 from __future__ import annotations
 
 from ccdesk.core.journal import Journal
-from ccdesk.core.runner import RunPaused
 from ccdesk.gui import words
 from tests.gui.conftest import WAIT, fast_demo, open_sample, preview, run_preview
 from tests.support.holders import held_elsewhere
@@ -67,7 +66,7 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     sandbox.set_limits(daily_quota=1)  # the run's first request goes through, then no more
     run_id = run_preview(qtbot, window, how="paused")
     [error] = dialogs.errors
-    assert isinstance(error, RunPaused)
+    assert error.kind == "paused" and error.error == "RunPaused"
     assert error.title == "The run is paused: Today's Constant Contact allowance is used up"
     results = window.results_page
     assert results.outcome.text().startswith(

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
 from PySide6.QtCore import QThread
 
 from ccdesk.cc.errors import Cancelled, QuotaExceeded
@@ -127,21 +126,3 @@ def test_the_installed_binding_keeps_its_references():
     done = subprocess.run([sys.executable, "-c", BINDING_STRESS], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and "alive" in done.stdout, (PySide6.__version__, done.stderr)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
-def test_a_job_runs_at_a_lower_priority_than_the_window(qtbot):
-    """When the processor is busy the window's thread goes first (bench_gui.py)."""
-    import os
-
-    from ccdesk.gui.worker import JOB_NICENESS
-
-    def work(report, cancel):
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    job = Job("nice", work)
-    with qtbot.waitSignal(job.finished, timeout=5000) as blocker:
-        job.start()
-    assert blocker.args[0] >= JOB_NICENESS
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < JOB_NICENESS  # the window's
-    assert job.wait(1000)
