@@ -610,9 +610,7 @@ class Journal:
             sql += " AND outcome = ?"
             args.append(outcome)
         with self._lock:
-            # Row by row in Python, not fetchall(): one C call for 100,000 rows keeps the
-            # interpreter lock to itself for a large fraction of a second (the window freezes).
-            return [_item_record(r) for r in self._db.execute(sql + " ORDER BY row", args)]
+            return [_item_record(r) for r in self._db.execute(sql + " ORDER BY row", args).fetchall()]
 
     def iter_items(self, run_id: str, *, state: str | None = None,
                    chunk: int | None = None) -> Iterator[ItemRecord]:

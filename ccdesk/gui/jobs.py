@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from ccdesk.paths import data_dir, private_dir, private_file
 log = logging.getLogger("ccdesk.gui.jobs")
 
 #: Who carries out the window's runs, as other processes are told.
-PROGRAM = "the window"
+PROGRAM = "the background job of a ccdesk window"
 
 
 class JobFailed(CcdeskError):
@@ -74,9 +75,24 @@ def session_request(session: Session) -> dict[str, Any]:
     return {"profile": session.profile}
 
 
+#: Files of the jobs folder older than this are a closed window's leftovers.
+LEFTOVERS_AFTER = 2 * 86400
+
+
 def jobs_folder() -> Path:
     """Where the window keeps its jobs' files (the rows of a sheet, a run's events)."""
     return private_dir(data_dir() / "jobs")
+
+
+def remove_leftovers(now: float | None = None) -> None:
+    """Forget the files of windows closed long ago (a sheet's rows, a finished run's events)."""
+    now = time.time() if now is None else now
+    try:
+        for path in jobs_folder().iterdir():
+            if now - path.stat().st_mtime > LEFTOVERS_AFTER:
+                path.unlink(missing_ok=True)
+    except OSError:
+        log.debug("could not tidy the jobs folder", exc_info=True)
 
 
 class ChildJob(QObject):

@@ -38,7 +38,7 @@ from ccdesk.engine.session import Session, reset_demo
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.icons import app_icon
-from ccdesk.gui.jobs import Jobs
+from ccdesk.gui.jobs import Jobs, remove_leftovers
 from ccdesk.gui.pages.account import AccountPage
 from ccdesk.gui.pages.history import HistoryPage
 from ccdesk.gui.pages.preview import PreviewPage
@@ -356,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def begin(self) -> None:
         """Build the session and check the connection."""
+        remove_leftovers()
         if self.demo:
             self._make_session(self.demo_factory)
         else:

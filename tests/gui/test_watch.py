@@ -16,6 +16,7 @@ import pytest
 
 from ccdesk.core.journal import Journal
 from ccdesk.engine.session import Session
+from ccdesk.gui.jobs import PROGRAM
 from ccdesk.paths import data_dir
 from ccdesk.sandbox import Sandbox, generate_data
 from tests.gui.conftest import WAIT
@@ -164,7 +165,7 @@ def test_the_window_closed_and_opened_again_during_its_run(box, make_window, qtb
     first.close()
     assert not first.isVisible()
     holder = Session.for_sandbox(box.base_url).run_holder(run_id)
-    assert holder is not None and holder.program == "the window" and holder.pid != os.getpid()
+    assert holder is not None and holder.program == PROGRAM and holder.pid != os.getpid()
 
     second = window_on(box, make_window, qtbot)
     history = second.history_page
