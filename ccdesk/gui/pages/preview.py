@@ -346,12 +346,12 @@ class PreviewPage(Page):
 
     def _preview_changed(self, info: PreviewInfo | None) -> None:
         if info is None:
-            if self.plan is not None and self.state.running:  # it is being carried out
-                self.run_button.setEnabled(False)
-                self.summary.set_text("<b>This preview is being carried out</b> (step 4). To "
-                                      "run the sheet again, show what will happen again.", "info")
-            elif self.plan is not None:
+            if self.plan is not None:
                 self.reset()
+                if self.state.running:  # it was carried out
+                    self.preview_hint.setText(
+                        "The last preview was run (see Run, then Results). To run the sheet "
+                        "again, show what will happen again: it is looked up afresh.")
             self.plan = None
             return
         self._busy = False
