@@ -73,7 +73,6 @@ class WindowState(QObject):
     preview_changed = Signal(object)  # PreviewInfo | None
     retry_changed = Signal(object)  # RetryOf | None: the next preview is of a run's failed rows
     run_changed = Signal(object)  # RunView | None (also on each new status)
-    results_changed = Signal(str)  # the run id whose results are on show ("" none)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +82,6 @@ class WindowState(QObject):
         self.preview: PreviewInfo | None = None
         self.retry: RetryOf | None = None
         self.run: RunView | None = None
-        self.results_run = ""
         self.demo = False
 
     # -- queries ----------------------------------------------------------------------------
@@ -148,7 +146,3 @@ class WindowState(QObject):
 
     def run_updated(self) -> None:
         self.run_changed.emit(self.run)
-
-    def show_results(self, run_id: str) -> None:
-        self.results_run = run_id
-        self.results_changed.emit(run_id)
