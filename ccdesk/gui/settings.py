@@ -49,7 +49,6 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("state/geometry", QByteArray, QByteArray()),
     Key("state/last_folder", str, ""),
     Key("state/last_lists", list, []),
-    Key("state/last_action", str, "remove"),
 )}
 
 _FORBIDDEN = ("secret", "token", "password")

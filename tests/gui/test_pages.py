@@ -100,3 +100,19 @@ def test_the_run_page_shows_the_state_run(bare, qtbot):
     state.run_updated()
     assert page.counts.text() == "In the end: 2 removed · 0 failed · 1 not done yet"
     assert page.heading.text().startswith("Finished: ")
+
+
+def test_the_permanent_action_is_never_remembered(bare, qtbot):
+    """Every session starts on "Remove from the list", whatever was chosen before."""
+    state, jobs = bare
+    settings = Settings()
+    first = PreviewPage(state, jobs, settings)
+    qtbot.addWidget(first)
+    first.action_buttons["unsubscribe"].click()
+    with qtbot.waitSignal(first.preview_wanted):
+        first.preview_button.click()
+    jobs.cancel_preview()
+    second = PreviewPage(state, jobs, settings)
+    qtbot.addWidget(second)
+    assert second.action_buttons["remove"].isChecked()
+    assert not second.action_buttons["unsubscribe"].isChecked()

@@ -101,7 +101,7 @@ def test_quota_stop_then_resume_from_history(make_window, qtbot, dialogs, shot):
     with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:
         history.resume_button.click()
         assert window.current_page() == "run"
-        assert window.run_page.heading.text().startswith("Running: Resuming: Remove from list")
+        assert window.run_page.heading.text().startswith("Resuming: Remove from list")
     assert ended.args == [run_id, "finished"]
     qtbot.waitUntil(lambda: results.details is not None and results.details.run.state == "finished",
                     timeout=WAIT)

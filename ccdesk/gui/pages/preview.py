@@ -156,8 +156,9 @@ class PreviewPage(Page):
         self._lists_job = None
         self.lists_loaded = False
         self.plan: PreviewInfo | None = None
-        action = settings.get("state/last_action")
-        self.action_buttons.get(action, self.action_buttons["remove"]).setChecked(True)
+        # Every session starts on the recommended, undoable action: a permanent one is never
+        # remembered (and neither is the other: one rule is easier to trust).
+        self.action_buttons["remove"].setChecked(True)
         self._update_action_note()
         state.session_changed.connect(lambda session: self.account_changed())
         state.account_changed.connect(lambda info: self.account_changed())
@@ -301,7 +302,6 @@ class PreviewPage(Page):
             return
         action = self.action()
         lists = self.lists_model.checked_names() if action is Action.REMOVE else []
-        self.settings.set("state/last_action", str(action))
         if lists:
             self.settings.set("state/last_lists", lists)
         self.result.hide()

@@ -111,7 +111,10 @@ class RunPage(Page):
 
     def _begin(self, view: RunView) -> None:
         self.shown = view
-        heading = ("Running: " if view.own else "Running elsewhere: ") + view.headline
+        if view.headline.startswith("Resuming: "):
+            heading = view.headline
+        else:
+            heading = ("Running: " if view.own else "Running elsewhere: ") + view.headline
         self.heading.setText(heading)
         self.what.setText(view.headline + ".")
         self.phase.setText("Starting…" if view.own else "Looking…")
