@@ -1,0 +1,81 @@
+"""Review of the window's jobs (child processes, drafts, following runs through the journal):
+tests of what a person would see go wrong. Each test names the finding it shows."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ccdesk import engine
+from ccdesk.engine.session import Session
+from ccdesk.gui import tasks
+from tests.engine.conftest import (  # noqa: F401 - fixtures used by name
+    jobs,
+    journal_path,
+    preview_of,
+    sheet,
+    url,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_follow_says_abandoned_for_a_quick_run_whose_child_was_slow_to_start(
+        url, journal_path, sheet, jobs, tmp_path, monkeypatch):  # noqa: F811
+    """follow_work: ``free_since`` is set at the first look (nobody holds the run yet) and is
+    not reset when the run is found taken on and let go between two looks
+    (``_taken_since``). If the child took longer than GONE_AFTER to start and the run then
+    ended within one polling interval, the window says "abandoned" at once, without waiting
+    GONE_AFTER for the child's last words (its result event is written after the journal lets
+    the run go); and the events file is removed, so the result is lost for good. The window
+    then shows a finished run as "ended before the end" and offers Resume."""
+    monkeypatch.setattr(tasks, "GONE_AFTER", 1.0)  # 3 s in the window; 1 s keeps the test fast
+    run_id = preview_of(jobs, url, journal_path, sheet)["run_id"]
+    events = tmp_path / "run-x.events.jsonl"
+    events.write_text("", encoding="utf-8")
+    window = Session.for_sandbox(url, journal_path)
+    began = time.monotonic()
+    state: dict[str, object] = {}
+
+    def child_writes_result(result: engine.RunResult) -> None:
+        with open(events, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"type": "result", "result": result.to_dict()}) + "\n")
+
+    def report(seen: tasks.Followed) -> None:
+        # The "child" starts late (slow start: an antivirus scan, a cold disk), then its small
+        # run takes the run on and ends between two looks; its result event follows 0.3 s
+        # after it let the run go (well within GONE_AFTER).
+        if "result" not in state and time.monotonic() - began > 1.3:
+            child = Session.for_sandbox(url, journal_path)
+            try:
+                result = engine.start(child, run_id)
+            finally:
+                child.close()
+            state["result"] = result
+            timer = threading.Timer(0.3, child_writes_result, (result,))
+            timer.start()
+            state["timer"] = timer
+
+    try:
+        seen = tasks.follow_work(window, run_id, events, every=0.1)(report, threading.Event())
+    finally:
+        window.close()
+        if "timer" in state:
+            state["timer"].join()  # type: ignore[attr-defined]
+    assert "result" in state
+    assert seen is not None
+    with engine_journal(journal_path) as journal:
+        assert journal.run(run_id).state == "finished"
+    assert seen.ended == "finished", (
+        f"the window says {seen.ended!r} for a run that finished (its result came 0.3 s after "
+        "the journal let it go)")
+
+
+def engine_journal(path: Path):
+    from ccdesk.core.journal import Journal
+
+    return Journal(path)
