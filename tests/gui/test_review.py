@@ -79,3 +79,44 @@ def engine_journal(path: Path):
     from ccdesk.core.journal import Journal
 
     return Journal(path)
+
+
+# =============================================================================================
+# The window
+
+
+def _small_sheet(tmp_path: Path) -> str:
+    from tests.core.conftest import write_sheet
+
+    return str(write_sheet(tmp_path / "other.csv", ["someone.else@example.org"]))
+
+
+def test_a_preview_of_the_old_sheet_is_shown_after_a_new_sheet_is_opened(
+        make_window, qtbot, tmp_path):
+    """Jobs.read does not cancel a preview under way (the File menu's Open, Ctrl+O and drag
+    and drop stay enabled while previewing). The new sheet is read; then the old sheet's
+    preview ends and ``_previewed`` puts it on show: the window titled with the new sheet
+    offers to Run the old sheet's plan."""
+    from tests.gui.conftest import SAMPLE, WAIT, open_sample
+
+    window = make_window()
+    open_sample(qtbot, window)
+    window.go("preview")
+    page = window.preview_page
+    qtbot.waitUntil(lambda: page.lists_loaded, timeout=WAIT)
+    shown: list = []
+    window.preview_ready.connect(shown.append)
+    page.preview_button.click()  # the preview of upgraded-members.xlsx begins
+    other = _small_sheet(tmp_path)
+    assert window.open_action.isEnabled()  # nothing stops Open while previewing
+    with qtbot.waitSignal(window.sheet_loaded, timeout=WAIT):
+        window.open_sheet(other)
+    assert window.state.sheet.path == other
+    qtbot.wait(100)
+    if not shown:  # the old preview has not ended yet: give it time to
+        qtbot.waitUntil(lambda: bool(shown) or not window.jobs.busy(), timeout=WAIT)
+        qtbot.wait(200)
+    on_show = window.state.preview
+    assert on_show is None or on_show.plan.sheet.path == other, (
+        f"the window shows {other!r} but the preview on show (Run enabled: "
+        f"{page.run_button.isEnabled()}) is of {on_show.plan.sheet.path!r} (SAMPLE={SAMPLE!r})")
