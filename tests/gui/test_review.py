@@ -120,3 +120,26 @@ def test_a_preview_of_the_old_sheet_is_shown_after_a_new_sheet_is_opened(
     assert on_show is None or on_show.plan.sheet.path == other, (
         f"the window shows {other!r} but the preview on show (Run enabled: "
         f"{page.run_button.isEnabled()}) is of {on_show.plan.sheet.path!r} (SAMPLE={SAMPLE!r})")
+
+
+def test_stop_pressed_before_the_run_s_process_took_the_run_on_is_dropped(
+        make_window, qtbot, dialogs):
+    """Stop writes a request into the journal (Jobs.stop_run), but Journal.claim clears every
+    stop request when the run is taken on. Pressed in the second or so the run's child takes
+    to start (the Stop button is enabled at once), the request is wiped by the child's own
+    claim: the page says "Stopping…" and the run goes on to its end, making every change."""
+    from tests.gui.conftest import WAIT, open_sample, preview
+
+    window = make_window()
+    open_sample(qtbot, window)
+    preview(qtbot, window)
+    run = window.run_page
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:
+        window.preview_page.run_button.click()
+        assert window.current_page() == "run"
+        assert run.stop_button.isEnabled()
+        run.stop_button.click()  # at once: the child has not claimed the run yet
+        assert run.stopping.isVisible()
+    run_id, how = ended.args
+    assert how in ("cancelled", "paused"), (
+        f"Stop was pressed (the page said it was stopping) but the run {how}")
