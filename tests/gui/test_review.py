@@ -143,3 +143,38 @@ def test_stop_pressed_before_the_run_s_process_took_the_run_on_is_dropped(
     run_id, how = ended.args
     assert how in ("cancelled", "paused"), (
         f"Stop was pressed (the page said it was stopping) but the run {how}")
+
+
+def test_a_run_refused_at_its_start_leaves_the_preview_page_saying_it_is_carried_out(
+        make_window, qtbot, dialogs, tmp_path):
+    """Jobs.start_run forgets the preview on show before the run's child has checked it
+    (start_ready: the file unchanged, the preview's age, today's allowance). When the child
+    refuses (here: the spreadsheet changed since the preview), the window goes back to the
+    preview page, which still says "This preview is being carried out (step 4)", though
+    nothing is; and the draft stays in the journal as a "ready" run nobody will discard."""
+    import shutil
+
+    from ccdesk.core.journal import READY, Journal
+    from tests.gui.conftest import SAMPLE, WAIT, open_sample, preview
+
+    path = tmp_path / "members.xlsx"
+    shutil.copy(SAMPLE, path)
+    window = make_window()
+    open_sample(qtbot, window, str(path))
+    info = preview(qtbot, window)
+    with open(path, "ab") as handle:  # the sheet is saved again after the preview
+        handle.write(b"\0")
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT) as ended:
+        window.preview_page.run_button.click()
+    assert ended.args[1] == "failed"
+    assert dialogs.errors and dialogs.errors[-1].title == "The preview is out of date"
+    assert window.current_page() == "preview"
+    page = window.preview_page
+    with Journal(window.session.journal_path) as journal:
+        draft_state = journal.run(info.run_id).state
+    problems = []
+    if page.result.isVisible() and "being carried out" in page.summary.text():
+        problems.append(f"the preview page says: {page.summary.text()!r}")
+    if draft_state == READY and window.state.preview is None:
+        problems.append(f"draft {info.run_id} left in the journal as 'ready', on show nowhere")
+    assert not problems, "; ".join(problems)
