@@ -178,3 +178,35 @@ def test_a_run_refused_at_its_start_leaves_the_preview_page_saying_it_is_carried
     if draft_state == READY and window.state.preview is None:
         problems.append(f"draft {info.run_id} left in the journal as 'ready', on show nowhere")
     assert not problems, "; ".join(problems)
+
+
+def test_try_the_failed_ones_again_while_a_preview_is_under_way_shows_the_whole_sheet(
+        make_window, qtbot, dialogs):
+    """"Try the failed ones again" (Results, reached through History while a preview is under
+    way) sets the state's retry and calls make_preview, which returns at once because the
+    page is busy. The preview under way (the whole sheet) then ends and is put on show under
+    the banner "Trying again only the N addresses that failed": Run would carry out the whole
+    sheet's plan, not the failed ones."""
+    from tests.gui.conftest import WAIT, open_sample, preview, run_preview
+
+    window = make_window()
+    open_sample(qtbot, window)
+    preview(qtbot, window)
+    run_id = run_preview(qtbot, window)  # a finished run (none failed: the retry is of 0 rows)
+    window.go("preview")
+    page = window.preview_page
+    shown: list = []
+    window.preview_ready.connect(shown.append)
+    page.preview_button.click()  # a preview of the whole sheet begins
+    window.jobs.retry_failed(run_id)  # what Results' "Try the failed ones again" asks for
+    qtbot.waitUntil(lambda: window.state.retry is not None, timeout=WAIT)
+    assert page.retry_banner.isVisible()
+    qtbot.waitUntil(lambda: bool(shown) or not window.jobs.busy(), timeout=WAIT)
+    qtbot.wait(200)
+    info = window.state.preview
+    retry = window.state.retry
+    assert info is not None
+    rows = sum(info.counts.values())
+    assert not (page.retry_banner.isVisible() and rows > retry.failed), (
+        f"under the banner {page.retry_banner.text()!r} the preview on show has {rows} rows "
+        f"(the whole sheet), the run had {retry.failed} failed")
