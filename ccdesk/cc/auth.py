@@ -619,21 +619,47 @@ class TokenManager:
                     and time.monotonic() - self._save_failed_at >= SAVE_RETRY_INTERVAL):
                 self._save_locked(self.unsaved, notify=False)
             credentials = self._load_locked()
-            if (
-                credentials.access_token
-                and credentials.access_expires_at is not None
-                and credentials.access_expires_at - self.margin > self._clock()
-            ):
-                return credentials.access_token
+            if self._fresh(credentials):
+                return credentials.access_token  # type: ignore[return-value]
+            credentials = self._latest_locked()  # another process may have renewed it
+            if self._fresh(credentials):
+                return credentials.access_token  # type: ignore[return-value]
             return self._refresh_locked()
 
+    def _fresh(self, credentials: StoredCredentials) -> bool:
+        return bool(credentials.access_token and credentials.access_expires_at is not None
+                    and credentials.access_expires_at - self.margin > self._clock())
+
     def refresh(self, stale: str) -> str:
-        """After a 401 with token ``stale``: refresh, unless another thread already did."""
+        """After a 401 with token ``stale``: refresh, unless another thread (or another
+        process sharing the store) already did."""
         with self._lock:
             credentials = self._load_locked()
             if credentials.access_token and credentials.access_token != stale:
                 return credentials.access_token
+            credentials = self._latest_locked()
+            if credentials.access_token and credentials.access_token != stale:
+                return credentials.access_token
             return self._refresh_locked()
+
+    def _latest_locked(self) -> StoredCredentials:
+        """Ours, or the store's when another process (the window's job, a scheduled job)
+        renewed the sign-in since we loaded it: with rotating refresh tokens, its renewal
+        made ours useless."""
+        current = self._load_locked()
+        if self.unsaved is not None:  # ours is newer than what the store holds
+            return current
+        try:
+            stored = self.store.load()
+        except Exception:
+            log.debug("could not read the password store again", exc_info=True)
+            return current
+        if (stored is not None and stored.client_id == current.client_id
+                and stored.refresh_token and stored.refresh_token != current.refresh_token):
+            log.info("the sign-in was renewed by another ccdesk process; using that one")
+            self._credentials = stored
+            return stored
+        return current
 
     def _refresh_locked(self) -> str:
         credentials = self._load_locked()

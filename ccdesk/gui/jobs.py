@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,8 +291,10 @@ class Jobs(QObject):
 
     # -- reading a spreadsheet ----------------------------------------------------------------
     def read(self, path: str, options: ImportOptions | None = None) -> None:
-        """Read a spreadsheet in a child; the state's sheet changes when it is read."""
-        self.cancel_read()
+        """Read a spreadsheet in a child; the state's sheet changes when it is read. A reading
+        or a preview under way is dropped (it would be of another sheet)."""
+        self._drop(self._reader)
+        self._drop(self._previewer, self.preview_cancelled)
         rows = jobs_folder() / f"sheet-{os.getpid()}-{os.urandom(4).hex()}.sqlite"
         job = self._child("read", {"type": "read", "path": path,
                                    "options": wire.options_to_json(options or ImportOptions()),
@@ -299,14 +302,26 @@ class Jobs(QObject):
         job.progress.connect(lambda e: self.reading.emit(e.get("stage", ""),
                                                          float(e.get("fraction", 0))))
         job.finished.connect(lambda e: self._read_done(e, rows))
-        job.failed.connect(self.read_failed.emit)
-        job.cancelled.connect(self.read_cancelled.emit)
+        job.failed.connect(lambda exc: (_remove(rows), self.read_failed.emit(exc)))
+        job.cancelled.connect(lambda: (_remove(rows), self.read_cancelled.emit()))
         self._reader = job.start()
 
     def cancel_read(self) -> None:
+        """Cancel the reading under way (the page is told: ``read_cancelled``)."""
         if self._reader is not None and self._reader.running:
             self._reader.cancel()
-        self._reader = None
+
+    def _drop(self, job: ChildJob | None, tell: Any = None) -> None:
+        """End a job that a newer one replaces; its outcome no longer matters (only ``tell``,
+        if given, is emitted: the page showing its progress must stop showing it)."""
+        if job is not None and job.running:
+            with warnings.catch_warnings():  # a signal nobody listens to: nothing to undo
+                warnings.simplefilter("ignore", RuntimeWarning)
+                for signal in (job.progress, job.finished, job.failed, job.cancelled):
+                    signal.disconnect()
+            job.cancel()
+            if tell is not None:
+                tell.emit()
 
     def _read_done(self, event: dict[str, Any], rows: Path) -> None:
         self._reader = None
@@ -331,7 +346,7 @@ class Jobs(QObject):
                            sha256=view.sheet.sha256, only_failed_of=None)
         else:
             return
-        self.cancel_preview()
+        self._drop(self._previewer)
         job = self._child("preview", request)
         job.progress.connect(lambda e: self.previewing.emit(
             Phase(e["phase"]), int(e.get("done", 0)), int(e.get("total", 0))))
@@ -341,9 +356,9 @@ class Jobs(QObject):
         self._previewer = job.start()
 
     def cancel_preview(self) -> None:
+        """Cancel the preview under way (the page is told: ``preview_cancelled``)."""
         if self._previewer is not None and self._previewer.running:
             self._previewer.cancel()
-        self._previewer = None
 
     def _previewed(self, event: dict[str, Any]) -> None:
         self._previewer = None
@@ -355,6 +370,7 @@ class Jobs(QObject):
         session = self.state.session
         if session is None:
             return
+        self._drop(self._previewer, self.preview_cancelled)  # it is of the whole sheet
         self.thread("retry", tasks.retry_facts_work(session, run_id),
                     on_done=lambda facts: self.state.set_retry(RetryOf(facts.run, facts.failed)))
 
@@ -375,9 +391,10 @@ class Jobs(QObject):
         info = self.state.preview
         if info is None or self.state.running:
             return
-        self.state.preview = None  # carried out now: not to be discarded
-        self._launch("start", info.run_id, RunView(str(info.plan.action), headline, True,
-                                                   run_id=info.run_id))
+        self.state.preview = None  # being carried out: not to be discarded with the page
+        view = RunView(str(info.plan.action), headline, True, run_id=info.run_id)
+        view.draft = True
+        self._launch("start", info.run_id, view)
         self.state.set_preview(None)
 
     def resume(self, run_id: str, action: str, headline: str) -> None:
@@ -425,22 +442,47 @@ class Jobs(QObject):
             view.run_id = seen.run_id
         if seen.status is not None:
             view.status = seen.status
+            if seen.status.holder is not None and view.stopping and not view.stop_sent:
+                self._ask_to_stop(view)  # taken on after Stop: taking it on cleared the request
         if seen.ended:
             view.ended = seen.ended
             view.error = JobFailed(seen.error) if seen.error else None
+            if view.draft and seen.status is not None and seen.status.run.state == "ready":
+                view.refused = True  # refused before it began: nothing was done
+                self._discard_draft(view.run_id)
             self.state.run_updated()
             self.run_ended.emit(view.run_id, view.ended)
             return
         self.state.run_updated()
 
     def stop_run(self) -> None:
-        """Stop the run on show (this window's or another process's), through the journal."""
-        view, session = self.state.run, self.state.session
-        if view is None or session is None or not view.active or not view.run_id:
+        """Stop the run on show (this window's or another process's), through the journal.
+
+        Pressed before the run's process has taken the run on (its first second, or before an
+        undo's run exists), the request is made again as soon as it has."""
+        view = self.state.run
+        if view is None or not view.active:
+            return
+        view.stopping = True
+        if view.status is not None and view.status.holder is not None:
+            self._ask_to_stop(view)
+        self.state.run_updated()
+
+    def _ask_to_stop(self, view: RunView) -> None:
+        session = self.state.session
+        if session is None or not view.run_id:
             return
         engine.request_stop(session, view.run_id)
-        view.stopping = True
-        self.state.run_updated()
+        view.stop_sent = True
+
+    def _discard_draft(self, run_id: str) -> None:
+        session = self.state.session
+        if session is None:
+            return
+        try:
+            engine.discard(session, run_id)
+        except Exception:  # the journal is busy: it is pruned later
+            log.debug("could not discard the refused run's draft", exc_info=True)
 
     def _stop_following(self) -> None:
         if self._follower is not None and self._follower.running:

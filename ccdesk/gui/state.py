@@ -57,7 +57,10 @@ class RunView:
     status: RunStatus | None = None  # the journal's latest, read by the jobs service
     ended: str = ""  # "", or how it ended: finished, paused, cancelled, failed, abandoned
     error: BaseException | None = None
-    stopping: bool = False
+    stopping: bool = False  # Stop was pressed
+    stop_sent: bool = False  # and asked of the process carrying the run out
+    draft: bool = False  # a preview being started (it stays a draft if it is refused)
+    refused: bool = False  # and it was refused before it began: nothing was done
 
     @property
     def active(self) -> bool:

@@ -190,7 +190,7 @@ def follow_work(session: Session, run_id: str, events: Path | None = None,
             if status is not None and status.holder is not None:
                 held, free_since = True, None
             elif said is not None and not held and rid and _taken_since(session, rid, launched):
-                held = True  # taken on by its process, which is gone already
+                held, free_since = True, now  # taken on and let go between two looks
             elif free_since is None:
                 free_since = now
             if last is not None and (status is None or status.holder is None):

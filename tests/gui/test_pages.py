@@ -105,14 +105,33 @@ def test_the_run_page_shows_the_state_run(bare, qtbot):
 def test_the_permanent_action_is_never_remembered(bare, qtbot):
     """Every session starts on "Remove from the list", whatever was chosen before."""
     state, jobs = bare
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        jobs.read(SAMPLE)
     settings = Settings()
     first = PreviewPage(state, jobs, settings)
     qtbot.addWidget(first)
     first.action_buttons["unsubscribe"].click()
-    with qtbot.waitSignal(first.preview_wanted):
+    with qtbot.waitSignal(first.preview_wanted):  # asked for (and never made: not connected)
         first.preview_button.click()
-    jobs.cancel_preview()
     second = PreviewPage(state, jobs, settings)
     qtbot.addWidget(second)
     assert second.action_buttons["remove"].isChecked()
     assert not second.action_buttons["unsubscribe"].isChecked()
+
+
+def test_a_failed_open_says_plainly_what_is_still_shown(bare, qtbot, tmp_path):
+    state, jobs = bare
+    page = SheetPage(state, jobs, Settings())
+    qtbot.addWidget(page)
+    page.open_wanted.connect(jobs.read)
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        page.open(SAMPLE)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a spreadsheet at all")
+    with qtbot.waitSignal(jobs.read_failed, timeout=WAIT):
+        page.open(str(broken))
+    assert "broken.xlsx could not be opened" in page.file_label.text()
+    assert "Still showing <b>upgraded-members.xlsx</b>" in page.file_label.text()
+    assert "broken.xlsx" in page.found.text() and "as read before" in page.found.text()
+    assert state.sheet is not None and state.sheet.path == SAMPLE
+    assert page._path == SAMPLE  # a correction reads the sheet on show, not the broken one

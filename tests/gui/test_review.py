@@ -140,7 +140,7 @@ def test_stop_pressed_before_the_run_s_process_took_the_run_on_is_dropped(
         assert run.stop_button.isEnabled()
         run.stop_button.click()  # at once: the child has not claimed the run yet
         assert run.stopping.isVisible()
-    run_id, how = ended.args
+    _, how = ended.args
     assert how in ("cancelled", "paused"), (
         f"Stop was pressed (the page said it was stopping) but the run {how}")
 
@@ -171,10 +171,16 @@ def test_a_run_refused_at_its_start_leaves_the_preview_page_saying_it_is_carried
     assert window.current_page() == "preview"
     page = window.preview_page
     with Journal(window.session.journal_path) as journal:
-        draft_state = journal.run(info.run_id).state
+        try:
+            draft_state = journal.run(info.run_id).state
+        except KeyError:  # discarded: nothing was done with it
+            draft_state = None
     problems = []
     if page.result.isVisible() and "being carried out" in page.summary.text():
         problems.append(f"the preview page says: {page.summary.text()!r}")
+    if "did not start" not in page.preview_hint.text():
+        problems.append(f"the preview page does not say the run did not start: "
+                        f"{page.preview_hint.text()!r}")
     if draft_state == READY and window.state.preview is None:
         problems.append(f"draft {info.run_id} left in the journal as 'ready', on show nowhere")
     assert not problems, "; ".join(problems)

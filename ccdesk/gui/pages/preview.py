@@ -153,6 +153,7 @@ class PreviewPage(Page):
         self.export_button.clicked.connect(self.export)
         self.run_button.clicked.connect(self.run)
         self._busy = False
+        self._note = ""
         self._lists_job = None
         self.lists_loaded = False
         self.plan: PreviewInfo | None = None
@@ -168,6 +169,7 @@ class PreviewPage(Page):
         jobs.previewing.connect(self._progress)
         jobs.preview_failed.connect(self._failed)
         jobs.preview_cancelled.connect(self._cancelled)
+        jobs.run_ended.connect(self._run_ended)
 
     # -- state -------------------------------------------------------------------------------------
     def action(self) -> Action:
@@ -192,6 +194,8 @@ class PreviewPage(Page):
     def reset(self) -> None:
         """A new sheet or account: forget the preview."""
         self.plan = None
+        self._busy = False
+        self._note = ""
         self.result.hide()
         self.filler.show()
         self.retry_banner.hide()
@@ -263,8 +267,13 @@ class PreviewPage(Page):
         elif self.action() is Action.REMOVE and not self.lists_model.checked_names():
             self.preview_hint.setText("Tick a list first.")
         else:
-            self.preview_hint.setText("This looks the members up in Constant Contact. It "
-                                      "changes nothing.")
+            self.preview_hint.setText(self._note or "This looks the members up in Constant "
+                                      "Contact. It changes nothing.")
+
+    def _say(self, note: str) -> None:
+        """A note beside the preview button that stays until the next preview."""
+        self._note = note
+        self.preview_hint.setText(note)
 
     # -- lists -------------------------------------------------------------------------------------
     def load_lists(self) -> None:
@@ -307,6 +316,7 @@ class PreviewPage(Page):
         self.result.hide()
         self.filler.show()
         self._busy = True
+        self._note = ""
         self._update_ready()
         self.progress.start("Looking the members up in Constant Contact")
         self.preview_wanted.emit(str(action), lists)
@@ -328,6 +338,13 @@ class PreviewPage(Page):
         self._update_ready()
         self.error.emit(exc)
 
+    def _run_ended(self, run_id: str, how: str) -> None:
+        view = self.state.run
+        if view is not None and view.refused:
+            title = getattr(view.error, "title", "it was refused")
+            self._say(f"The run did not start ({title}): nothing was changed. Show what will "
+                      "happen again, then run it.")
+
     def _retry(self, retry: RetryOf | None) -> None:
         """"Try the failed ones again": preview only the addresses that failed in a run."""
         if retry is None:
@@ -348,10 +365,10 @@ class PreviewPage(Page):
         if info is None:
             if self.plan is not None:
                 self.reset()
-                if self.state.running:  # it was carried out
-                    self.preview_hint.setText(
-                        "The last preview was run (see Run, then Results). To run the sheet "
-                        "again, show what will happen again: it is looked up afresh.")
+                if self.state.running:  # it is being carried out
+                    self._say("The last preview was sent to be run (see Run, then Results). To "
+                              "run the sheet again, show what will happen again: it is looked "
+                              "up afresh.")
             self.plan = None
             return
         self._busy = False

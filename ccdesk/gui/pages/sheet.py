@@ -182,7 +182,19 @@ class SheetPage(Page):
         self.progress.hide()
         self.open_button.setEnabled(True)
         title, what_to_do, _ = dialogs.error_texts(exc)
-        self.found.setText(f"<b>{_html(title)}</b><br>{_html(what_to_do)}")
+        failed = Path(self._path or "").name
+        shown = self._sheet()
+        if shown is not None:  # the sheet on show stays, and the page says so plainly
+            self._path = shown.path
+            self.file_label.setText(
+                f"<b>{_html(failed)} could not be opened.</b> Still showing "
+                f"<b>{_html(Path(shown.path).name)}</b> ({words.file_size(shown.size)}).")
+            self.found.setText(f"<b>{_html(failed)}: {_html(title)}</b><br>{_html(what_to_do)}"
+                               f"<br>Below is still {_html(Path(shown.path).name)}, as read "
+                               "before.")
+        else:
+            self.file_label.setText(f"<b>{_html(failed)} could not be opened.</b>")
+            self.found.setText(f"<b>{_html(title)}</b><br>{_html(what_to_do)}")
         self.found.show()
         self.error.emit(exc)
 
