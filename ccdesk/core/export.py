@@ -432,6 +432,10 @@ class LogDocument:
     widths: list[float]
 
 
+_UNFINISHED = {"running": "interrupted, can be resumed", "paused": "paused, can be resumed",
+               "cancelled": "stopped, can be resumed", "ready": "not started"}
+
+
 def _run_by(journal: Journal, run_id: str) -> str:
     owner = journal.owner(run_id)
     if owner is None:
@@ -468,7 +472,7 @@ def log_document(journal: Journal, run_id: str) -> LogDocument:
         ("Run by", _run_by(journal, run_id)),
         ("Started", zone.words(started)),
         ("Ended", zone.words(run.updated_at) if run.state == "finished"
-         else f"Not finished ({run.state})"),
+         else "Not finished: " + _UNFINISHED.get(run.state, run.state)),
         ("", ""),
         ("Rows in the sheet", sum(counts.values())),
         *result_totals(run.action, counts, verified),

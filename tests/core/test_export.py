@@ -225,7 +225,7 @@ def test_an_unfinished_run_says_so_in_its_log(cc, tmp_path, journal) -> None:
     rows = read_csv(export_log(journal, stopped.value.run_id, tmp_path / "log.csv"))
     assert [r[5] for r in rows[1:]] == ["Not done yet", "Not done yet"]
     summary = summary_of(export_log(journal, stopped.value.run_id, tmp_path / "log.xlsx"))
-    assert summary["Not done yet"] == 2 and summary["Ended"] == "Not finished (cancelled)"
+    assert summary["Not done yet"] == 2 and summary["Ended"] == "Not finished: stopped, can be resumed"
 
 
 # ---- Constant Contact's words, apart ---------------------------------------------------------------
