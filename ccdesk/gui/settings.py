@@ -49,6 +49,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("state/geometry", QByteArray, QByteArray()),
     Key("state/last_folder", str, ""),
     Key("state/last_lists", list, []),
+    Key("state/last_log_folder", str, ""),
 )}
 
 _FORBIDDEN = ("secret", "token", "password")

@@ -45,6 +45,7 @@ class DialogStub:
         self.stop_and_close = True
         self.app_key: Any = None
         self.save_as: tuple[str, str] | None = None
+        self.suggested: list[str] = []  # where each save dialog started
         self.open_file: str | None = None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +89,11 @@ class DialogStub:
         monkeypatch.setattr(dialogs, "ask_stop_and_close", ask_stop_and_close)
         monkeypatch.setattr(dialogs.ConfirmRunDialog, "ask", classmethod(confirm_run))
         monkeypatch.setattr(dialogs.AppKeyDialog, "ask", classmethod(app_key))
-        monkeypatch.setattr(dialogs, "ask_save_file", lambda *a, **k: stub.save_as)
+        def ask_save_file(parent: Any, title: str, suggested: str, *args: Any) -> Any:
+            stub.suggested.append(suggested)
+            return stub.save_as
+
+        monkeypatch.setattr(dialogs, "ask_save_file", ask_save_file)
         monkeypatch.setattr(dialogs, "ask_open_sheet", lambda *a, **k: stub.open_file)
         monkeypatch.setattr(dialogs, "confirm_undo",
                             lambda parent, count, lists: ask_yes_no(parent, "Undo this run?"))

@@ -4,11 +4,13 @@ results → log → undo → history. Asserts on what the window shows."""
 from __future__ import annotations
 
 import csv
+import datetime
+import re
 from pathlib import Path
 
 import openpyxl
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDesktopServices, QDropEvent
 
 from ccdesk.core.journal import Journal
 from ccdesk.gui import words
@@ -31,7 +33,7 @@ def test_demo_account_is_shown_with_a_banner(make_window, shot):
     shot(window, "01-account-demo")
 
 
-def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
+def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     window = make_window()
     # Connected at start-up: the window goes straight to the spreadsheet step.
     assert window.current_page() == "sheet"
@@ -137,10 +139,35 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path):
         with qtbot.waitSignal(window.statusBar().messageChanged, timeout=WAIT):
             results.save_button.click()
         assert target.exists()
+    # the dialog started in Documents, with a name a person recognises
+    from ccdesk.core.export import documents_folder
+
+    suggested = Path(dialogs.suggested[-2])
+    assert suggested.parent == documents_folder()
+    assert re.fullmatch(r"ccdesk – Free Members – \d{4}-\d{2}-\d{2}\.(xlsx|csv)", suggested.name)
+    assert Path(dialogs.suggested[-1]).parent == tmp_path  # then where the last one went
+    # once saved, the window offers to open it and to show it in its folder
+    assert results.open_log_button.isVisible() and results.show_log_button.isVisible()
+    assert str(tmp_path / "log.csv") in results.saved_note.text()
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    results.open_log_button.click()
+    results.show_log_button.click()
+    assert opened == [str(tmp_path / "log.csv"), str(tmp_path)]
+    # the log is a staff document: a summary first, plain words, real dates
     book = openpyxl.load_workbook(tmp_path / "log.xlsx", read_only=True)
-    rows = list(book.active.iter_rows(values_only=True))
+    assert book.sheetnames == ["Summary", "Results"]
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["Organisation"] == "Harbourview Members' Association (demo)"
+    assert summary["Action"] == "Remove from the list"
+    assert summary["Removed"] == 40
+    rows = list(book["Results"].iter_rows(values_only=True))
     assert rows[0][0] == "Sheet row" and len(rows) == 53
-    assert sum(1 for r in rows if r[4] == "removed") == 40
+    result = rows[0].index("Result")
+    assert sum(1 for r in rows if r[result] == "Removed") == 40
+    assert not any(r[result] and "_" in r[result] for r in rows[1:])  # no codes
+    when = next(i for i, h in enumerate(rows[0]) if h.startswith("Time ("))
+    assert all(isinstance(r[when], datetime.datetime) for r in rows[1:] if r[result] == "Removed")
 
     # -- undo
     dialogs.yes_no["Undo this run?"] = True

@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
+from ccdesk.core.export import documents_folder, suggested_log_name
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
@@ -65,6 +67,22 @@ class ResultsPage(Page):
         self.note = Note()
         self.note.setAccessibleName("About undo and retry")
         self.layout_.addWidget(self.note)
+        saved = QHBoxLayout()
+        self.saved_note = Note()
+        self.saved_note.setAccessibleName("Where the log is saved")
+        self.open_log_button = QPushButton("&Open the log")
+        self.show_log_button = QPushButton("Show in &folder")
+        saved.addWidget(self.saved_note, 1)
+        saved.addWidget(self.open_log_button)
+        saved.addWidget(self.show_log_button)
+        self.layout_.addLayout(saved)
+        for w in (self.saved_note, self.open_log_button, self.show_log_button):
+            w.hide()
+        self.saved_path: Path | None = None
+        self.open_log_button.clicked.connect(
+            lambda: self.saved_path and _open(self.saved_path))
+        self.show_log_button.clicked.connect(
+            lambda: self.saved_path and _open(self.saved_path.parent))
         self.table = RowTableView("Result rows", after_run=True)
         self.layout_.addWidget(self.table, 1)
         self.save_button.clicked.connect(self.save_log)
@@ -91,6 +109,10 @@ class ResultsPage(Page):
                          on_done=self.show_details, on_error=self.error.emit)
 
     def show_details(self, details: tasks.RunDetails) -> None:
+        if self.details is None or self.details.run.run_id != details.run.run_id:
+            self.saved_path = None  # another run: its log is not saved yet
+            for w in (self.saved_note, self.open_log_button, self.show_log_button):
+                w.hide()
         self.details = details
         run, g = details.run, details.groups
         resumable = self.state.resumable(run, details.holder)
@@ -192,20 +214,24 @@ class ResultsPage(Page):
             return
         settings = self.settings
         fmt = settings.get("prefs/log_format")
-        folder = settings.last_folder or str(Path.home())
-        suggested = Path(folder) / f"ccdesk log {details.run.run_id}.{fmt}"
+        folder = settings.get("state/last_log_folder") or str(documents_folder())
+        suggested = Path(folder) / suggested_log_name(details.run, fmt)
         chosen = dialogs.ask_save_file(self, "Save the results log", str(suggested), fmt)
         if chosen is None:
             return
         path, fmt = chosen
         settings.set("prefs/log_format", fmt)
+        settings.set("state/last_log_folder", str(Path(path).parent))
         self.jobs.thread("export-log", tasks.export_log_work(session, details.run.run_id, path, fmt),
                          on_done=self._saved, on_error=self.error.emit)
 
     def _saved(self, path: Path) -> None:
         self.said.emit(f"The log is saved: {path}")
-        self.note.setText(f"The log is saved in {path}.")
-        self.note.show()
+        self.saved_path = Path(path)
+        self.saved_note.setText(f"The log is saved: {path}")
+        for w in (self.saved_note, self.open_log_button, self.show_log_button):
+            w.show()
+        self.open_log_button.setFocus()
 
     def resume(self) -> None:
         if self.details is not None:
@@ -224,6 +250,11 @@ class ResultsPage(Page):
     def retry_failed(self) -> None:
         if self.details is not None:
             self.retry_wanted.emit(self.details.run.run_id)
+
+
+def _open(path: Path) -> None:
+    """Open a file or a folder with the program the system chooses."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
 def _html(text: str) -> str:
