@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -282,14 +281,18 @@ class ConfirmRunDialog(QDialog):
         self.entry: QLineEdit | None = None
         if self.typed:
             prompt = QLabel(f"To confirm, type the number of contacts to unsubscribe: "
-                            f"<b>{count}</b>")
+                            f"<b>{count:,}</b>")
             prompt.setWordWrap(True)
             layout.addWidget(prompt)
             self.entry = QLineEdit()
-            self.entry.setValidator(QIntValidator(0, 10_000_000, self))
             self.entry.setAccessibleName("Type the number of contacts to confirm")
             prompt.setBuddy(self.entry)
             layout.addWidget(self.entry)
+            self.mismatch = QLabel()
+            self.mismatch.setWordWrap(True)
+            self.mismatch.setAccessibleName("What is wrong with the number typed")
+            self.mismatch.hide()
+            layout.addWidget(self.mismatch)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         verb = {"remove": "Remove", "remove-all": "Remove", "unsubscribe": "Unsubscribe"}.get(action, "Go")
         self.go = self.buttons.addButton(f"{verb} {count:,} now", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -304,7 +307,24 @@ class ConfirmRunDialog(QDialog):
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setFocus()
 
     def _check(self, text: str) -> None:
-        self.go.setEnabled(text.strip() == str(self.count))
+        """Enable the button for the count, written with or without thousands separators
+        ("6,000", "6 000", "6000"); say what is wrong once the number is as long as it."""
+        typed = text.strip()
+        digits = "".join(ch for ch in typed if ch not in ",. '\u00a0\u202f")
+        matches = digits.isdigit() and int(digits) == self.count
+        self.go.setEnabled(matches)
+        if not typed or matches:
+            self.mismatch.hide()
+            return
+        if not digits.isdigit():
+            self.mismatch.setText(f"Type only the number, for example {self.count:,}.")
+        elif len(digits) >= len(str(self.count)):
+            self.mismatch.setText(f"You typed {int(digits):,}; the number to type is "
+                                  f"{self.count:,}, the contacts this run unsubscribes.")
+        else:
+            self.mismatch.hide()
+            return
+        self.mismatch.show()
 
     @classmethod
     def ask(cls, parent: QWidget | None, *, action: str, count: int, lists: str,

@@ -180,6 +180,24 @@ def test_unsubscribe_needs_the_count_typed(qtbot):
     assert remove.go.text() == "Remove 3 now"
 
 
+def test_the_typed_count_may_have_thousands_separators_and_a_wrong_one_is_explained(qtbot):
+    dialog = ConfirmRunDialog(None, action="unsubscribe", count=6000, lists="",
+                              organisation="Test Choir")
+    qtbot.addWidget(dialog)
+    for text in ("6,000", "6000", "6 000", " 6,000 "):
+        dialog.entry.setText(text)
+        assert dialog.go.isEnabled(), text
+        assert dialog.mismatch.isHidden()
+    dialog.entry.setText("6,00")
+    assert not dialog.go.isEnabled() and dialog.mismatch.isHidden()  # still typing
+    dialog.entry.setText("6,001")
+    assert not dialog.go.isEnabled()
+    assert not dialog.mismatch.isHidden()
+    assert dialog.mismatch.text().startswith("You typed 6,001; the number to type is 6,000")
+    dialog.entry.setText("six thousand")
+    assert dialog.mismatch.text() == "Type only the number, for example 6,000."
+
+
 def test_dialogs_look(qtbot, shot):
     """Screenshots of the dialogs a person meets (laid out, not shown: nothing modal runs)."""
     from ccdesk.cc.errors import QuotaExceeded
