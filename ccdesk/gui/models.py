@@ -246,6 +246,8 @@ class HistoryModel(QAbstractTableModel):
             if col == 3:
                 text = ("Running now" if entry.holder is not None and not entry.elsewhere
                         else words.run_state_words(run.state, elsewhere=entry.elsewhere))
+                if getattr(entry, "undone", False):
+                    text += ", then undone"
                 return f"{text} ({run.message})" if run.message and role == TOOLTIP else text
             if col == 4:
                 c = entry.counts

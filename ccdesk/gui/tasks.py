@@ -229,7 +229,7 @@ class RunDetails:
     result: RunResult
     groups: dict[str, int]
     journal_path: Path
-    undone_by: str | None = None  # a finished undo of this run
+    undone_by: RunRecord | None = None  # a finished undo of this run
     original: RunRecord | None = None  # for an undo: the run it undid
     owner: Owner | None = None  # who last carried it out
     holder: Owner | None = None  # who carries it out now
@@ -240,7 +240,7 @@ def results_work(session: Session, run_id: str) -> Work:
         with session.journal() as journal:
             run = journal.run(run_id)
             result = result_of(journal, run_id)
-            undone_by = next((r.run_id for r in journal.runs()
+            undone_by = next((r for r in journal.runs()
                               if r.undo_of == run_id and r.state == "finished"), None)
             original = journal.run(run.undo_of) if run.undo_of else None
             owner = journal.owner(run_id)
@@ -257,6 +257,7 @@ class HistoryEntry:
     counts: dict[str, int]
     holder: Owner | None = None  # who carries it out now (this window, or another process)
     here: bool = False  # it is the run this window carries out
+    undone: bool = False  # a finished undo put back what it did
 
     @property
     def elsewhere(self) -> bool:
@@ -266,9 +267,12 @@ class HistoryEntry:
 def history_work(session: Session) -> Work:
     def work(report: Report, cancel: threading.Event) -> list[HistoryEntry]:
         with session.journal() as journal:
+            runs = journal.runs()
+            undone = {r.undo_of for r in runs if r.undo_of and r.state == "finished"}
             return [HistoryEntry(run, result_groups(journal.result_counts(run.run_id)),
-                                 journal.holder(run.run_id) if run.unfinished else None)
-                    for run in journal.runs()]
+                                 journal.holder(run.run_id) if run.unfinished else None,
+                                 undone=run.run_id in undone)
+                    for run in runs]
 
     return work
 

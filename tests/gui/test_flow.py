@@ -191,12 +191,15 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     assert hist.proxy.index(0, 1).data().startswith("Undo")
     assert hist.proxy.index(1, 1).data() == "Remove from list: Free Members"
     assert hist.proxy.index(1, 4).data() == "40 removed"
+    assert hist.proxy.index(1, 3).data().endswith(", then undone")  # History marks undone runs
+    assert not hist.proxy.index(0, 3).data().endswith("undone")
     hist.view.setCurrentIndex(hist.proxy.index(1, 0))
     assert hist.open_button.isEnabled() and not hist.resume_button.isEnabled()
     shot(window, "09-history")
     hist.open_button.click()
     qtbot.waitUntil(lambda: results.details.run.run_id == run_id, timeout=WAIT)
-    assert "undone" in results.note.text()
+    assert "This run was undone: its changes were put back by the undo of " in results.note.text()
+    assert run_id not in results.note.text()  # no internal run id in a sentence
     assert not results.undo_button.isEnabled()
     assert dialogs.errors == []
 

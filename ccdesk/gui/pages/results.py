@@ -185,7 +185,8 @@ class ResultsPage(Page):
         if action == "unsubscribe":
             notes.append("An unsubscribe cannot be undone: only the person can subscribe again.")
         elif details.undone_by:
-            notes.append(f"This run was undone (run {details.undone_by}).")
+            notes.append(f"This run was undone: its changes were put back by the undo of "
+                         f"{words.when(details.undone_by.created_at)}.")
         elif action == "undo" and details.original is not None:
             notes.append(f"This put back what the run of {words.when(details.original.created_at)}"
                          " removed.")
