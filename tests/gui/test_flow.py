@@ -132,6 +132,15 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     shot(window.run_page, "06-run-finished")
     shot(window, "07-results")
 
+    # -- the lists' sizes are read again after the run
+    window.go("preview")
+    qtbot.waitUntil(lambda: pp.lists_loaded, timeout=WAIT)
+    free = next(i for i in range(pp.lists_model.rowCount())
+                if pp.lists_model.index(i).data().startswith("Free Members"))
+    assert pp.lists_model.index(free).data() == "Free Members — 159 members"
+    assert not pp.result.isVisible()  # the preview that was run is put away
+    window.go("results")
+
     # -- save the log, as xlsx and as csv
     for fmt in ("xlsx", "csv"):
         target = tmp_path / f"log.{fmt}"

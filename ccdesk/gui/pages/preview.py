@@ -339,6 +339,9 @@ class PreviewPage(Page):
         self.error.emit(exc)
 
     def _run_ended(self, run_id: str, how: str) -> None:
+        self.lists_loaded = False  # their sizes changed: read again when the page is shown
+        if self.isVisible():
+            self.load_lists()
         view = self.state.run
         if view is not None and view.refused:
             title = getattr(view.error, "title", "it was refused")
