@@ -251,11 +251,14 @@ class HistoryModel(QAbstractTableModel):
                 return f"{text} ({run.message})" if run.message and role == TOOLTIP else text
             if col == 4:
                 c = entry.counts
+                sent = getattr(entry, "sent", 0)
                 parts = [f"{c['done']:,} {words.done_word(run.action)}"]
+                if sent:
+                    parts.append(f"{sent:,} sent, not checked yet")
                 if c["failed"]:
                     parts.append(f"{c['failed']:,} failed")
-                if c["waiting"]:
-                    parts.append(f"{c['waiting']:,} not done yet")
+                if c["waiting"] - sent:
+                    parts.append(f"{c['waiting'] - sent:,} not done yet")
                 return ", ".join(parts)
         if role == RUN_ID_ROLE:
             return run.run_id

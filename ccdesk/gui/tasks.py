@@ -258,6 +258,7 @@ class HistoryEntry:
     holder: Owner | None = None  # who carries it out now (this window, or another process)
     here: bool = False  # it is the run this window carries out
     undone: bool = False  # a finished undo put back what it did
+    sent: int = 0  # rows sent to Constant Contact and not read back yet
 
     @property
     def elsewhere(self) -> bool:
@@ -269,10 +270,14 @@ def history_work(session: Session) -> Work:
         with session.journal() as journal:
             runs = journal.runs()
             undone = {r.undo_of for r in runs if r.undo_of and r.state == "finished"}
-            return [HistoryEntry(run, result_groups(journal.result_counts(run.run_id)),
-                                 journal.holder(run.run_id) if run.unfinished else None,
-                                 undone=run.run_id in undone)
-                    for run in runs]
+            entries = []
+            for run in runs:
+                counts = journal.result_counts(run.run_id)
+                entries.append(HistoryEntry(
+                    run, result_groups(counts),
+                    journal.holder(run.run_id) if run.unfinished else None,
+                    undone=run.run_id in undone, sent=counts.get("sent", 0)))
+            return entries
 
     return work
 

@@ -57,7 +57,8 @@ def test_history_model(qtmodeltester):
         HistoryEntry(RunRecord("r1", now - 60, now, "/x/upgrades.xlsx", "s", "Sheet1", "remove",
                                [{"list_id": "1", "name": "Free Members"}], {}, "paused",
                                message="Today's allowance is used up"),
-                     {"done": 10, "failed": 1, "skipped": 2, "problems": 0, "waiting": 30}),
+                     {"done": 10, "failed": 1, "skipped": 2, "problems": 0, "waiting": 30},
+                     sent=12),
     ]
     model = HistoryModel()
     model.set_entries(runs)
@@ -69,7 +70,9 @@ def test_history_model(qtmodeltester):
     assert model.index(1, 2).data() == "upgrades.xlsx"
     assert model.index(1, 3).data() == "Paused: can be resumed"
     assert "allowance" in model.index(1, 3).data(Qt.ItemDataRole.ToolTipRole)
-    assert model.index(1, 4).data() == "10 removed, 1 failed, 30 not done yet"
+    # the rows at Constant Contact and not read back yet are told apart from those not sent
+    assert model.index(1, 4).data() == ("10 removed, 12 sent, not checked yet, 1 failed, "
+                                        "18 not done yet")
     assert model.index(0, 4).data() == "40 put back"
 
 

@@ -94,11 +94,13 @@ def test_the_run_page_shows_the_state_run(bare, qtbot):
     run = RunRecord(run_id="r1", created_at=0, updated_at=0, file_path="x.csv", file_sha256="",
                     sheet="", action="remove", lists=[], account={}, state="running",
                     message="", api_calls=0, predicted_calls=0, undo_of=None, options={})
-    view.status = RunStatus(run, {"removed": 2, "planned": 1}, Progress("sending", 2, 3, 5.0, 0),
+    view.status = RunStatus(run, {"removed": 2, "sent": 3, "planned": 1},
+                            Progress("sending", 5, 6, 5.0, 0),
                             Owner(42, "here", "the command line", 0))
     view.ended = "finished"
     state.run_updated()
-    assert page.counts.text() == "In the end: 2 removed · 0 failed · 1 not done yet"
+    assert page.counts.text() == ("In the end: 2 removed · 3 sent, not checked yet · 0 failed · "
+                                  "1 not done yet")
     assert page.heading.text().startswith("Finished: ")
 
 

@@ -155,8 +155,11 @@ class RunPage(Page):
             else:
                 self.eta.clear()
         groups = words.result_groups(status.counts)
-        parts = [f"{groups['done']:,} {words.done_word(view.action)}",
-                 f"{groups['failed']:,} failed", f"{groups['waiting']:,} not done yet"]
+        sent = status.counts.get("sent", 0)  # at Constant Contact, not read back yet
+        parts = [f"{groups['done']:,} {words.done_word(view.action)}"]
+        if sent:
+            parts.append(f"{sent:,} sent, not checked yet")
+        parts += [f"{groups['failed']:,} failed", f"{groups['waiting'] - sent:,} not done yet"]
         prefix = "In the end: " if view.ended else "So far: "
         self.counts.setText(prefix + " · ".join(parts))
 
