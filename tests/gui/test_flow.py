@@ -163,6 +163,7 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     results.open_log_button.click()
     results.show_log_button.click()
     assert opened == [str(tmp_path / "log.csv"), str(tmp_path)]
+    shot(window, "07b-results-log-saved")
     # the log is a staff document: a summary first, plain words, real dates
     book = openpyxl.load_workbook(tmp_path / "log.xlsx", read_only=True)
     assert book.sheetnames == ["Summary", "Results"]
