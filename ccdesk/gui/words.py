@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ccdesk.core.export import done_word as done_word  # the log and the window share them
+from ccdesk.core.export import result_groups as result_groups
 from ccdesk.core.phases import Phase
 
 # ---- what will happen to a row (the preview's outcome) -------------------------------------
@@ -142,12 +144,6 @@ def run_headline(action: str, count: int, lists: str) -> str:
     return f"{action} {people}"
 
 
-def done_word(action: str) -> str:
-    """The past tense of a run's action, for result lines."""
-    return {"remove": "removed", "remove-all": "removed", "unsubscribe": "unsubscribed",
-            "undo": "put back"}.get(action, "done")
-
-
 STATE_WORDS = {
     "running": "Interrupted: can be resumed",
     "paused": "Paused: can be resumed",
@@ -165,28 +161,6 @@ def run_state_words(state: str, *, elsewhere: bool = False) -> str:
 
 
 # ---- counts and times ---------------------------------------------------------------------------
-
-def result_groups(counts: Mapping[str, int]) -> dict[str, int]:
-    """The journal's result counts grouped as the Results page shows them.
-
-    Returns a dict with ``done``, ``failed``, ``skipped`` (nothing to do), ``problems`` (rows
-    the sheet could not give: invalid, repeated, blank, filtered out) and ``waiting`` (not done
-    yet).
-    """
-    out = {"done": 0, "failed": 0, "skipped": 0, "problems": 0, "waiting": 0}
-    for key, n in counts.items():
-        if key in ("removed", "unsubscribed", "re-added"):
-            out["done"] += n
-        elif key == "failed":
-            out["failed"] += n
-        elif key in CHANGE_OUTCOMES or key in ("planned", "sent"):
-            out["waiting"] += n
-        elif key in PROBLEM_OUTCOMES or key == "filtered_out":
-            out["problems"] += n
-        else:
-            out["skipped"] += n
-    return out
-
 
 #: What each phase of a preview or a run is called on screen.
 PHASES: dict[Phase, str] = {

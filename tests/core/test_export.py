@@ -405,9 +405,8 @@ def test_preview_export(cc, tmp_path, suffix) -> None:
     {"re-added": 5, "remove": 1, "unsubscribe": 1, "re_add": 1, "skip_not_found": 2, "odd": 1},
 ])
 def test_the_totals_are_the_windows(counts) -> None:
-    assert export.result_groups(counts) == words.result_groups(counts)
+    """The Summary's totals are the Results page's groups (the words are shared)."""
     for action in ("remove", "remove-all", "unsubscribe", "undo", "other"):
-        assert export.done_word(action) == words.done_word(action)
         totals = dict(export.result_totals(action, counts, 0))
         groups = words.result_groups(counts)
         assert totals[words.done_word(action).capitalize()] == groups["done"]
