@@ -87,7 +87,11 @@ def _cmd_job(args: argparse.Namespace) -> int:
     for name in ("SIGHUP", "SIGINT"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
-    return job_main(sys.stdin, sys.stdout)
+    # A windowed app (the frozen one on Windows) may start without sys.stdin/stdout even when
+    # its parent gave it pipes or files: use the handles it was given.
+    stdin = sys.stdin or open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    stdout = sys.stdout or open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    return job_main(stdin, stdout)
 
 
 def _cmd_window(args: argparse.Namespace) -> int:

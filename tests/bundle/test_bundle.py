@@ -148,6 +148,24 @@ def test_the_headless_demo_job(bundle: Path, resources: Path, env: dict[str, str
     assert len(rows) == 1 + preview["rows"]  # headings + one row per sheet row
 
 
+def test_the_window_s_job_process_reads_a_sheet(bundle: Path, resources: Path,
+                                               env: dict[str, str], tmp_path: Path) -> None:
+    """The window starts its jobs as ``ccdesk job`` with its own executable (the windowed one):
+    a request on its standard input, events as JSON lines on its standard output."""
+    sheet = str(resources / "demo" / "upgraded-members.xlsx")
+    rows = tmp_path / "rows.sqlite"
+    request = {"job": {"type": "read", "path": sheet, "rows_to": str(rows)}}
+    done = subprocess.run([str(bundle / ("ccdesk" + EXE_SUFFIX)), "job"], cwd=tmp_path, env=env,
+                          input=json.dumps(request) + "\n", capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert events and events[-1]["type"] == "result", done.stdout
+    assert events[-1]["sheet"]["counts"]["valid"] > 0
+    assert any(e["type"] == "progress" for e in events)
+    assert rows.is_file()
+
+
 def test_the_window_opens_and_paints(bundle: Path, env: dict[str, str], tmp_path: Path) -> None:
     """``ccdesk --demo`` (the windowed executable), offscreen, until its first paint."""
     env = {**env, "CCDESK_EXIT_AFTER_PAINT": "1"}
