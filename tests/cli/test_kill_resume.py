@@ -118,8 +118,12 @@ def kill_and_resume(
     ended = [finish(proc) for proc in procs]
     carried = [(out, err) for code, out, err in ended if code == 0]
     refused = [err for code, out, err in ended if code != 0]
-    assert len(carried) == 1, ended
-    assert [code for code, out, err in ended if code != 0] == [2] * (resumes - 1)
+    # One carries it out; each other one is refused while it does, or (started after it
+    # ended: a slow start on a busy machine) finds it finished and reports it as it is. That no
+    # batch went out twice is checked request by request afterwards (reconcile).
+    assert carried and all(out["state"] == "finished" for out, err in carried), ended
+    assert len(carried) + len(refused) == resumes
+    assert [code for code, out, err in ended if code != 0] == [2] * len(refused)
     for err in refused:  # one line, naming who holds the run, and nothing changed
         assert err.count("\n") == 1 and "being carried out elsewhere" in err
         assert "the command line" in err.lower() and "Nothing was changed" in err
