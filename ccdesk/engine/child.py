@@ -65,10 +65,20 @@ JOBS = ("read", "preview", "start", "resume", "undo")
 
 
 def command() -> list[str]:
-    """The argv that starts the job process (this same executable)."""
+    """The argv that starts the job process (this same executable).
+
+    The frozen app starts itself (on Windows the windowed ``ccdesk.exe``: no console). From
+    source on Windows, ``pythonw.exe`` is preferred to ``python.exe``, which would open a
+    console window beside the window for every job (the job then uses the pipes it was given:
+    see ``cli.main``)."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "job"]
-    return [sys.executable, "-m", "ccdesk", "job"]
+    python = Path(sys.executable)
+    if sys.platform == "win32" and python.name.lower() == "python.exe":
+        windowless = python.with_name("pythonw.exe")
+        if windowless.is_file():
+            python = windowless
+    return [str(python), "-m", "ccdesk", "job"]
 
 
 class _Events:

@@ -11,6 +11,7 @@ import base64
 import csv
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -291,3 +292,42 @@ def test_the_stores_people_know_are_named_from_keyrings_real_backends() -> None:
     fits = credentials._blob_limit(windows)
     assert fits is not None and fits("x" * 1280) and not fits("x" * 1281)  # UTF-16: 2 bytes each
     assert credentials._blob_limit(object.__new__(macOS.Keyring)) is None
+
+
+def test_a_job_from_source_on_windows_starts_without_a_console(monkeypatch, tmp_path) -> None:
+    """The window starts its jobs with pythonw.exe when there is one (python.exe would open a
+    console window each time); the frozen app starts itself; elsewhere, the same Python."""
+    from ccdesk.engine import child
+
+    scripts = tmp_path / "Scripts"
+    scripts.mkdir()
+    for name in ("python.exe", "pythonw.exe"):
+        (scripts / name).write_bytes(b"")
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", str(scripts / "python.exe"))
+    assert child.command() == [str(scripts / "pythonw.exe"), "-m", "ccdesk", "job"]
+    (scripts / "pythonw.exe").unlink()
+    assert child.command() == [str(scripts / "python.exe"), "-m", "ccdesk", "job"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "ccdesk.exe"))
+    assert child.command() == [str(tmp_path / "ccdesk.exe"), "job"]
+    monkeypatch.delattr(sys, "frozen")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "executable", "/usr/bin/python3")
+    assert child.command() == ["/usr/bin/python3", "-m", "ccdesk", "job"]
+
+
+def test_the_job_process_uses_the_handles_it_was_given_without_sys_stdout(tmp_path) -> None:
+    """A windowed Python (pythonw.exe, the frozen windowed app) may have no sys.stdin/stdout
+    although its parent gave it pipes: the job still reads its request and writes its events."""
+    import json
+    import subprocess
+
+    code = ("import sys; sys.stdin = None; sys.stdout = None; "
+            "from ccdesk.cli.main import main; raise SystemExit(main(['job']))")
+    request = {"job": {"type": "read", "path": str(tmp_path / "missing.csv"),
+                       "rows_to": str(tmp_path / "rows.sqlite")}}
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(request) + "\n",
+                          capture_output=True, text=True, timeout=60)
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert events and events[-1]["type"] == "error", (done.stdout, done.stderr)
