@@ -106,7 +106,8 @@ ACTION_WORDS = {
 _DONE_RESULTS = ("removed", "unsubscribed", "re-added")
 _WAITING = frozenset({"remove", "unsubscribe", "re_add", "planned", "sent"})
 _PROBLEMS = frozenset({"invalid", "duplicate", "blank", "filtered_out"})
-_SKIP_WORDS = {
+#: What happened to a row that was not changed (the window's words for these outcomes too).
+SKIP_WORDS = {
     "skip_not_found": "Skipped: not in Constant Contact",
     "skip_unsubscribed": "Skipped: already unsubscribed",
     "skip_deleted": "Skipped: deleted in Constant Contact",
@@ -195,7 +196,7 @@ def result_words(run: RunRecord, item: ItemRecord) -> str:
         if run.action == "remove-all" or not run.list_names:
             return "Skipped: on no list"
         return f"Skipped: not on {', '.join(run.list_names)}"
-    return _SKIP_WORDS.get(result, result.replace("_", " ").capitalize())
+    return SKIP_WORDS.get(result, result.replace("_", " ").capitalize())
 
 
 # ---- ccdesk's words and Constant Contact's ------------------------------------------------------

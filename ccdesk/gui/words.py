@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ccdesk.core.export import SKIP_WORDS
 from ccdesk.core.export import done_word as done_word  # the log and the window share them
 from ccdesk.core.export import result_groups as result_groups
 from ccdesk.core.phases import Phase
@@ -21,13 +22,7 @@ OUTCOME_WORDS: dict[str, str] = {
     "unsubscribe": "Will be unsubscribed",
     "re_add": "Will be put back",
     "skip_not_on_list": "Skipped: not on the list",
-    "skip_not_found": "Skipped: not in Constant Contact",
-    "skip_unsubscribed": "Skipped: already unsubscribed",
-    "skip_deleted": "Skipped: deleted in Constant Contact",
-    "invalid": "Problem: not a valid address",
-    "duplicate": "Problem: repeated address",
-    "blank": "Problem: no address",
-    "filtered_out": "Left out by the filter",
+    **SKIP_WORDS,  # the same words as the results log
     "valid": "Ready",
 }
 
