@@ -254,7 +254,7 @@ def start_ready(
         RunBusy: another process is starting it.
         RunPaused, RunCancelled: as :func:`resume_run`.
     """
-    _known_run(journal, run_id)
+    known_run(journal, run_id)
     with journal.claim(run_id, program):
         run = journal.run(run_id)  # as it is now that nobody else is at it
         if run.state != READY:
@@ -306,7 +306,7 @@ def resume_run(
     Raises:
         RunBusy: another process is carrying the run out; nothing was done.
     """
-    _known_run(journal, run_id)
+    known_run(journal, run_id)
     with journal.claim(run_id, program):
         run = journal.run(run_id)  # as it is now that nobody else is at it
         if run.state == READY:
@@ -339,7 +339,7 @@ def undo_run(
 ) -> RunResult:
     """Put back exactly the contacts a removal run removed, on exactly those lists
     (``on_run`` is told the new undo run's id once it is recorded and claimed)."""
-    run = _known_run(journal, run_id)
+    run = known_run(journal, run_id)
     with journal.claim(run_id, program):  # one undo at a time, and not while the run goes on
         before = client.calls
         undo_id = _record_undo(run, client, journal)
@@ -392,7 +392,8 @@ def _list_sizes(client: ConstantContact) -> dict[str, int | None]:
     return {x.list_id: x.membership_count for x in client.lists()}
 
 
-def _known_run(journal: Journal, run_id: str) -> RunRecord:
+def known_run(journal: Journal, run_id: str) -> RunRecord:
+    """The run, or a plain-words refusal when the journal has no such run."""
     try:
         return journal.run(run_id)
     except KeyError:

@@ -39,6 +39,7 @@ from ccdesk.core.runner import (
     WAIT_LIMIT,
     ProgressCallback,
     RunResult,
+    known_run,
     record_run,
     result_of,
     resume_run,
@@ -226,11 +227,7 @@ def only_addresses(sheet: MemberSheet, emails: AbstractSet[str]) -> MemberSheet:
 def failed_addresses(session: Session, run_id: str) -> set[str]:
     """The addresses whose change failed in a run (to try them again)."""
     with session.journal() as journal:
-        try:
-            journal.run(run_id)
-        except KeyError:
-            raise PlanError(f"There is no run {run_id}",
-                            "See the runs kept on this computer in History (or: ccdesk runs).") from None
+        known_run(journal, run_id)
         return {i.email for i in journal.items(run_id, state="failed") if i.email}
 
 
@@ -279,11 +276,7 @@ def export(session: Session, run_id: str, path: str | Path | None = None,
            fmt: str = "xlsx") -> Path:
     """Save a run's results log (by default in the data folder's ``logs``); returns where."""
     with session.journal() as journal:
-        try:
-            journal.run(run_id)
-        except KeyError:
-            raise PlanError(f"There is no run {run_id}",
-                            "See the runs kept on this computer in History (or: ccdesk runs).") from None
+        known_run(journal, run_id)
         return export_log(journal, run_id, path or default_log_path(run_id, fmt), fmt)
 
 

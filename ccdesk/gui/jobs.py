@@ -374,16 +374,12 @@ class Jobs(QObject):
         self.thread("retry", tasks.retry_facts_work(session, run_id),
                     on_done=lambda facts: self.state.set_retry(RetryOf(facts.run, facts.failed)))
 
-    def _discard_preview(self) -> None:
+    def _discard_preview(self, *, now: bool = False) -> None:
         """Forget the preview on show (its draft run in the journal goes)."""
-        info, session = self.state.preview, self.state.session
-        if info is None or session is None:
-            return
-        self.state.set_preview(None)
-        try:
-            engine.discard(session, info.run_id)
-        except Exception:  # already carried out, or the journal is busy: it is pruned later
-            log.debug("could not discard the preview's draft run", exc_info=True)
+        info = self.state.preview
+        if info is not None:
+            self.state.set_preview(None)
+            self._discard_draft(info.run_id, now=now)
 
     # -- runs ---------------------------------------------------------------------------------
     def start_run(self, headline: str) -> None:
@@ -475,14 +471,27 @@ class Jobs(QObject):
         engine.request_stop(session, view.run_id)
         view.stop_sent = True
 
-    def _discard_draft(self, run_id: str) -> None:
+    def _discard_draft(self, run_id: str, *, now: bool = False) -> None:
+        """Delete a draft run from the journal: on a thread (a 100,000-row delete takes a
+        moment), or ``now`` when the window closes. If it cannot be (the journal is busy), it
+        is pruned later."""
         session = self.state.session
         if session is None:
             return
-        try:
+
+        def work(report: Any, cancel: Any) -> None:
             engine.discard(session, run_id)
-        except Exception:  # the journal is busy: it is pruned later
-            log.debug("could not discard the refused run's draft", exc_info=True)
+
+        def failed(exc: BaseException) -> None:
+            log.debug("could not discard the draft run %s: %r", run_id, exc)
+
+        if not now:
+            self.thread("discard", work, on_done=lambda _: None, on_error=failed)
+            return
+        try:
+            work(None, None)
+        except Exception as exc:  # noqa: BLE001 - see failed()
+            failed(exc)
 
     def _stop_following(self) -> None:
         if self._follower is not None and self._follower.running:
@@ -498,7 +507,7 @@ class Jobs(QObject):
         for job in list(self.active):
             if not job.wait(timeout_ms):  # pragma: no cover - a stuck network call
                 log.warning("job %s did not stop in time", job.name)
-        self._discard_preview()
+        self._discard_preview(now=True)
         if self.state.sheet is not None:
             _remove(self.state.sheet.rows_path)
 

@@ -330,10 +330,6 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     # Jobs and errors
 
-    def start_job(self, name: str, work: Any, **callbacks: Any) -> Any:
-        """Run light ``work`` on a worker thread (see :meth:`Jobs.thread`)."""
-        return self.jobs.thread(name, work, **callbacks)
-
     def busy(self) -> bool:
         return self.jobs.busy()
 
@@ -367,7 +363,7 @@ class MainWindow(QMainWindow):
         self.account_page.show_checking()
         self.go("account")
         self.account_line.setText("Starting…" if self.demo else "Checking the connection…")
-        self.start_job("session", tasks.session_work(factory), on_done=self._session_made,
+        self.jobs.thread("session", tasks.session_work(factory), on_done=self._session_made,
                        on_error=self._session_failed)
 
     def _session_made(self, session: Session) -> None:
@@ -388,7 +384,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         self.account_page.show_checking()
-        self.start_job("account", tasks.account_work(self.session), on_done=self.account_ready,
+        self.jobs.thread("account", tasks.account_work(self.session), on_done=self.account_ready,
                        on_error=self._account_failed)
 
     def _account_failed(self, exc: BaseException) -> None:
@@ -437,7 +433,7 @@ class MainWindow(QMainWindow):
                 self.account_info.quota_left = left
                 self.account_ready(self.account_info)
 
-        self.start_job("quota", work, on_done=done, on_error=lambda exc: None)
+        self.jobs.thread("quota", work, on_done=done, on_error=lambda exc: None)
 
     def switch_to_demo(self) -> None:
         """"Try the demo": the built-in demo account."""
@@ -611,7 +607,7 @@ class MainWindow(QMainWindow):
             if dialogs.ask_resume(self, description):
                 self.resume_run(run)
 
-        self.start_job("unfinished", tasks.unfinished_work(self.session), on_done=found,
+        self.jobs.thread("unfinished", tasks.unfinished_work(self.session), on_done=found,
                        on_error=self.report_error)
 
     # =========================================================================================

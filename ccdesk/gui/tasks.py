@@ -165,7 +165,8 @@ START_PATIENCE = 90.0
 #: window believes its process ended: its last words may still be on their way.
 GONE_AFTER = 3.0
 
-_HOW = {"paused": "paused", "cancelled": "cancelled"}
+#: How a run ended, from its child's error event (any other kind of error: "failed").
+_ENDED_BY_ERROR = ("paused", "cancelled")
 
 
 def follow_work(session: Session, run_id: str, events: Path | None = None,
@@ -194,8 +195,9 @@ def follow_work(session: Session, run_id: str, events: Path | None = None,
             elif free_since is None:
                 free_since = now
             if last is not None and (status is None or status.holder is None):
+                kind = last.get("kind", "")
                 seen.ended = ("finished" if last["type"] == "result"
-                              else _HOW.get(last.get("kind", ""), "failed"))
+                              else kind if kind in _ENDED_BY_ERROR else "failed")
                 seen.error = last if last["type"] == "error" else None
             elif said is None and status is not None and status.holder is None:
                 seen.ended = "abandoned" if status.abandoned else status.run.state

@@ -154,6 +154,7 @@ class PreviewPage(Page):
         self.run_button.clicked.connect(self.run)
         self._busy = False
         self._note = ""
+        self._account_key: tuple[int, object] | None = None  # the account the lists are of
         self._lists_job = None
         self.lists_loaded = False
         self.plan: PreviewInfo | None = None
@@ -205,7 +206,7 @@ class PreviewPage(Page):
     def account_changed(self) -> None:
         info = self.state.account
         key = (id(self.state.session), info.account if info else None)
-        if key == getattr(self, "_account_key", None):
+        if key == self._account_key:
             return
         self._account_key = key
         self.lists_loaded = False
