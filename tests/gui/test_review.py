@@ -170,18 +170,26 @@ def test_a_run_refused_at_its_start_leaves_the_preview_page_saying_it_is_carried
     assert dialogs.errors and dialogs.errors[-1].title == "The preview is out of date"
     assert window.current_page() == "preview"
     page = window.preview_page
-    with Journal(window.session.journal_path) as journal:
-        try:
-            draft_state = journal.run(info.run_id).state
-        except KeyError:  # discarded: nothing was done with it
-            draft_state = None
+
+    def draft_state() -> str | None:
+        with Journal(window.session.journal_path) as journal:
+            try:
+                return journal.run(info.run_id).state
+            except KeyError:  # discarded: nothing was done with it
+                return None
+
+    # The draft is deleted on a worker thread (a big one takes a moment): give it that moment.
+    try:
+        qtbot.waitUntil(lambda: draft_state() is None, timeout=WAIT)
+    except AssertionError:
+        pass
     problems = []
     if page.result.isVisible() and "being carried out" in page.summary.text():
         problems.append(f"the preview page says: {page.summary.text()!r}")
     if "did not start" not in page.preview_hint.text():
         problems.append(f"the preview page does not say the run did not start: "
                         f"{page.preview_hint.text()!r}")
-    if draft_state == READY and window.state.preview is None:
+    if draft_state() == READY and window.state.preview is None:
         problems.append(f"draft {info.run_id} left in the journal as 'ready', on show nowhere")
     assert not problems, "; ".join(problems)
 
