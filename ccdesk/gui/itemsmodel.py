@@ -37,9 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
 
-from ccdesk.gui import words
+from ccdesk.gui import palette, words
 from ccdesk.gui.models import (
     ALIGN,
     CATEGORY_ROLE,
@@ -306,9 +305,6 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _NONE = QModelIndex()
 
 
-_RED = QBrush(QColor("#b00020"))  # the colours of RowTableModel
-_GREEN = QBrush(QColor("#1b6e20"))
-_GREY = QBrush(QColor("#6b6b6b"))
 
 
 class _ConnectionBox:
@@ -764,11 +760,11 @@ def _value(rec: tuple[Any, ...], col: int, role: int) -> Any:
     if role == FOREGROUND:
         cat = rec[_R_CAT]
         if cat == words.FAILED or (cat == words.PROBLEM and col in (2, 3)):
-            return _RED
+            return palette.TONES.red
         if cat == words.DONE and col == 4:
-            return _GREEN
+            return palette.TONES.green
         if cat in (words.SKIPPED, words.FILTERED) and col in (2, 3):
-            return _GREY
+            return palette.TONES.grey
         return None
     if role == ROW_ROLE:
         return rec[_R_ROW]

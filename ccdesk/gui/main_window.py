@@ -13,11 +13,12 @@ Sessions come from factories so that tests (and the demo) can inject their own:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -36,7 +37,7 @@ from ccdesk.core.journal import RunRecord
 from ccdesk.credentials import KeyringUnavailable
 from ccdesk.engine.session import Session, reset_demo
 from ccdesk.errors import CcdeskError
-from ccdesk.gui import dialogs, tasks, words
+from ccdesk.gui import dialogs, palette, tasks, words
 from ccdesk.gui.icons import app_icon
 from ccdesk.gui.jobs import Jobs, remove_leftovers
 from ccdesk.gui.pages.account import AccountPage
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         start: bool = True,
     ) -> None:
         super().__init__()
+        palette.refresh()
         self.settings = settings or Settings()
         self.demo = demo
         self.demo_factory = demo_factory or default_demo_factory()
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         self.jobs = Jobs(self.state, self)
         self.last_error: BaseException | None = None
         self._offered_resume = False
+        self._quota_read = 0.0  # time.monotonic() of the last read during a run
         self._first_check = True
         self.file_to_open: str | None = None  # from the command line / file manager
         self._closing = False
@@ -158,8 +161,8 @@ class MainWindow(QMainWindow):
             "It keeps its changes and runs until you reset it.",
             "demo")
         self.demo_banner.setAccessibleName("Demo account: nothing real is touched")
-        self.leave_demo_button = QPushButton("Leave the demo")
-        self.reset_demo_button = QPushButton("Reset the demo…")
+        self.leave_demo_button = QPushButton("Lea&ve the demo")
+        self.reset_demo_button = QPushButton("Reset the de&mo…")
         self.reset_demo_button.setAccessibleName(
             "Reset the demo: its members, lists and runs go back to the start")
         self.demo_banner.layout().addWidget(self.reset_demo_button)
@@ -244,6 +247,7 @@ class MainWindow(QMainWindow):
         jobs.run_ended.connect(self._run_over)
         state.sheet_changed.connect(self._sheet_changed)
         state.preview_changed.connect(self._preview_changed)
+        state.run_changed.connect(self._run_moved)
         self.notice.connect(self._show_notice)
 
     def _build_menus(self) -> None:
@@ -419,6 +423,15 @@ class MainWindow(QMainWindow):
             self.say(f"Connect an account (or try the demo), then {Path(self.file_to_open).name} "
                      "opens.")
         self._first_check = False
+
+    QUOTA_EVERY = 5.0  # seconds: how often the requests left are read again during a run
+
+    def _run_moved(self, view: Any) -> None:
+        """During a run, the requests left go down: read them again now and then."""
+        now = time.monotonic()
+        if view is not None and view.active and now - self._quota_read >= self.QUOTA_EVERY:
+            self._quota_read = now
+            self.refresh_quota()
 
     def refresh_quota(self) -> None:
         session, info = self.session, self.account_info
@@ -625,6 +638,12 @@ class MainWindow(QMainWindow):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.open_sheet(urls[0].toLocalFile())
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new desktop palette (a dark theme switched on): ccdesk's colours follow it."""
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            palette.refresh()
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.state.running and self.demo:

@@ -22,12 +22,12 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QFont
 
 from ccdesk.cc.models import ContactList
 from ccdesk.core.formats import column_index, column_letter
 from ccdesk.core.sheet import MemberSheet
-from ccdesk.gui import words
+from ccdesk.gui import palette, words
 
 DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
@@ -49,9 +49,6 @@ RUN_ID_ROLE = USER + 7
 Index = QModelIndex | QPersistentModelIndex
 
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-_RED = QBrush(QColor("#b00020"))
-_GREEN = QBrush(QColor("#1b6e20"))
-_GREY = QBrush(QColor("#6b6b6b"))
 _NONE = QModelIndex()
 
 
@@ -123,9 +120,9 @@ class SheetGridModel(QAbstractTableModel):
             font.setBold(True)
             return font
         if role == BACKGROUND and col == self._email_col:
-            return QBrush(QColor("#dff0d8"))
+            return palette.TONES.email
         if role == FOREGROUND and self._header is not None and number < self._header:
-            return _GREY
+            return palette.TONES.grey
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -265,7 +262,7 @@ class HistoryModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return run.state
         if role == FOREGROUND and col == 3 and run.unfinished:
-            return _RED
+            return palette.TONES.red
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -110,7 +110,14 @@ class WindowState(QObject):
         """Whether another process carries ``run`` out now (it can be watched, not resumed)."""
         return run.unfinished and not self.running and holder is not None
 
-    def not_resumable_reason(self, run: RunRecord, holder: Owner | None) -> str:
+    def not_resumable_reason(self, run: RunRecord | None, holder: Owner | None) -> str:
+        """Why Resume is greyed for ``run`` ("" when it is not)."""
+        if run is None:
+            return "Choose a run in the list to resume it."
+        if run.state == "finished":
+            return "This run is finished: there is nothing left to resume."
+        if self.session is None:
+            return "Connect to Constant Contact to resume this run."
         if self.running:
             return "Another run is in progress; resume this one when it is finished."
         if holder is not None:

@@ -4,9 +4,9 @@ table with its outcome filter and search box, and a progress strip with Cancel."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,8 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.gui import words
+from ccdesk.gui import palette, words
 from ccdesk.gui.itemsmodel import ItemsModel
+
+
+def show_focus(widget: QWidget) -> None:
+    """Move the keyboard focus to ``widget``, visibly: the focus frame is drawn even when the
+    last thing the person did was a click (Qt shows it only after Tab, otherwise)."""
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    widget.window().setAttribute(Qt.WidgetAttribute.WA_KeyboardFocusChange, True)
+    widget.update()
 
 
 def primary(button: QPushButton) -> QPushButton:
@@ -96,12 +104,6 @@ class Note(QLabel):
 class Banner(QFrame):
     """A coloured strip with a message (the demo banner, warnings on a page)."""
 
-    STYLES: ClassVar[dict[str, tuple[str, str]]] = {
-        "demo": ("#fff4ce", "#8a6d00"),
-        "warning": ("#fde7e9", "#a4262c"),
-        "info": ("#e8f1fb", "#1f4e79"),
-        "ok": ("#e6f4ea", "#1b6e20"),
-    }
 
     def __init__(self, text: str = "", kind: str = "info", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,13 +117,26 @@ class Banner(QFrame):
         self.set_kind(kind)
 
     def set_kind(self, kind: str) -> None:
-        if getattr(self, "_kind", None) == kind:
+        """The banner's meaning ("demo", "warning", "info", "ok"), in the palette's tints."""
+        tones = palette.TONES
+        if getattr(self, "_kind", None) == (kind, tones.dark):
             return  # a style sheet change re-polishes the banner: only when needed
-        self._kind = kind
-        back, border = self.STYLES[kind]
+        self._kind = (kind, tones.dark)
+        back, border, text = tones.banners[kind]
         self.setObjectName("banner")
         self.setStyleSheet(f"QFrame#banner {{ background: {back}; border: 1px solid {border};"
-                           " border-radius: 4px; } QFrame#banner QLabel { color: #1a1a1a; }")
+                           f" border-radius: 4px; }} QFrame#banner QLabel {{ color: {text}; }}")
+
+    @property
+    def kind(self) -> str:
+        return self._kind[0]
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            palette.refresh()
+            if self._kind[1] != palette.TONES.dark:
+                self.set_kind(self._kind[0])
+        super().changeEvent(event)
 
     def set_text(self, text: str, kind: str | None = None) -> None:
         if kind:
@@ -158,6 +173,9 @@ class CountTile(QFrame):
         self.setAccessibleName(f"{value:,} {self.caption.text()}")
 
 
+RESULT_COLUMN = 4  # of ItemsModel: what a run did to the row
+
+
 class RowTableView(QWidget):
     """A row table with an outcome filter ("Show:") and a search box ("Find:").
 
@@ -184,7 +202,7 @@ class RowTableView(QWidget):
         self.shown.setAccessibleName(f"{name}: rows shown")
         self.shown.setMinimumWidth(self.fontMetrics().horizontalAdvance("100,000 of 100,000 rows"))
         self.shown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.show_label = QLabel("&Show:")
+        self.show_label = QLabel("Sho&w:")
         self.show_label.setBuddy(self.show_filter)
         find_label = QLabel("F&ind:")
         find_label.setBuddy(self.search)
@@ -201,6 +219,7 @@ class RowTableView(QWidget):
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setWordWrap(False)
+        self.view.setTabKeyNavigation(False)  # one Tab stop: the arrows move inside
         self.view.setAlternatingRowColors(True)
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -213,8 +232,8 @@ class RowTableView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((60, 250, 180, 270)):
             self.view.setColumnWidth(column, width)
-        for column in hide_columns:
-            self.view.setColumnHidden(column, True)
+        self.view.setColumnWidth(RESULT_COLUMN, 230)
+        self.set_hidden_columns(hide_columns)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -262,8 +281,14 @@ class RowTableView(QWidget):
         self._apply_filter()
 
     def set_hidden_columns(self, columns: tuple[int, ...]) -> None:
+        """Hide these columns. When the Result column (4) shows, it comes right after the
+        address, so a narrow window keeps it in view; "Why", the longest, is last."""
         for column in range(self.model.columnCount()):
             self.view.setColumnHidden(column, column in columns)
+        header = self.view.horizontalHeader()
+        result_at = 2 if RESULT_COLUMN not in columns else RESULT_COLUMN
+        if header.visualIndex(RESULT_COLUMN) != result_at:
+            header.moveSection(header.visualIndex(RESULT_COLUMN), result_at)
 
     # -- the filter -----------------------------------------------------------------------------
     def _fill_filter(self) -> None:

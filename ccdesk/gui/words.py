@@ -170,15 +170,18 @@ PHASES: dict[Phase, str] = {
 }
 
 
-def stopping_text(counts: Mapping[str, int]) -> str:
-    """What Stop does, given the journal's counts when it was pressed (never "not sent" when
-    everything was)."""
+def stopping_text(counts: Mapping[str, int], action: str = "") -> str:
+    """What Stop does, given the journal's counts when it was pressed: what is already done and
+    sent stays so (never "not sent" when everything was)."""
     unsent, sent = counts.get("planned", 0), counts.get("sent", 0)
+    done = result_groups(counts)["done"]
+    word = done_word(action)
+    already = f"The {done:,} already {word} stay {word}. " if done and action else ""
     if counts and not unsent:
         return ("<b>All changes were sent to Constant Contact; waiting for it to finish.</b> "
-                "Stopping now leaves Constant Contact to finish them on its side; resume the run "
-                "later to check them.")
-    text = "<b>Stopping: no more changes will be sent.</b> "
+                f"{already}Stopping now leaves Constant Contact to finish the {sent:,} sent on "
+                "its side; resume the run later to check them.")
+    text = f"<b>Stopping: no more changes will be sent.</b> {already}"
     if sent:
         text += (f"The {sent:,} already sent carry on at Constant Contact and are checked when "
                  "you resume the run. ")

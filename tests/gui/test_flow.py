@@ -54,7 +54,7 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     assert "52 data rows" in counts and "48 addresses ready" in counts
     assert "2 invalid addresses" in counts and "1 repeated address" in counts
     assert "1 row without an address" in counts
-    assert page.problems_button.text() == "See the 4 rows with problems"
+    assert page.problems_button.text() == "See the 4 rows with pro&blems"
     page.problems_button.click()
     assert page.problems.isVisible()
     assert page.problems.model.rowCount() == 4
@@ -95,7 +95,7 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     table.search.clear()
     qtbot.waitUntil(lambda: table.model.rowCount() == 52)
     assert pp.run_button.isEnabled()
-    assert pp.run_button.text() == "Run: Remove 40 members from Free Members…"
+    assert pp.run_button.text() == "&Run: Remove 40 members from Free Members…"
     shot(window, "05-preview-result")
 
     # -- export the preview

@@ -48,7 +48,7 @@ def test_the_sheet_page_asks_for_a_reading_and_shows_the_state(bare, qtbot):
         page.open(SAMPLE)
     assert asked == [(SAMPLE, None)]
     assert "48 addresses ready" in page.counts.text()
-    assert page.problems_button.text() == "See the 4 rows with problems"
+    assert page.problems_button.text() == "See the 4 rows with pro&blems"
     assert page.problems.model.rowCount() == 4
     assert page.next_button.isEnabled()
     with qtbot.waitSignal(page.go_wanted) as going:

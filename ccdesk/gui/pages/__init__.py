@@ -10,8 +10,19 @@ can be built and tested alone.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.settings import Settings
@@ -42,3 +53,34 @@ class Page(QWidget):
 
     def entered(self) -> None:
         """Called when the page is shown."""
+
+    def default_button(self) -> QPushButton | None:
+        """The button Enter presses on this page now (None: none)."""
+        return None
+
+    def add_shortcut(self, keys: QKeySequence | QKeySequence.StandardKey | str,
+                     button: QPushButton) -> QShortcut:
+        """A key that presses ``button`` while this page is shown (said in its tooltip)."""
+        sequence = QKeySequence(keys)
+        shortcut = QShortcut(sequence, self)
+        shortcut.activated.connect(
+            lambda: button.animateClick() if button.isEnabled() and button.isVisible() else None)
+        name = sequence.toString(QKeySequence.SequenceFormat.NativeText)
+        button.setToolTip(f"{button.toolTip()} ({name})".strip())
+        return shortcut
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter presses the focused button, or else the page's default button. In a field,
+        a list or a table, Enter belongs to it (it applies a search, opens a run, …)."""
+        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            focus = QApplication.focusWidget()
+            if isinstance(focus, QPushButton) and focus.isEnabled():
+                focus.animateClick()
+                return
+            if not isinstance(focus, (QLineEdit, QAbstractSpinBox, QComboBox, QAbstractItemView)):
+                button = self.default_button()
+                if button is not None and button.isEnabled() and button.isVisibleTo(self):
+                    button.animateClick()
+                    return
+        super().keyPressEvent(event)

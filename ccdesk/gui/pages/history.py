@@ -12,7 +12,7 @@ from ccdesk.gui.models import RUN_ID_ROLE, HistoryModel
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
-from ccdesk.gui.widgets import Note
+from ccdesk.gui.widgets import Note, show_focus
 
 
 class HistoryPage(Page):
@@ -38,6 +38,7 @@ class HistoryPage(Page):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setSortingEnabled(False)
+        self.view.setTabKeyNavigation(False)
         self.view.verticalHeader().setVisible(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -53,13 +54,17 @@ class HistoryPage(Page):
         self.watch_button.setToolTip("Another ccdesk (a window, the command line, a scheduled "
                                      "job) is carrying this run out: follow it here.")
         self.watch_button.hide()
-        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button = QPushButton("Refresh the &list")
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.resume_button)
         buttons.addWidget(self.watch_button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
         self.layout_.addLayout(buttons)
+        self.why_not = Note()
+        self.why_not.setAccessibleName("Why Resume is not available")
+        self.why_not.hide()
+        self.layout_.addWidget(self.why_not)
         self.open_button.clicked.connect(self.open_selected)
         self.resume_button.clicked.connect(self.resume_selected)
         self.watch_button.clicked.connect(self.watch_selected)
@@ -67,6 +72,9 @@ class HistoryPage(Page):
         self.view.activated.connect(lambda index: self.open_selected())
         self.view.selectionModel().currentRowChanged.connect(self._selection_changed)
         self._selection_changed()
+
+    def default_button(self) -> QPushButton | None:
+        return self.open_button
 
     def entered(self) -> None:
         self.load()
@@ -90,7 +98,7 @@ class HistoryPage(Page):
         self.empty.setVisible(not entries)
         if entries:
             self.view.setCurrentIndex(self.proxy.index(0, 0))
-            self.view.setFocus()
+            show_focus(self.view)
         self._selection_changed()
         self.loaded.emit(len(entries))
 
@@ -108,6 +116,11 @@ class HistoryPage(Page):
                                                                                    entry.holder)
         self.resume_button.setEnabled(resumable)
         self.resume_button.setVisible(not watchable)
+        why = "" if resumable else self.state.not_resumable_reason(
+            entry.run if entry is not None else None, entry.holder if entry else None)
+        self.resume_button.setToolTip(why or "Carry on with this run where it stopped.")
+        self.why_not.setText(why if entry is not None and entry.run.state != "finished" else "")
+        self.why_not.setVisible(bool(self.why_not.text()))
         self.watch_button.setVisible(watchable)
 
     def open_selected(self) -> None:

@@ -28,7 +28,15 @@ from ccdesk.gui.models import ListsModel
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import RetryOf, WindowState
-from ccdesk.gui.widgets import Banner, CountTile, Note, ProgressStrip, RowTableView, primary
+from ccdesk.gui.widgets import (
+    Banner,
+    CountTile,
+    Note,
+    ProgressStrip,
+    RowTableView,
+    primary,
+    show_focus,
+)
 
 
 class PreviewPage(Page):
@@ -53,7 +61,7 @@ class PreviewPage(Page):
         self.lists_view.setAccessibleName("Lists to take them off")
         self.lists_view.setMaximumHeight(160)
         self.lists_note = Note("Loading the account's lists…")
-        self.refresh_lists = QPushButton("Refresh")
+        self.refresh_lists = QPushButton("Refresh the lis&ts")
         self.refresh_lists.setAccessibleName("Refresh the lists")
         box = QVBoxLayout(lists_box)
         note_row = QHBoxLayout()  # what to do first, then the lists
@@ -69,7 +77,7 @@ class PreviewPage(Page):
         self.actions = QButtonGroup(self)
         self.action_buttons: dict[str, QRadioButton] = {}
         box = QVBoxLayout(action_box)
-        for key, text in (("remove", "&Remove from the list (recommended)"),
+        for key, text in (("remove", "R&emove from the list (recommended)"),
                           ("remove-all", "Remove from &all lists"),
                           ("unsubscribe", "&Unsubscribe (permanent)")):
             button = QRadioButton(text)
@@ -133,8 +141,8 @@ class PreviewPage(Page):
         self.table = RowTableView("Preview rows", hide_columns=(4,))
         result.addWidget(self.table, 1)
         buttons = QHBoxLayout()
-        self.export_button = QPushButton("Sa&ve this preview…")
-        self.run_button = primary(QPushButton("Run…"))
+        self.export_button = QPushButton("Save this &preview…")
+        self.run_button = primary(QPushButton("&Run…"))
         self.run_button.setAccessibleName("Run: make these changes")
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
@@ -143,6 +151,7 @@ class PreviewPage(Page):
         self.layout_.addWidget(self.result, 1)
         self.result.hide()
         self.layout_.addWidget(self.filler)
+        self.add_shortcut("Ctrl+R", self.run_button)
 
         self.refresh_lists.clicked.connect(self.load_lists)
         self.change_choices.clicked.connect(lambda: self.unfold(focus=True))
@@ -187,6 +196,11 @@ class PreviewPage(Page):
         self.lists_model.set_checked(lists)
         self._update_action_note()
 
+    def default_button(self) -> QPushButton | None:
+        if self.result.isVisible() and self.run_button.isEnabled():
+            return self.run_button
+        return self.preview_button
+
     def entered(self) -> None:
         if self.state.session is not None and not self.lists_loaded and self._lists_job is None:
             self.load_lists()
@@ -230,7 +244,7 @@ class PreviewPage(Page):
         self.folded.hide()
         self.choices.show()
         if focus:
-            self.lists_view.setFocus()
+            show_focus(self.lists_view)
 
     def _update_action_note(self) -> None:
         action = self.action()
@@ -427,14 +441,14 @@ class PreviewPage(Page):
                      "them); unsubscribed ones are not billed.")
         self.cost.setText(text)
         self.table.set_hidden_columns((4,))
-        self.run_button.setText(f"Run: {words.run_headline(action, changes, plan.list_names)}…"
+        self.run_button.setText(f"&Run: {words.run_headline(action, changes, plan.list_names)}…"
                                 if changes else "Nothing to run")
         self.run_button.setEnabled(bool(changes) and cost.fits and refusal is None)
         self.export_button.setEnabled(True)
         self.result.show()
         self.filler.hide()
         self.fold()
-        (self.run_button if self.run_button.isEnabled() else self.table.view).setFocus()
+        show_focus(self.run_button if self.run_button.isEnabled() else self.table.view)
 
     # -- export and run ----------------------------------------------------------------------------
     def export(self) -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from ccdesk.core.export import documents_folder, suggested_log_name
@@ -16,7 +16,7 @@ from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
-from ccdesk.gui.widgets import Banner, CountTile, Note, RowTableView
+from ccdesk.gui.widgets import Banner, CountTile, Note, RowTableView, show_focus
 
 
 class ResultsPage(Page):
@@ -52,10 +52,10 @@ class ResultsPage(Page):
         self.save_button = QPushButton("&Save log…")
         self.save_button.setAccessibleName("Save the results log")
         self.resume_button = QPushButton("&Resume this run")
-        self.watch_button = QPushButton("&Watch it")
+        self.watch_button = QPushButton("Wa&tch it")
         self.watch_button.setToolTip("Another ccdesk is carrying this run out: follow it here.")
         self.watch_button.hide()
-        self.retry_button = QPushButton("&Try the failed ones again")
+        self.retry_button = QPushButton("Tr&y the failed ones again")
         self.undo_button = QPushButton("&Undo this run…")
         self.new_button = QPushButton("Start a &new job")
         for b in (self.save_button, self.resume_button, self.watch_button, self.retry_button,
@@ -71,7 +71,7 @@ class ResultsPage(Page):
         self.saved_note = Note()
         self.saved_note.setAccessibleName("Where the log is saved")
         self.open_log_button = QPushButton("&Open the log")
-        self.show_log_button = QPushButton("Show in &folder")
+        self.show_log_button = QPushButton("Show in fol&der")
         saved.addWidget(self.saved_note, 1)
         saved.addWidget(self.open_log_button)
         saved.addWidget(self.show_log_button)
@@ -86,6 +86,7 @@ class ResultsPage(Page):
         self.table = RowTableView("Result rows", after_run=True)
         self.layout_.addWidget(self.table, 1)
         self.save_button.clicked.connect(self.save_log)
+        self.add_shortcut(QKeySequence.StandardKey.Save, self.save_button)
         self.resume_button.clicked.connect(self.resume)
         self.watch_button.clicked.connect(self._watch)
         self.retry_button.clicked.connect(self.retry_failed)
@@ -176,6 +177,8 @@ class ResultsPage(Page):
         self.save_button.setEnabled(True)
         self.resume_button.setVisible((run.unfinished or run.state == "cancelled") and not watchable)
         self.resume_button.setEnabled(resumable and self.state.session is not None)
+        self.resume_button.setToolTip(self.state.not_resumable_reason(run, details.holder)
+                                      or "Carry on with this run where it stopped.")
         self.watch_button.setVisible(watchable)
         can_undo = (action in ("remove", "remove-all") and g["done"] > 0
                     and details.undone_by is None and run.state == "finished")
@@ -232,7 +235,7 @@ class ResultsPage(Page):
         self.saved_note.setText(f"The log is saved: {path}")
         for w in (self.saved_note, self.open_log_button, self.show_log_button):
             w.show()
-        self.open_log_button.setFocus()
+        show_focus(self.open_log_button)
 
     def resume(self) -> None:
         if self.details is not None:

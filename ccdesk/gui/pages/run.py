@@ -3,6 +3,11 @@ time left, a Stop button, and the rows updating as they finish."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
@@ -12,25 +17,64 @@ from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import RunView, WindowState
-from ccdesk.gui.widgets import Banner, Note, RowTableView
+from ccdesk.gui.widgets import Banner, Note, RowTableView, show_focus
 
 
-def overall_percent(phase: Phase, done: int, total: int, previous: int, *, one_by_one: bool) -> int:
-    """The whole run's progress (0–100) from one phase's progress.
+def run_fraction(counts: Mapping[str, int]) -> float | None:
+    """The share of the run's changes that are done, from the journal's counts (None: nothing
+    to change).
 
-    Sending takes the bar to 70 % (100 % for one-by-one unsubscribes, which check themselves),
-    waiting for Constant Contact holds it, checking the result takes it from 80 % to 100 %.
+    A change sent to Constant Contact but not yet checked counts as half done, so the bar
+    always agrees with the counts beside it ("12 removed · 500 sent, not checked yet · …"):
+    never 70 % next to "0 removed"."""
+    groups = words.result_groups(counts)
+    todo = groups["done"] + groups["failed"] + groups["waiting"]
+    if not todo:
+        return None
+    sent = counts.get("sent", 0)
+    return (groups["done"] + groups["failed"] + sent / 2) / todo
+
+
+class TimeLeft:
+    """The time left of a run, from how fast its share done grows, held steady.
+
+    The share grows in steps (a batch of 500 is sent at once, then checked at once), so the
+    raw estimate swings. What is shown counts down with the clock, and moves to a new estimate
+    only when the two differ by more than a quarter. Nothing is shown in the first seconds, or
+    before 2 % more of the run is done.
     """
-    fraction = min(done, total) / total if total else 0.0
-    if phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
-        return int((100 if one_by_one else 70) * fraction)
-    if phase is Phase.WAITING:
-        return max(previous, 70)
-    if phase in (Phase.CHECKING, Phase.CHECKED):
-        return max(previous, 80 + int(20 * fraction))
-    if phase is Phase.FINISHED:
-        return 100
-    return previous
+
+    SETTLE_SECONDS = 3.0
+    SETTLE_SHARE = 0.02
+    TOLERANCE = 0.25
+
+    def __init__(self) -> None:
+        self._start: tuple[float, float] | None = None  # (time, share) when first seen
+        self._shown: tuple[float, float] | None = None  # (estimate, time it was made)
+
+    def update(self, share: float, now: float) -> float | None:
+        """The time left to show, in seconds (None: not known yet)."""
+        if self._start is None:
+            self._start = (now, share)
+            return None
+        if share >= 1:
+            return 0.0
+        since, first = self._start
+        gained, elapsed = share - first, now - since
+        if gained < self.SETTLE_SHARE or elapsed < self.SETTLE_SECONDS:
+            return self._counted_down(now)
+        raw = elapsed / gained * (1 - share)
+        current = self._counted_down(now)
+        if current is None or abs(raw - current) > self.TOLERANCE * max(current, 10.0):
+            current = raw
+        self._shown = (current, now)
+        return current
+
+    def _counted_down(self, now: float) -> float | None:
+        if self._shown is None:
+            return None
+        estimate, at = self._shown
+        return max(0.0, estimate - (now - at))
 
 
 KEEP_OPEN = ("The run goes on if you close this window: open ccdesk again to watch it. If "
@@ -57,6 +101,8 @@ class RunPage(Page):
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.setAccessibleName("Run progress")
+        self.bar.setToolTip("The share of the changes done. A change sent to Constant Contact "
+                            "counts as half done until ccdesk has checked it.")
         self.stop_button = QPushButton("&Stop")
         self.stop_button.setAccessibleName("Stop the run")
         self.stop_button.setToolTip("Send no more changes. What was already sent carries on at "
@@ -82,6 +128,7 @@ class RunPage(Page):
         self.layout_.addWidget(self.table, 1)
         self.stop_button.clicked.connect(self.stop)
         self.shown: RunView | None = None  # the run on show
+        self._time_left = TimeLeft()
         state.run_changed.connect(self.show_run)
 
     @property
@@ -99,11 +146,15 @@ class RunPage(Page):
             self.table.set_source(self.state.session.journal_path, view.run_id, after_run=True)
             self.table.set_hidden_columns(())
         status = view.status
+        if status is not None and not self.what.isVisibleTo(self):
+            self.what.setText(_source(status.run))
+            self.what.setVisible(bool(self.what.text()))
         if status is not None:
             self.table.refresh()
             self._show_progress(view)
         if view.stopping and view.active and not self.stopping.isVisible():
-            self.stopping.set_text(words.stopping_text(status.counts if status else {}))
+            self.stopping.set_text(words.stopping_text(status.counts if status else {},
+                                                       view.action))
             self.stopping.show()
             self.stop_button.setEnabled(False)
         if view.ended:
@@ -116,9 +167,11 @@ class RunPage(Page):
         else:
             heading = ("Running: " if view.own else "Running elsewhere: ") + view.headline
         self.heading.setText(heading)
-        self.what.setText(view.headline + ".")
+        self.what.clear()
+        self.what.hide()
         self.phase.setText("Starting…" if view.own else "Looking…")
         self.bar.setValue(0)
+        self._time_left = TimeLeft()
         self.counts.clear()
         self.eta.clear()
         self.stopping.hide()
@@ -126,7 +179,7 @@ class RunPage(Page):
         self.table.clear()
         if view.own:
             self.keep_open.setText(KEEP_OPEN_DEMO if self.state.demo else KEEP_OPEN)
-            self.stop_button.setFocus()
+            show_focus(self.stop_button)
         else:
             who = view.who or "another ccdesk"
             self.keep_open.setText(f"{who[0].upper()}{who[1:]} is carrying this run out; this "
@@ -137,11 +190,13 @@ class RunPage(Page):
         status = view.status
         assert status is not None
         progress = status.progress
+        counts = status.counts
+        share = run_fraction(counts)
+        if share is not None:
+            self.bar.setValue(max(self.bar.value(), int(100 * share)) if not view.ended
+                              else int(100 * share))
         if progress is not None:
             phase = Phase(progress.phase)
-            self.bar.setValue(overall_percent(phase, progress.done, progress.total,
-                                              self.bar.value(),
-                                              one_by_one=view.action == "unsubscribe"))
             text = words.PHASES[phase]
             finished = phase is Phase.FINISHED
             if progress.total and not finished:
@@ -150,12 +205,15 @@ class RunPage(Page):
                 text += " (Constant Contact works through the changes on its side)"
             if not view.ended:
                 self.phase.setText(text + "…" if not finished else "Finished.")
-            if progress.eta is not None and phase in (Phase.SENDING, Phase.UNSUBSCRIBING):
-                self.eta.setText(f"Time left: {words.duration(progress.eta)}")
-            else:
-                self.eta.clear()
-        groups = words.result_groups(status.counts)
-        sent = status.counts.get("sent", 0)  # at Constant Contact, not read back yet
+        left = None if share is None or view.ended else self._time_left.update(share,
+                                                                               time.monotonic())
+        if view.ended or share is None:
+            self.eta.clear()
+        else:
+            self.eta.setText("Time left: " + (words.duration(left) if left is not None
+                                              else "working it out"))
+        groups = words.result_groups(counts)
+        sent = counts.get("sent", 0)  # at Constant Contact, not read back yet
         parts = [f"{groups['done']:,} {words.done_word(view.action)}"]
         if sent:
             parts.append(f"{sent:,} sent, not checked yet")
@@ -182,3 +240,16 @@ class RunPage(Page):
             return
         self.stop_button.setEnabled(False)
         self.stop_wanted.emit()
+
+
+def _source(run: Any) -> str:
+    """Where a run's members come from and which lists it changes, in a sentence."""
+    parts = []
+    if getattr(run, "file_path", ""):
+        parts.append(f"The members of {Path(run.file_path).name}")
+    names = [x.get("name", "") for x in getattr(run, "lists", None) or [] if x.get("name")]
+    if names and run.action == "remove":
+        parts.append(("off " if parts else "Off ") + ", ".join(names))
+    elif names and run.action == "undo":
+        parts.append(("back onto " if parts else "Back onto ") + ", ".join(names))
+    return " ".join(parts) + "." if parts else ""

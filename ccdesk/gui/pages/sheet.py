@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 
 from ccdesk.core.formats import column_index, column_letter
 from ccdesk.core.sheet import ImportOptions, MemberSheet
-from ccdesk.gui import dialogs, words
+from ccdesk.gui import dialogs, palette, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import SheetGridModel
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import SheetView, WindowState
-from ccdesk.gui.widgets import Banner, Note, ProgressStrip, RowTableView, primary
+from ccdesk.gui.widgets import Banner, Note, ProgressStrip, RowTableView, primary, show_focus
 
 NO_FILTER = "(no filter: use every row)"
 
@@ -49,7 +49,7 @@ class SheetPage(Page):
         self.layout_.addWidget(self.intro)
         self.open_button = primary(QPushButton("&Open spreadsheet…"))
         self.open_button.setAccessibleName("Open a spreadsheet")
-        self.sample_button = QPushButton("Open the demo's &sample spreadsheet")
+        self.sample_button = QPushButton("Open the demo's sam&ple spreadsheet")
         self.file_label = QLabel("No spreadsheet is open.")
         self.file_label.setAccessibleName("Open spreadsheet")
         row = QHBoxLayout()
@@ -67,7 +67,7 @@ class SheetPage(Page):
         form.setContentsMargins(0, 0, 0, 0)
         self.sheet_choice = QComboBox()
         self.sheet_choice.setAccessibleName("Sheet")
-        form.addRow("S&heet:", self.sheet_choice)
+        form.addRow("Shee&t:", self.sheet_choice)
         self.header_choice = QSpinBox()
         self.header_choice.setRange(0, 1_048_576)
         self.header_choice.setSpecialValueText("no heading row")
@@ -81,11 +81,13 @@ class SheetPage(Page):
         self.filter_values = QLineEdit()
         self.filter_values.setPlaceholderText("e.g. Sustainer (several: Sustainer, Gold)")
         self.filter_values.setAccessibleName("Filter: values to keep")
-        self.apply_filter = QPushButton("Apply")
+        self.apply_filter = QPushButton("&Apply")
         self.apply_filter.setAccessibleName("Apply the filter")
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.filter_column, 1)
-        filter_row.addWidget(QLabel("is"))
+        values_label = QLabel("i&s")
+        values_label.setBuddy(self.filter_values)
+        filter_row.addWidget(values_label)
         filter_row.addWidget(self.filter_values, 2)
         filter_row.addWidget(self.apply_filter)
         filter_label = QLabel("Only rows &where:")
@@ -102,6 +104,7 @@ class SheetPage(Page):
         self.grid.setAccessibleName("The first rows of the sheet")
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grid.setWordWrap(False)
+        self.grid.setTabKeyNavigation(False)
         self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.grid.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.grid.horizontalHeader().setDefaultSectionSize(150)
@@ -110,9 +113,9 @@ class SheetPage(Page):
         self.counts = Banner()
         self.counts.setAccessibleName("Rows found")
         self.layout_.addWidget(self.counts)
-        self.problems_button = QPushButton("See the rows with problems")
+        self.problems_button = QPushButton("See the rows with pro&blems")
         self.problems_button.setCheckable(True)
-        self.next_button = primary(QPushButton("Next: choose what to do →"))
+        self.next_button = primary(QPushButton("&Next: choose what to do →"))
         self.next_button.setAccessibleName("Next: choose what to do")
         buttons = QHBoxLayout()
         buttons.addWidget(self.problems_button)
@@ -147,10 +150,13 @@ class SheetPage(Page):
         jobs.read_cancelled.connect(self._cancelled)
         state.sheet_changed.connect(self._loaded)
 
+    def default_button(self) -> QPushButton | None:
+        return self.next_button if self.next_button.isEnabled() else self.open_button
+
     def entered(self) -> None:
         self.sample_button.setVisible(self.state.demo)
         if self.state.sheet is None:
-            self.open_button.setFocus()
+            show_focus(self.open_button)
 
     # -- opening ---------------------------------------------------------------------------------
     def choose_file(self) -> None:
@@ -246,7 +252,7 @@ class SheetPage(Page):
         self.problems.set_source(view.rows_path, "sheet", with_states=False)
         self.problems.set_categories((words.PROBLEM,))
         n_problems = sum(sheet.counts.get(o, 0) for o in words.PROBLEM_OUTCOMES)
-        self.problems_button.setText(f"See the {words.plural(n_problems, 'row')} with problems")
+        self.problems_button.setText(f"See the {words.plural(n_problems, 'row')} with pro&blems")
         self.problems_button.setEnabled(n_problems > 0)
         if not n_problems:
             self.problems_button.setChecked(False)
@@ -257,7 +263,7 @@ class SheetPage(Page):
         ready = sheet.counts.get("valid", 0)
         self.next_button.setEnabled(ready > 0)
         if ready:
-            self.next_button.setFocus()
+            show_focus(self.next_button)
 
     def _show_counts(self, sheet: MemberSheet) -> None:
         c = sheet.counts
@@ -330,7 +336,7 @@ class SheetPage(Page):
         self.filter_values.setEnabled(on)
         self.apply_filter.setEnabled(on)
         if on:
-            self.filter_values.setFocus()
+            show_focus(self.filter_values)
         elif self._sheet() is not None and self._sheet().filter_column:
             self._reread()
 
@@ -359,7 +365,8 @@ def _found_text(sheet: MemberSheet) -> str:
         text += (f" Only rows whose {_html(sheet.filter_column)} is "
                  f"{_html(' or '.join(sheet.filter_values))} are used.")
     text += (" <br>Check in the first rows below that this is right: the heading row is "
-             "<b>bold</b> and the email column is <span style='background:#dff0d8'>green</span>. "
+             "<b>bold</b> and the email column is "
+             f"<span style='background:{palette.TONES.email_css}'>green</span>. "
              "If not, change the choices above.")
     return text
 
