@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFrame,
     QHBoxLayout,
@@ -48,7 +49,7 @@ from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
-from ccdesk.gui.widgets import Banner, PageStack
+from ccdesk.gui.widgets import Banner, PageStack, show_focus
 from ccdesk.paths import storage_error
 
 log = logging.getLogger("ccdesk.gui")
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         palette.refresh()
         self.settings = settings or Settings()
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._focus_moved)
         self.demo = demo
         self.demo_factory = demo_factory or default_demo_factory()
         self.account_factory = account_factory or (lambda: Session.for_profile())
@@ -291,6 +295,11 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(page)
         self.step_buttons[key].setChecked(True)
         page.entered()
+        focus = QApplication.focusWidget()
+        if focus is None or not focus.isVisible() or not focus.isEnabled():
+            # The focus was on something now hidden: to the page's next step, visibly.
+            target = page.default_button() or self.step_buttons[key]
+            show_focus(target if target.isEnabled() else self.step_buttons[key])
 
     def current_page(self) -> str:
         page = self.stack.currentWidget()
@@ -638,6 +647,13 @@ class MainWindow(QMainWindow):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.open_sheet(urls[0].toLocalFile())
+
+    def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
+        """The focus frame is always drawn, wherever the focus goes and however (Qt draws it
+        only after Tab otherwise): a keyboard user always sees where they are."""
+        if new is not None and new.window() is self:
+            self.setAttribute(Qt.WidgetAttribute.WA_KeyboardFocusChange, True)
+            new.update()
 
     def changeEvent(self, event: QEvent) -> None:
         """A new desktop palette (a dark theme switched on): ccdesk's colours follow it."""

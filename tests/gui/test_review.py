@@ -3,6 +3,7 @@ tests of what a person would see go wrong. Each test names the finding it shows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -179,10 +180,8 @@ def test_a_run_refused_at_its_start_leaves_the_preview_page_saying_it_is_carried
                 return None
 
     # The draft is deleted on a worker thread (a big one takes a moment): give it that moment.
-    try:
+    with contextlib.suppress(AssertionError):
         qtbot.waitUntil(lambda: draft_state() is None, timeout=WAIT)
-    except AssertionError:
-        pass
     problems = []
     if page.result.isVisible() and "being carried out" in page.summary.text():
         problems.append(f"the preview page says: {page.summary.text()!r}")

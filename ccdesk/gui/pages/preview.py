@@ -71,6 +71,7 @@ class PreviewPage(Page):
         box.addWidget(self.lists_view)
         box.addStretch(1)
         lists_box.setFocusProxy(self.lists_view)
+        QWidget.setTabOrder(self.lists_view, self.refresh_lists)  # Alt+L: the lists first
 
         # -- 2. action
         action_box = QGroupBox("2. What should happen to them?")

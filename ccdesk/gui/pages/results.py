@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QPushButton
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton
 
 from ccdesk.core.export import documents_folder, suggested_log_name
 from ccdesk.gui import dialogs, tasks, words
@@ -202,6 +202,9 @@ class ResultsPage(Page):
             notes.append(self.state.not_resumable_reason(run, details.holder))
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
+        focus = QApplication.focusWidget()
+        if self.isVisible() and (focus is None or not focus.isVisible() or not focus.isEnabled()):
+            show_focus(self.save_button)
         self.shown.emit(run.run_id)
 
     # -- actions ----------------------------------------------------------------------------------
