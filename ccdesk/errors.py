@@ -9,6 +9,8 @@ This module imports nothing heavy so that every layer can use it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CcdeskError(Exception):
     """Base of every error ccdesk shows to a person.
@@ -45,6 +47,9 @@ class SheetError(CcdeskError):
 
     title = "The spreadsheet cannot be used"
     what_to_do = "Open it in Excel, check it, save it again as .xlsx or .csv, and try again."
+    #: When the person could choose the sheet, the heading row or the email column by hand: a
+    #: ``ccdesk.core.sheet.SheetChoices`` for the file.
+    choices: Any = None
 
 
 class ConfigError(CcdeskError):

@@ -59,6 +59,7 @@ __all__ = [
     "NoEmailColumnError",
     "Outcome",
     "PreviewRow",
+    "SheetChoices",
     "SheetOptionError",
     "SheetRow",
     "SheetRows",
@@ -233,6 +234,36 @@ class PreviewRow(NamedTuple):
 
     row: int
     cells: list[str]
+
+
+@dataclass(frozen=True)
+class SheetChoices:
+    """What a person needs to choose the sheet, the heading row and the email column by hand,
+    when ccdesk could not find them: sent with the error (``SheetError.choices``).
+
+    Attributes:
+        header_row: the Excel number of the likely heading row (None: none found).
+        columns: (letter, heading) of each column, headings from ``header_row``.
+        preview_rows: the sheet's first rows, as text.
+    """
+
+    path: str
+    sheet_names: list[str]
+    sheet: str
+    header_row: int | None
+    columns: list[tuple[str, str]]
+    preview_rows: list[PreviewRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sheet_names": list(self.sheet_names), "sheet": self.sheet,
+                "header_row": self.header_row, "columns": [list(c) for c in self.columns],
+                "preview_rows": [[r.row, list(r.cells)] for r in self.preview_rows]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SheetChoices:
+        return cls(str(data["path"]), list(data["sheet_names"]), str(data["sheet"]),
+                   data.get("header_row"), [(str(a), str(b)) for a, b in data["columns"]],
+                   [PreviewRow(int(n), list(cells)) for n, cells in data["preview_rows"]])
 
 
 @dataclass(slots=True)
@@ -609,16 +640,52 @@ def _read(path: Path, options: ImportOptions, report: Progress) -> MemberSheet:
     book = open_workbook(path, data)
     try:
         report("Reading the sheet", 0.1)
-        sheet, _ = _choose_sheet(book, options)
+        try:
+            sheet, _ = _choose_sheet(book, options)
+        except SheetOptionError as exc:  # no such sheet: offer the file's own
+            first = next((n for n in book.sheet_names if n not in book.hidden_sheets),
+                         book.sheet_names[0])
+            exc.choices = _choices(path, book, first, book.grid(first, max_rows=PREVIEW_ROWS),
+                                   ImportOptions())
+            raise
         grid = book.grid(sheet)
         del data
         report("Finding the email column", 0.5)
-        lay = _layout(grid, options, sheet)
+        try:
+            lay = _layout(grid, options, sheet)
+        except (NoEmailColumnError, SheetOptionError) as exc:
+            if sum(1 for row in grid.rows[:PREVIEW_ROWS] if any(_nonblank(v) for v in row)) > 1:
+                exc.choices = _choices(path, book, sheet, grid, options)  # rows to choose in
+            raise
         result = _build(path, book, grid, sheet, lay, options, digest, report)
     finally:
         book.close()
     report("Done", 1.0)
     return result
+
+
+def _choices(path: Path, book: Workbook, sheet: str, grid: Grid,
+             options: ImportOptions) -> SheetChoices:
+    """The choices to offer for ``sheet``: its first rows, and its columns named from the row
+    the person chose, or else the top row with the most words (the likely headings)."""
+    rows = grid.rows
+    header: int | None = None
+    if options.header_row:
+        i = options.header_row - grid.first_row
+        header = i if 0 <= i < len(rows) else None
+    elif options.header_row is None:
+        texts = [sum(1 for v in row if isinstance(v, str) and v.strip())
+                 for row in rows[:HEADER_SCAN_ROWS]]
+        if texts and max(texts) >= 2:
+            header = texts.index(max(texts))
+    width = min(50, max((len(r) for r in rows[:HEADER_SCAN_ROWS * 4]), default=0))
+    headings = _headings(grid, header, width)
+    return SheetChoices(
+        path=str(path), sheet_names=list(book.sheet_names), sheet=sheet,
+        header_row=None if header is None else grid.first_row + header,
+        columns=[(column_letter(grid.first_col + j), headings[j]) for j in range(width)],
+        preview_rows=[PreviewRow(grid.first_row + i, [cell_text(v) for v in row[:50]])
+                      for i, row in enumerate(rows[:PREVIEW_ROWS])])
 
 
 def _build(

@@ -221,8 +221,12 @@ def main(stdin: IO[str], stdout: IO[str]) -> int:
 
 
 def _error(kind: str, exc: CcdeskError, run_id: str | None) -> dict[str, Any]:
-    return {"type": "error", "kind": kind, "error": type(exc).__name__, "title": exc.title,
-            "what_to_do": exc.what_to_do, "details": exc.details, "run_id": run_id}
+    event = {"type": "error", "kind": kind, "error": type(exc).__name__, "title": exc.title,
+             "what_to_do": exc.what_to_do, "details": exc.details, "run_id": run_id}
+    choices = getattr(exc, "choices", None)
+    if choices is not None:  # a sheet whose layout the person can choose by hand
+        event["choices"] = choices.to_dict()
+    return event
 
 
 # ---- the jobs -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from PySide6.QtCore import QObject, QProcess, Signal, Slot
 
 from ccdesk import engine
 from ccdesk.core.phases import Phase
-from ccdesk.core.sheet import ImportOptions
+from ccdesk.core.sheet import ImportOptions, SheetChoices
 from ccdesk.engine import child, wire
 from ccdesk.engine.session import Session
 from ccdesk.errors import CcdeskError
@@ -57,6 +57,8 @@ class JobFailed(CcdeskError):
         self.kind = str(event.get("kind") or "failed")
         self.error = str(event.get("error") or "")
         self.run_id = str(event.get("run_id") or "")
+        #: for a spreadsheet whose sheet, heading row or email column must be chosen by hand
+        self.choices = SheetChoices.from_dict(event["choices"]) if event.get("choices") else None
 
 
 def ended_early(code: int) -> JobFailed:
@@ -302,7 +304,7 @@ class Jobs(QObject):
         job.progress.connect(lambda e: self.reading.emit(e.get("stage", ""),
                                                          float(e.get("fraction", 0))))
         job.finished.connect(lambda e: self._read_done(e, rows))
-        job.failed.connect(lambda exc: (_remove(rows), self.read_failed.emit(exc)))
+        job.failed.connect(lambda exc: self._read_failed(exc, rows))
         job.cancelled.connect(lambda: (_remove(rows), self.read_cancelled.emit()))
         self._reader = job.start()
 
@@ -322,6 +324,19 @@ class Jobs(QObject):
             job.cancel()
             if tell is not None:
                 tell.emit()
+
+    def _read_failed(self, exc: BaseException, rows: Path) -> None:
+        """A file that could not be read. One that needs its layout chosen by hand replaces
+        the sheet on show (the page offers that file's choices); otherwise the sheet on show
+        stays, and the page says so."""
+        self._reader = None
+        _remove(rows)
+        if getattr(exc, "choices", None) is not None and self.state.sheet is not None:
+            self._discard_preview()
+            old = self.state.sheet
+            self.state.set_sheet(None)
+            _remove(old.rows_path)
+        self.read_failed.emit(exc)
 
     def _read_done(self, event: dict[str, Any], rows: Path) -> None:
         self._reader = None

@@ -67,17 +67,24 @@ class SheetGridModel(QAbstractTableModel):
         self._first_col = 0
 
     def set_sheet(self, sheet: MemberSheet | None) -> None:
-        self.beginResetModel()
         if sheet is None:
-            self._rows, self._width, self._header, self._email_col = [], 0, None, -1
-        else:
-            self._rows = [(p.row, list(p.cells)) for p in sheet.preview_rows]
-            self._width = max((len(c) for _, c in self._rows), default=0)
-            self._header = sheet.header_row
-            letter = sheet.email_column_letter
-            self._email_col = column_index(letter) - self._first_column(sheet)
-            self._width = max(self._width, self._email_col + 1)
-            self._first_col = self._first_column(sheet)
+            self.set_rows([], None)
+            return
+        first = self._first_column(sheet)
+        self.set_rows(sheet.preview_rows, sheet.header_row, first_col=first,
+                      email_col=column_index(sheet.email_column_letter) - first)
+
+    def set_rows(self, rows: Iterable[Any], header_row: int | None, *, first_col: int = 0,
+                 email_col: int = -1) -> None:
+        """Show these rows (``PreviewRow``), the heading row in bold and the email column
+        (an index from ``first_col``; -1 none yet) in green."""
+        self.beginResetModel()
+        self._rows = [(p.row, list(p.cells)) for p in rows]
+        self._width = max((len(c) for _, c in self._rows), default=0)
+        self._header = header_row
+        self._email_col = email_col
+        self._width = max(self._width, email_col + 1)
+        self._first_col = first_col
         self.endResetModel()
 
     @staticmethod

@@ -379,3 +379,32 @@ def test_the_column_wise_checks_give_what_checking_each_cell_gives(tmp_path: Pat
             expected.append((number, checked.outcome, email, None))
     assert [(r.row, r.outcome, r.email, r.duplicate_of) for r in sheet.rows] == expected
     assert {r.outcome for r in sheet.rows} == {"valid", "invalid", "duplicate", "blank"}
+
+
+def test_a_sheet_without_an_email_column_offers_its_own_layout(tmp_path):
+    """The error carries what the person needs to choose by hand: the file's sheets, its first
+    rows, and its columns named from the likely heading row (or the row they chose)."""
+    from ccdesk.core.sheet import NoEmailColumnError, SheetOptionError, read_sheet
+    from ccdesk.errors import SheetError
+
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Members who upgraded\n\nMember,Reach them at,Since\nAda,ada (at) x.org,2020\n"
+                   "Alan,alan at x.org,2021\n", encoding="utf-8")
+    with pytest.raises(NoEmailColumnError) as caught:
+        read_sheet(odd)
+    choices = caught.value.choices
+    assert choices.header_row == 3 and choices.sheet_names == [choices.sheet]
+    assert choices.columns == [("A", "Member"), ("B", "Reach them at"), ("C", "Since")]
+    assert [r.row for r in choices.preview_rows] == [1, 2, 3, 4, 5]
+    assert type(choices).from_dict(choices.to_dict()) == choices
+    # The person's own heading row names the columns; a column they name that is not there
+    # is refused with the same choices.
+    with pytest.raises(SheetOptionError) as caught:
+        read_sheet(odd, ImportOptions(header_row=3, column="Email"))
+    assert caught.value.choices.columns[1] == ("B", "Reach them at")
+    # One line of junk has nothing to choose from: no choices.
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a spreadsheet at all")
+    with pytest.raises(SheetError) as caught:
+        read_sheet(junk)
+    assert caught.value.choices is None

@@ -304,3 +304,17 @@ def test_a_command_line_run_is_stopped_by_a_request(url, sandbox, sheet, tmp_pat
             proc.kill()
     assert proc.returncode == 3, err
     assert json.loads(out)["state"] == "cancelled" and "stopped" in err.lower()
+
+
+def test_read_of_a_file_without_an_email_column_offers_its_layout(jobs, url, journal_path,
+                                                                   tmp_path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Member,Reach them at\nAda,ada (at) example.org\nAlan,alan at example.org\n",
+                   encoding="utf-8")
+    code, events = run_job(jobs, url, journal_path, {"read": {
+        "path": str(odd), "rows_to": str(tmp_path / "r.sqlite3")}})
+    assert code == child.EXIT_FAILED and events[-1]["error"] == "NoEmailColumnError"
+    choices = events[-1]["choices"]
+    assert choices["path"] == str(odd) and choices["header_row"] == 1
+    assert choices["columns"] == [["A", "Member"], ["B", "Reach them at"]]
+    assert choices["preview_rows"][1] == [2, ["Ada", "ada (at) example.org"]]

@@ -137,3 +137,42 @@ def test_a_failed_open_says_plainly_what_is_still_shown(bare, qtbot, tmp_path):
     assert "broken.xlsx" in page.found.text() and "as read before" in page.found.text()
     assert state.sheet is not None and state.sheet.path == SAMPLE
     assert page._path == SAMPLE  # a correction reads the sheet on show, not the broken one
+
+
+def test_a_failed_open_that_needs_choices_offers_that_file_s_own(bare, qtbot, tmp_path):
+    """A new file whose email column ccdesk cannot find: the page shows that file's first rows,
+    its sheets and its columns to choose from, with no column chosen and nothing to go on with;
+    the sheet read before is no longer on show anywhere. Choosing a column reads the file."""
+    state, jobs = bare
+    page = SheetPage(state, jobs, Settings())
+    qtbot.addWidget(page)
+    page.open_wanted.connect(jobs.read)
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        page.open(SAMPLE)
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Member,Reach them at,Since\nAda Lovelace,ada (at) example.org,2020\n"
+                   "Alan Turing,alan.turing@example.org,2021\nGrace Hopper,grace at example.org,"
+                   "2019\n", encoding="utf-8")
+    with qtbot.waitSignal(jobs.read_failed, timeout=WAIT) as failed:
+        page.open(str(odd))
+    assert failed.args[0].choices is not None
+    assert state.sheet is None  # the sample is not on show anywhere any more
+    assert "<b>odd.csv</b>: choose where the addresses are" in page.file_label.text()
+    assert "Still showing" not in page.file_label.text()
+    assert "odd.csv" in page.found.text() and "No email column" in page.found.text()
+    columns = [page.column_choice.itemText(i) for i in range(page.column_choice.count())]
+    assert columns == ["A: Member", "B: Reach them at", "C: Since"]
+    assert page.column_choice.currentIndex() == -1
+    assert page.header_choice.value() == 1
+    assert page.grid_model.rowCount() == 4 and page.grid.isVisibleTo(page)
+    assert page.grid_model.index(1, 0).data() == "Ada Lovelace"
+    assert not page.next_button.isEnabled() and not page.counts.isVisibleTo(page)
+    # Choosing "Reach them at" reads odd.csv with it: one valid address, two invalid.
+    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
+        page.column_choice.setCurrentIndex(1)
+        page.column_choice.activated.emit(1)
+    assert state.sheet is not None and state.sheet.path == str(odd)
+    sheet = state.sheet.sheet
+    assert sheet.email_column == "Reach them at" and sheet.counts["valid"] == 1
+    assert sheet.counts["invalid"] == 2
+    assert page.next_button.isEnabled()

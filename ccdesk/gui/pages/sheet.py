@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.formats import column_index, column_letter
-from ccdesk.core.sheet import ImportOptions, MemberSheet
+from ccdesk.core.sheet import ImportOptions, MemberSheet, SheetChoices
 from ccdesk.gui import dialogs, palette, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import SheetGridModel
@@ -144,6 +144,7 @@ class SheetPage(Page):
         self.next_button.clicked.connect(lambda: self.go_wanted.emit("preview"))
         self._path: str | None = None
         self._user: dict[str, object] = {}
+        self._choices: SheetChoices | None = None  # offered for a file ccdesk could not lay out
         self.setAcceptDrops(False)  # the main window takes the drops
         jobs.reading.connect(lambda stage, fraction: self.progress.step(stage, fraction * 100, 100))
         jobs.read_failed.connect(self._failed)
@@ -190,6 +191,10 @@ class SheetPage(Page):
         title, what_to_do, _ = dialogs.error_texts(exc)
         failed = Path(self._path or "").name
         shown = self._sheet()
+        choices: SheetChoices | None = getattr(exc, "choices", None)
+        if choices is not None:  # the person can choose the layout: offer that file's choices
+            self.offer_choices(choices, title, what_to_do)
+            return
         if shown is not None:  # the sheet on show stays, and the page says so plainly
             self._path = shown.path
             self.file_label.setText(
@@ -210,9 +215,56 @@ class SheetPage(Page):
         if view is not None:
             self.show_sheet(view)
 
+    def offer_choices(self, choices: SheetChoices, title: str, what_to_do: str) -> None:
+        """A file whose sheet, heading row or email column ccdesk could not find: show its
+        first rows and its own choices, with no column chosen yet, and nothing to go on with."""
+        self._choices = choices
+        self._path = choices.path
+        name = Path(choices.path).name
+        self.file_label.setText(f"<b>{_html(name)}</b>: choose where the addresses are.")
+        self.file_label.setToolTip(choices.path)
+        self.sheet_choice.clear()
+        self.sheet_choice.addItems(choices.sheet_names)
+        self.sheet_choice.setCurrentText(choices.sheet)
+        self.sheet_choice.setEnabled(len(choices.sheet_names) > 1)
+        self.header_choice.blockSignals(True)
+        self.header_choice.setValue(choices.header_row or 0)
+        self.header_choice.blockSignals(False)
+        self.column_choice.clear()
+        self.filter_column.clear()
+        self.filter_column.addItem(NO_FILTER, None)
+        for letter, heading in choices.columns:
+            self.column_choice.addItem(f"{letter}: {heading}", letter)
+            self.filter_column.addItem(f"{letter}: {heading}", letter)
+        self.column_choice.setPlaceholderText("Choose the column with the addresses")
+        self.column_choice.setCurrentIndex(-1)
+        self.filter_column.setCurrentIndex(0)
+        self.filter_values.clear()
+        self.filter_values.setEnabled(False)
+        self.apply_filter.setEnabled(False)
+        first = column_index(choices.columns[0][0]) if choices.columns else 0
+        self.grid_model.set_rows(choices.preview_rows, choices.header_row, first_col=first)
+        self.grid.resizeColumnsToContents()
+        for column in range(self.grid_model.columnCount()):
+            self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
+        self.found.setText(
+            f"<b>{_html(name)}: {_html(title)}</b><br>{_html(what_to_do)}<br>Choose above the "
+            "sheet, the row of the column headings and the column with the email addresses; "
+            f"ccdesk then reads {_html(name)} again. Below are its first rows.")
+        self.problems.clear()
+        for w in (self.counts, self.problems_button, self.problems):
+            w.hide()
+        self.problems_button.setChecked(False)
+        for w in (self.details, self.found, self.grid, self.next_button):
+            w.show()
+        self.next_button.setEnabled(False)
+        self.filler.hide()
+        show_focus(self.column_choice if choices.columns else self.header_choice)
+
     # -- showing what was found --------------------------------------------------------------------
     def show_sheet(self, view: SheetView) -> None:
         sheet = view.sheet
+        self._choices = None
         self._path = sheet.path
         name = Path(sheet.path).name
         self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
@@ -311,21 +363,28 @@ class SheetPage(Page):
         self.filter_values.clear()
         self._reread()
 
-    def _header_chosen(self) -> None:
+    def _shown_layout(self) -> tuple[int, str | None] | None:
+        """The heading row (0: none) and email column letter on show (None: nothing shown)."""
+        if self._choices is not None:
+            return self._choices.header_row or 0, None
         sheet = self._sheet()
-        if sheet is None or self.header_choice.value() == (sheet.header_row or 0):
+        return None if sheet is None else (sheet.header_row or 0, sheet.email_column_letter)
+
+    def _header_chosen(self) -> None:
+        shown = self._shown_layout()
+        if shown is None or self.header_choice.value() == shown[0]:
             return
         self._user["header_row"] = self.header_choice.value()
         self._user.pop("column", None)
         self._reread()
 
     def _column_chosen(self) -> None:
-        sheet = self._sheet()
+        shown = self._shown_layout()
         letter = self.column_choice.currentData()
-        if sheet is None or letter == sheet.email_column_letter:
+        if shown is None or letter is None or letter == shown[1]:
             return
         self._user["column"] = letter
-        self._user.setdefault("header_row", sheet.header_row or 0)
+        self._user.setdefault("header_row", shown[0])
         self._reread()
 
     def _sheet(self) -> MemberSheet | None:
