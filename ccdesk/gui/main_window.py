@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -49,7 +57,7 @@ from ccdesk.gui.pages.run import RunPage
 from ccdesk.gui.pages.sheet import SheetPage
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
-from ccdesk.gui.widgets import Banner, PageStack, show_focus
+from ccdesk.gui.widgets import COMPACT_HEIGHT, Banner, PageStack, set_compact, show_focus
 from ccdesk.paths import storage_error
 
 log = logging.getLogger("ccdesk.gui")
@@ -159,11 +167,12 @@ class MainWindow(QMainWindow):
         central = QWidget()
         self.setCentralWidget(central)
         outer = QVBoxLayout(central)
-        self.demo_banner = Banner(
+        self.demo_banner = Banner(kind="demo")
+        self.demo_banner.set_text(
             "<b>Demo account.</b> The members, lists and spreadsheet are made up, and nothing "
             "real is touched: ccdesk works on a practice copy of Constant Contact inside itself. "
             "It keeps its changes and runs until you reset it.",
-            "demo")
+            short="<b>Demo account.</b> Made up; nothing real is touched.")
         self.demo_banner.setAccessibleName("Demo account: nothing real is touched")
         self.leave_demo_button = QPushButton("Lea&ve the demo")
         self.reset_demo_button = QPushButton("Reset the de&mo…")
@@ -654,6 +663,11 @@ class MainWindow(QMainWindow):
         if new is not None and new.window() is self:
             self.setAttribute(Qt.WidgetAttribute.WA_KeyboardFocusChange, True)
             new.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """On a small screen, long explanations fold to their first words ("More…")."""
+        super().resizeEvent(event)
+        set_compact(self, self.height() < COMPACT_HEIGHT)
 
     def changeEvent(self, event: QEvent) -> None:
         """A new desktop palette (a dark theme switched on): ccdesk's colours follow it."""

@@ -92,13 +92,87 @@ class Heading(QLabel):
 
 
 class Note(QLabel):
-    """A wrapped paragraph of explanation."""
+    """A wrapped paragraph of explanation.
+
+    A long one can fold away (:meth:`set_folding`): on a small screen (see :func:`set_compact`)
+    only its first part shows, with a "More" link that unfolds it (and "Less" to fold it).
+    """
+
+    MORE, LESS = "more", "less"
 
     def __init__(self, text: str = "", parent: QWidget | None = None, *, rich: bool = False) -> None:
         super().__init__(text, parent)
+        self._short = ""  # "" when the note does not fold
+        self._full = text
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._compact = False
+        self._unfolded = False  # the person asked for the whole text
+        self.linkActivated.connect(self._link)
+
+    def setText(self, text: str) -> None:
+        """Show ``text``; it does not fold."""
+        self._full, self._short = text, ""
+        super().setText(text)
+
+    def set_folding(self, full: str, short: str = "") -> None:
+        """Show ``full`` (rich text), or only ``short`` while the window is compact (no
+        ``short``: it never folds)."""
+        if not short:
+            self.setText(full)
+            return
+        self._full, self._short = full, short
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(self.textInteractionFlags()
+                                     | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                     | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self._show()
+
+    @property
+    def folded(self) -> bool:
+        return bool(self._short) and self._compact and not self._unfolded
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self._compact:
+            self._compact = compact
+            self._show()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def _show(self) -> None:
+        if not self._short:  # a note that does not fold shows what it was given
+            return
+        if self.folded:
+            super().setText(f"{self._short} <a href='{self.MORE}'>More…</a>")
+        elif self._compact:
+            super().setText(f"{self._full} <a href='{self.LESS}'>Less</a>")
+        else:
+            super().setText(self._full)
+        self.setAccessibleDescription(_plain(self._full))
+
+    def _link(self, link: str) -> None:
+        if link in (self.MORE, self.LESS):
+            self._unfolded = link == self.MORE
+            self._show()
+
+
+def _plain(html: str) -> str:
+    """Rich text without its tags (for a screen reader's description)."""
+    import re
+
+    return re.sub(r"<[^>]+>", "", html).replace("&amp;", "&").replace("&lt;", "<")
+
+
+#: Below this height (logical pixels) the window is compact: long notes fold.
+COMPACT_HEIGHT = 700
+
+
+def set_compact(root: QWidget, compact: bool) -> None:
+    """Fold (or unfold) the long notes under ``root``."""
+    for note in root.findChildren(Note):
+        note.set_compact(compact)
 
 
 class Banner(QFrame):
@@ -107,9 +181,8 @@ class Banner(QFrame):
 
     def __init__(self, text: str = "", kind: str = "info", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel(text)
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label = Note(text, rich=True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.label.setOpenExternalLinks(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -138,14 +211,15 @@ class Banner(QFrame):
                 self.set_kind(self._kind[0])
         super().changeEvent(event)
 
-    def set_text(self, text: str, kind: str | None = None) -> None:
+    def set_text(self, text: str, kind: str | None = None, *, short: str = "") -> None:
+        """The banner's message; ``short``: what shows of it while the window is compact."""
         if kind:
             self.set_kind(kind)
-        self.label.setText(text)
-        self.setAccessibleDescription(self.label.text())
+        self.label.set_folding(text, short)
+        self.setAccessibleDescription(_plain(text))
 
     def text(self) -> str:
-        return self.label.text()
+        return self.label.full_text()
 
 
 class CountTile(QFrame):

@@ -147,3 +147,25 @@ def test_light_colours_are_readable_too():
         assert palette.contrast(brush.color(), white) >= 4.5, brush.color().name()
     for kind, (back, _, text) in tones.banners.items():
         assert palette.contrast(QColor(back), QColor(text)) >= 7, kind
+
+
+def test_long_explanations_fold_away_on_a_small_screen(make_window, qtbot, dialogs, shot):
+    window = make_window()
+    open_sample(qtbot, window)
+    found, banner = window.sheet_page.found, window.demo_banner.label
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: not found.folded, timeout=WAIT)
+    assert "Check in the first rows" in found.text() and "More…" not in found.text()
+    window.resize(1024, 600)
+    qtbot.waitUntil(lambda: found.folded and banner.folded, timeout=WAIT)
+    assert "Check in the first rows" not in found.text() and "More…" in found.text()
+    assert "column B" in found.text()  # what matters stays
+    assert "practice copy" not in banner.text() and "nothing real is touched" in banner.text()
+    assert window.demo_banner.text().startswith("<b>Demo account.</b> The members")  # whole
+    shot(window, "sheet-1024x600-folded")
+    found.linkActivated.emit("more")
+    assert "Check in the first rows" in found.text() and "Less" in found.text()
+    window.resize(1100, 620)  # still small: what the person unfolded stays unfolded
+    assert not found.folded
+    found.linkActivated.emit("less")
+    assert found.folded

@@ -299,7 +299,7 @@ class SheetPage(Page):
         self.grid.resizeColumnsToContents()
         for column in range(self.grid_model.columnCount()):
             self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
-        self.found.setText(_found_text(sheet))
+        self.found.set_folding(_found_text(sheet), _found_text(sheet, check=False))
         self._show_counts(sheet)
         self.problems.set_source(view.rows_path, "sheet", with_states=False)
         self.problems.set_categories((words.PROBLEM,))
@@ -412,7 +412,7 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _found_text(sheet: MemberSheet) -> str:
+def _found_text(sheet: MemberSheet, *, check: bool = True) -> str:
     where = (f"the headings in <b>row {sheet.header_row}</b>" if sheet.header_row
              else "no heading row")
     column = f"<b>column {sheet.email_column_letter}</b> “{_html(sheet.email_column)}”"
@@ -423,6 +423,8 @@ def _found_text(sheet: MemberSheet) -> str:
     if sheet.filter_column:
         text += (f" Only rows whose {_html(sheet.filter_column)} is "
                  f"{_html(' or '.join(sheet.filter_values))} are used.")
+    if not check:
+        return text
     text += (" <br>Check in the first rows below that this is right: the heading row is "
              "<b>bold</b> and the email column is "
              f"<span style='background:{palette.TONES.email_css}'>green</span>. "
