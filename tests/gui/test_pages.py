@@ -94,9 +94,16 @@ def test_the_run_page_shows_the_state_run(bare, qtbot):
     run = RunRecord(run_id="r1", created_at=0, updated_at=0, file_path="x.csv", file_sha256="",
                     sheet="", action="remove", lists=[], account={}, state="running",
                     message="", api_calls=0, predicted_calls=0, undo_of=None, options={})
+    # A resumed run: this attempt has sent 1 of 4, the run as a whole 5 of 6 (2 of them done).
     view.status = RunStatus(run, {"removed": 2, "sent": 3, "planned": 1},
-                            Progress("sending", 5, 6, 5.0, 0),
+                            Progress("sending", 1, 4, 5.0, 0),
                             Owner(42, "here", "the command line", 0))
+    state.run_updated()
+    assert page.counts.text() == ("So far: 2 removed · 3 sent, not checked yet · 0 failed · "
+                                  "1 not done yet")
+    assert page.phase.text() == "Sending to Constant Contact…"  # no "1 of 4" beside it
+    assert page.bar.value() == int(100 * (2 + 3 / 2) / 6)
+    assert page.what.text() == "The members of x.csv."
     view.ended = "finished"
     state.run_updated()
     assert page.counts.text() == ("In the end: 2 removed · 3 sent, not checked yet · 0 failed · "

@@ -199,8 +199,8 @@ class RunPage(Page):
             phase = Phase(progress.phase)
             text = words.PHASES[phase]
             finished = phase is Phase.FINISHED
-            if progress.total and not finished:
-                text += f": {progress.done:,} of {progress.total:,}"
+            # No "18 of 5,894" here: a resumed run counts this attempt only, the counts below
+            # count the whole run, and the two would disagree.
             if phase is Phase.WAITING:
                 text += " (Constant Contact works through the changes on its side)"
             if not view.ended:
