@@ -317,7 +317,8 @@ class MainWindow(QMainWindow):
             self.step_buttons[key].setEnabled(ok)
             self.go_actions[key].setEnabled(ok)
         self.open_action.setEnabled(connected)
-        self._fill_recent_menu()
+        for action in getattr(self, "recent_actions", ()):
+            action.setEnabled(connected and bool(action.data()))
 
     def update_title(self) -> None:
         title = "ccdesk"
@@ -556,6 +557,7 @@ class MainWindow(QMainWindow):
                 action.setText(f"{action.text()} (not found)")
             action.setToolTip(path if there else f"{path}: moved, renamed or deleted")
             action.setStatusTip(path)
+            action.setData(there)
             action.setEnabled(usable and there)
             action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
             menu.addAction(action)
