@@ -277,16 +277,22 @@ class AccountPage(Page):
         if self.unchecked:
             self.unchecked = False
             self.status.setText("Checking this computer's password store…")
+            self.connect_button.setEnabled(False)
 
             def checked(info: tasks.AccountInfo) -> None:
+                self.connect_button.setEnabled(True)
                 self.status.clear()
                 if info.connected:
                     self.account_found.emit(info)
                 else:
                     self.connect_account()
 
+            def failed(exc: BaseException) -> None:
+                self.connect_button.setEnabled(True)
+                self._connect_failed(exc)
+
             self.jobs.thread("account", tasks.account_work(session), on_done=checked,
-                             on_error=self._connect_failed)
+                             on_error=failed)
             return
         key = self._app_key()
         if key is None:
