@@ -41,6 +41,7 @@ from ccdesk.cc.errors import (
     ReconnectNeeded,
     ServerError,
     error_from_response,
+    host_of,
 )
 from ccdesk.credentials import StoredCredentials
 
@@ -57,6 +58,9 @@ REFRESH_MARGIN = 300.0  # refresh when less than five minutes are left
 TOKEN_INTERVAL = 1.05  # the token endpoint allows one request a second per application
 PRODUCTION_API = "https://api.cc.email/v3"
 PRODUCTION_AUTHZ = "https://authz.constantcontact.com/oauth2/default/v1"
+#: Constant Contact's developer portal, where an organisation registers ccdesk's application
+#: ("My Applications"). The set-up form and the README name it; a test keeps them the same.
+DEVELOPER_PORTAL = "https://app.constantcontact.com/pages/dma/portal/"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SAVE_RETRY_INTERVAL = 30.0  # seconds between tries to save credentials the store refused
 
@@ -185,7 +189,8 @@ def token_request(
             log.info("POST token → no answer (%s)", type(exc).__name__)
             if attempt >= 3:
                 raise ConnectionFailed(method="POST", path="/token",
-                                       server_message=type(exc).__name__) from exc
+                                       server_message=type(exc).__name__,
+                                       host=host_of(endpoints.token)) from exc
             sleep(attempt)
             continue
         log.info("POST token (%s) → %s", form.get("grant_type", "?").rsplit(":", 1)[-1],
@@ -484,7 +489,8 @@ def start_device_flow(
                              data={"client_id": app.client_id, "scope": " ".join(scopes)})
     except requests.RequestException as exc:
         raise ConnectionFailed(method="POST", path="/device/authorize",
-                               server_message=type(exc).__name__) from exc
+                               server_message=type(exc).__name__,
+                               host=host_of(endpoints.device)) from exc
     if response.status_code >= 400:
         raise error_from_response(response.status_code, response.text, method="POST",
                                   path="/device/authorize")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from ccdesk.errors import CcdeskError
 
@@ -118,9 +119,56 @@ class ServerError(ApiError):
     what_to_do = "Nothing is lost. Try again in a few minutes."
 
 
+#: The hosts ccdesk talks to at Constant Contact (the API and the sign-in server), named in the
+#: advice to whoever looks after an organisation's proxy or firewall.
+CONSTANT_CONTACT_HOSTS = ("api.cc.email", "authz.constantcontact.com")
+
+
+def host_of(url: str) -> str:
+    """The host (with its port, when not the scheme's usual one) of ``url``, for people."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    usual = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{host}:{port}" if port and port != usual else host
+
+
 class ConnectionFailed(ApiError):
+    """No answer at all: the network, a proxy or a firewall, or the server is down.
+
+    Args:
+        host: the host that could not be reached (see :func:`host_of`); the title names it,
+            and the advice names the hosts a proxy or firewall must let through.
+    """
+
     title = "Cannot reach Constant Contact"
     what_to_do = "Check the internet connection, then try again. Nothing is lost."
+
+    def __init__(self, title: str | None = None, what_to_do: str | None = None, *,
+                 host: str = "", **kwargs: Any) -> None:
+        self.host = host
+        if host and title is None:
+            title = f"ccdesk could not reach {host}"
+        if host and what_to_do is None:
+            what_to_do = network_advice(host)
+        super().__init__(title, what_to_do, **kwargs)
+
+
+def network_advice(host: str) -> str:
+    """What to do when ``host`` does not answer: the connection, then a proxy or firewall."""
+    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if bare in CONSTANT_CONTACT_HOSTS:
+        allow = " and ".join(CONSTANT_CONTACT_HOSTS) + " (HTTPS, port 443)"
+    else:
+        allow = host
+    return (
+        "Check that this computer is connected to the internet, then try again; nothing is "
+        "lost. If it is connected and your organisation uses a proxy or firewall, ask whoever "
+        f"looks after your computers to let ccdesk reach {allow}."
+    )
 
 
 class OutcomeUnknown(ApiError):

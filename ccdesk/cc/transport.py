@@ -46,6 +46,7 @@ from ccdesk.cc.errors import (
     RateLimited,
     ServerError,
     error_from_response,
+    host_of,
     is_throttled,
 )
 from ccdesk.paths import replace_file
@@ -422,7 +423,8 @@ class Transport:
                     raise OutcomeUnknown(method=method, path=shown, server_message=kind) from exc
                 attempt += 1
                 if attempt >= self.retry.max_attempts:
-                    raise ConnectionFailed(method=method, path=shown, server_message=kind) from exc
+                    raise ConnectionFailed(method=method, path=shown, server_message=kind,
+                                           host=host_of(url)) from exc
                 self._sleep(self.retry.backoff(attempt))
                 continue
             elapsed = (time.monotonic() - started) * 1000

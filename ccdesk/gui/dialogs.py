@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,9 +38,11 @@ from PySide6.QtWidgets import (
 from ccdesk.cc.auth import (
     DEFAULT_REDIRECT_HOST,
     DEFAULT_REDIRECT_PORT,
+    DEVELOPER_PORTAL,
     REDIRECT_HOSTS,
     redirect_uri_for,
 )
+from ccdesk.cc.errors import ConnectionFailed, host_of
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import words
 
@@ -55,6 +58,11 @@ def error_texts(exc: BaseException) -> tuple[str, str, str]:
     """(title, what to do, details) for any exception; unknown ones get a generic text."""
     if isinstance(exc, CcdeskError):
         return exc.title, exc.what_to_do, exc.details
+    if isinstance(exc, requests.RequestException):  # one that escaped the client's typing
+        url = getattr(getattr(exc, "request", None), "url", None) or ""
+        typed = ConnectionFailed(host=host_of(url) if url else "Constant Contact",
+                                 server_message=type(exc).__name__)
+        return typed.title, typed.what_to_do, typed.details
     details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return ("Something unexpected went wrong",
             "Nothing that was recorded is lost. Try again; if it happens again, send the log "
@@ -170,13 +178,14 @@ class AppKeyDialog(QDialog):
         self.setWindowTitle("Set up the connection to Constant Contact")
         self.setMinimumWidth(500)
         layout = QVBoxLayout(self)
-        intro = QLabel(
+        self.intro = intro = QLabel(
             "<p>ccdesk talks to Constant Contact through an <b>application</b> that your "
             "organisation registers once, free, in Constant Contact's developer portal "
-            "(<i>v3.developer.constantcontact.com</i> → My Applications). Copy its details "
-            "here. You only do this once.</p>")
+            f"(<a href='{DEVELOPER_PORTAL}'>{DEVELOPER_PORTAL}</a>, “My Applications”). Copy "
+            "its details here. You only do this once.</p>")
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
+        intro.setOpenExternalLinks(True)
         layout.addWidget(intro)
         form = QFormLayout()
         self.client_id = QLineEdit(client_id)

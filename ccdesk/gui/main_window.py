@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from ccdesk.cc.errors import AuthError
 from ccdesk.core.journal import RunRecord
-from ccdesk.credentials import KeyringUnavailable
+from ccdesk.credentials import CredentialStore, KeyringUnavailable
 from ccdesk.engine.session import Session, reset_demo
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, palette, tasks, words
@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.reset_demo_button = QPushButton("Reset the de&mo…")
         self.reset_demo_button.setAccessibleName(
             "Reset the demo: its members, lists and runs go back to the start")
+        self.reset_demo_button.setToolTip("The demo's members, lists and runs go back to the start.")
         self.demo_banner.layout().addWidget(self.reset_demo_button)
         self.demo_banner.layout().addWidget(self.leave_demo_button)
         outer.addWidget(self.demo_banner)
@@ -269,6 +270,10 @@ class MainWindow(QMainWindow):
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._open_from_menu)
         menu.addAction(self.open_action)
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
         self.reset_demo_action = QAction("&Reset the demo…", self)
         self.reset_demo_action.triggered.connect(self.reset_demo)
         menu.addAction(self.reset_demo_action)
@@ -286,6 +291,11 @@ class MainWindow(QMainWindow):
             go.addAction(action)
             self.go_actions[key] = action
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("&Staff guide", self)
+        self.guide_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.guide_action.triggered.connect(self.show_guide)
+        help_menu.addAction(self.guide_action)
+        help_menu.addSeparator()
         logs = QAction("Open the folder of the &log file", self)
         logs.triggered.connect(self._open_log_folder)
         help_menu.addAction(logs)
@@ -329,6 +339,8 @@ class MainWindow(QMainWindow):
             self.step_buttons[key].setEnabled(ok)
             self.go_actions[key].setEnabled(ok)
         self.open_action.setEnabled(connected)
+        for action in getattr(self, "recent_actions", ()):
+            action.setEnabled(connected and bool(action.data()))
 
     def update_title(self) -> None:
         title = "ccdesk"
@@ -405,9 +417,26 @@ class MainWindow(QMainWindow):
     def check_account(self) -> None:
         if self.session is None:
             return
+        if self._first_start():
+            # Nothing was ever connected here: the password store is left alone (unlocking it
+            # may prompt) until the person presses Connect, which asks it first.
+            log.info("first start: the password store is not asked until Connect")
+            self.account_page.unchecked = True
+            self.account_ready(tasks.AccountInfo(False, demo=self.demo))
+            return
+        self.account_page.unchecked = False
         self.account_page.show_checking()
         self.jobs.thread("account", tasks.account_work(self.session), on_done=self.account_ready,
                        on_error=self._account_failed)
+
+    def _first_start(self) -> bool:
+        """No account was ever connected or set up in this window, and the session keeps its
+        connection in the system's password store."""
+        session, settings = self.session, self.settings
+        return (session is not None and not session.demo
+                and isinstance(session.store, CredentialStore)
+                and not settings.get("state/connected_once")
+                and not settings.get("prefs/client_id"))
 
     def _account_failed(self, exc: BaseException) -> None:
         self.account_ready(tasks.AccountInfo(False, demo=self.demo))
@@ -417,6 +446,8 @@ class MainWindow(QMainWindow):
         """The connection is known (connected or not)."""
         was = self.account_info
         self.state.set_account(info)
+        if info.connected and not info.demo and not self.settings.get("state/connected_once"):
+            self.settings.set("state/connected_once", True)
         if info.connected and info.account is not None:
             self.account_line.setText(
                 f"Connected to <b>{_html(info.account.organization_name)}</b> as "
@@ -541,10 +572,58 @@ class MainWindow(QMainWindow):
         self.go("sheet")
         self.sheet_page.choose_file()
 
+    def _fill_recent_menu(self) -> None:
+        """File ▸ Open Recent: the last spreadsheets opened (a file no longer there is greyed),
+        then "Clear the list"."""
+        menu = self.recent_menu
+        menu.clear()
+        usable = self.open_action.isEnabled()
+        recent = self.settings.recent_files()
+        self.recent_actions: list[QAction] = []
+        for n, path in enumerate(recent, 1):
+            there = Path(path).is_file()
+            name = Path(path).name.replace("&", "&&")
+            action = QAction(f"&{n} {name}" if n < 10 else name, menu)
+            if not there:
+                action.setText(f"{action.text()} (not found)")
+            action.setToolTip(path if there else f"{path}: moved, renamed or deleted")
+            action.setStatusTip(path)
+            action.setData(there)
+            action.setEnabled(usable and there)
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
+            menu.addAction(action)
+            self.recent_actions.append(action)
+        if not recent:
+            empty = menu.addAction("No spreadsheets opened yet")
+            empty.setEnabled(False)
+        menu.addSeparator()
+        self.clear_recent_action = menu.addAction("&Clear the list")
+        self.clear_recent_action.setEnabled(bool(recent))
+        self.clear_recent_action.triggered.connect(self.clear_recent)
+
+    def open_recent(self, path: str) -> None:
+        """File ▸ Open Recent ▸ a file: opened as File ▸ Open opens one; a file that is gone
+        is taken off the list, and the person is told."""
+        if not Path(path).is_file():
+            self.settings.remove_recent(path)
+            self._fill_recent_menu()
+            dialogs.show_info(self, "The spreadsheet is not there any more",
+                              f"{path}\n\nwas moved, renamed or deleted, so it is taken off "
+                              "File ▸ Open Recent. Open it with File ▸ Open spreadsheet… from "
+                              "where it is now.")
+            return
+        self.open_sheet(path)
+
+    def clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self._fill_recent_menu()
+
     def _sheet_changed(self, view: Any) -> None:
         self.update_title()
         self._update_steps()
         if view is not None:
+            self.settings.add_recent(view.sheet.path)
+            self._fill_recent_menu()
             self.sheet_loaded.emit(view)
 
     def _preview_changed(self, info: Any) -> None:
@@ -709,6 +788,18 @@ class MainWindow(QMainWindow):
 
     # =========================================================================================
     # Help
+
+    def show_guide(self) -> None:
+        """Help ▸ Staff guide: the guide in a window beside this one."""
+        from ccdesk.gui.guide import StaffGuideDialog
+
+        if getattr(self, "guide", None) is None:
+            self.guide = StaffGuideDialog(self)
+        if self.guide.isVisible():  # already open, perhaps behind: bring it forward
+            self.guide.raise_()
+            self.guide.activateWindow()
+        else:
+            self.guide.show()
 
     def _open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl

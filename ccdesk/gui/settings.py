@@ -50,7 +50,14 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("state/last_folder", str, ""),
     Key("state/last_lists", list, []),
     Key("state/last_log_folder", str, ""),
+    Key("state/recent_files", list, []),  # spreadsheets opened, newest first (File ▸ Open Recent)
+    # an account was connected here once: from then on the window asks the password store at
+    # start (at a first start it leaves the store alone until the person presses Connect)
+    Key("state/connected_once", bool, False),
 )}
+
+#: How many spreadsheets File ▸ Open Recent remembers.
+MAX_RECENT = 8
 
 _FORBIDDEN = ("secret", "token", "password")
 
@@ -126,6 +133,24 @@ class Settings:
         table[client_id] = {"host": host, "port": int(port)}
         self.set("prefs/redirects", json.dumps(table, sort_keys=True))
         self.set("prefs/redirect_port", int(port))
+
+    # the spreadsheets opened lately
+    def recent_files(self) -> list[str]:
+        """The spreadsheets opened lately, newest first (at most :data:`MAX_RECENT`)."""
+        return self.get("state/recent_files")[:MAX_RECENT]
+
+    def add_recent(self, path: str) -> None:
+        """Put ``path`` first in the recent spreadsheets."""
+        path = str(Path(path))
+        kept = [p for p in self.recent_files() if p != path]
+        self.set("state/recent_files", [path, *kept][:MAX_RECENT])
+
+    def remove_recent(self, path: str) -> None:
+        """Forget ``path`` (a file that was moved or deleted)."""
+        self.set("state/recent_files", [p for p in self.recent_files() if p != str(Path(path))])
+
+    def clear_recent(self) -> None:
+        self.set("state/recent_files", [])
 
     # conveniences for the keys used in several places
     @property

@@ -115,7 +115,8 @@ def test_connect_with_a_code_on_another_device(make_window, oauth_sandbox, dialo
     window = make_window(demo=False, factory=lambda: account_session(oauth_sandbox))
     window.settings.set("prefs/client_id", DEMO_CLIENT_ID)
     page = window.account_page
-    page.device_button.click()
+    page.device_button.click()  # explained first; "Get a code" starts it
+    page.start_device.click()
     qtbot.waitUntil(lambda: page.stack.currentWidget() is page.device, timeout=WAIT)
     code = page._device_code
     assert code is not None and code.user_code in page.device_text.text()

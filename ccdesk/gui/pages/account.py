@@ -3,6 +3,7 @@ and how many Constant Contact requests are left today, disconnect, or try the de
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,34 @@ from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
 from ccdesk.gui.widgets import Note, PageStack, primary
+
+log = logging.getLogger("ccdesk.gui")
+
+WAITING_TEXT = ("<p>Your web browser has opened Constant Contact's sign-in page.</p>"
+                "<p>Sign in there and press Allow. ccdesk carries on by itself as soon as you "
+                "have; you can then close the browser tab.</p>")
+NOTHING_OPENED_TEXT = ("Nothing opened? Check your browser's windows, or copy the sign-in link "
+                       "and paste it into your browser's address bar.")
+BROWSER_FAILED_TEXT = ("<p><b>ccdesk could not open your web browser.</b></p>"
+                       "<p>Press “Copy the sign-in link”, open your web browser yourself, paste "
+                       "the link into its address bar and press Enter. Then sign in to "
+                       "Constant Contact there and press Allow.</p>")
+OTHER_WAYS_TEXT = (
+    "<p><b>Sign in on another device, with a code.</b></p>"
+    "<p>Use this when the web browser on this computer cannot be used to sign in, for "
+    "example when it cannot reach Constant Contact's sign-in page, or when Constant Contact "
+    "cannot send it back to ccdesk.</p>"
+    "<p>When you press <b>Get a code</b>, ccdesk asks Constant Contact for a short code and "
+    "shows it here with a web address. On any computer, tablet or phone, open that address, "
+    "sign in to Constant Contact as usual, type the code and press Allow. ccdesk carries on by "
+    "itself once you have. The code works for a few minutes.</p>"
+    "<p>This works only if your organisation's ccdesk application was registered for the "
+    "<i>Device Flow</i> in Constant Contact's developer portal; ask whoever set ccdesk up.</p>")
+
+
+def _system_browser(url: str) -> bool:
+    """Open ``url`` in the system's web browser; False when it could not be opened."""
+    return bool(QDesktopServices.openUrl(QUrl.fromEncoded(url.encode("ascii", "replace"))))
 
 
 def _panel(*widgets: Any) -> QWidget:
@@ -54,6 +83,7 @@ class AccountPage(Page):
     account_found = Signal(object)  # tasks.AccountInfo, after connecting or disconnecting
     demo_wanted = Signal()
     leave_demo_wanted = Signal()
+    sign_in_link = Signal(str)  # the consent page's address, from the sign-in's thread
 
     def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
         super().__init__(state, jobs, settings)
@@ -75,8 +105,12 @@ class AccountPage(Page):
         self.demo_button.setAccessibleName("Try the demo account (nothing real is touched)")
         self.device_button = QPushButton("Other ways to connect…")
         self.device_button.setFlat(True)
+        self.device_button.setToolTip("For when the browser on this computer cannot be used "
+                                      "to sign in: explains the other way first.")
         self.key_button = QPushButton("Change the application key…")
         self.key_button.setFlat(True)
+        self.key_button.setToolTip("The API key (client id) of your organisation's ccdesk "
+                                   "application, and the redirect address registered with it.")
         self.not_connected = _panel(
             Note("ccdesk is not connected to a Constant Contact account yet."),
             Note("Connecting is done once. Your web browser opens Constant Contact's sign-in "
@@ -95,14 +129,29 @@ class AccountPage(Page):
         self.cancel_connect.setAccessibleName("Cancel connecting")
         self.waiting_uri = Note()
         self.waiting_uri.setAccessibleName("Redirect address in use")
+        self.waiting_text = Note(WAITING_TEXT, rich=True)
+        self.waiting_text.setAccessibleName("Signing in")
+        self.waiting_hint = Note(NOTHING_OPENED_TEXT)
+        self.copy_link = QPushButton("Copy the sign-in &link")
+        self.copy_link.setToolTip("Puts the address of Constant Contact's sign-in page on the "
+                                  "clipboard: paste it into your web browser's address bar.")
+        self.copy_link.setEnabled(False)
         self.waiting = _panel(
-            Note("Your web browser has opened Constant Contact's sign-in page.\n\n"
-                 "Sign in there and press Allow. ccdesk carries on by itself as soon as you "
-                 "have; you can then close the browser tab."),
-            Note("Nothing opened? Check your browser's windows, or use “Other ways to connect” "
-                 "after cancelling."),
+            self.waiting_text,
+            self.waiting_hint,
             self.waiting_uri,
-            _row(self.cancel_connect),
+            _row(self.copy_link, self.cancel_connect),
+        )
+        self._sign_in_url = ""
+
+        # -- other ways to connect: explained before anything starts
+        self.start_device = primary(QPushButton("&Get a code"))
+        self.start_device.setAccessibleName("Get a code to sign in on another device")
+        self.back_from_other = QPushButton("&Back")
+        self.back_from_other.setAccessibleName("Back, without connecting")
+        self.other_ways = _panel(
+            Note(OTHER_WAYS_TEXT, rich=True),
+            _row(self.start_device, self.back_from_other),
         )
 
         # -- device code
@@ -137,12 +186,17 @@ class AccountPage(Page):
         self.connected = _panel(self.organisation, self.login, self.quota, self.demo_note,
                                 _row(self.next_button, self.disconnect_button,
                                      self.leave_demo_button))
-        for w in (self.checking, self.not_connected, self.waiting, self.device, self.connected):
+        for w in (self.checking, self.not_connected, self.waiting, self.other_ways, self.device,
+                  self.connected):
             self.stack.addWidget(w)
 
         self.connect_button.clicked.connect(self.connect_account)
         self.demo_button.clicked.connect(self.demo_wanted)
-        self.device_button.clicked.connect(self.connect_with_code)
+        self.device_button.clicked.connect(self.show_other_ways)
+        self.start_device.clicked.connect(self.connect_with_code)
+        self.back_from_other.clicked.connect(self._back_to_connect)
+        self.copy_link.clicked.connect(self._copy_link)
+        self.sign_in_link.connect(self._open_sign_in_page)
         self.key_button.clicked.connect(self.change_key)
         self.cancel_connect.clicked.connect(self._cancel_job)
         self.cancel_device.clicked.connect(self._cancel_job)
@@ -153,6 +207,8 @@ class AccountPage(Page):
         self.next_button.clicked.connect(lambda: self.go_wanted.emit("sheet"))
         self._job: Any = None
         self.open_browser: Callable[[str], Any] | None = None  # None: the system's browser
+        #: The password store has not been asked yet (a first start): Connect asks it first.
+        self.unchecked = False
         state.account_changed.connect(self._account_changed)
 
     # -- what the window tells the page ----------------------------------------------------------
@@ -211,9 +267,32 @@ class AccountPage(Page):
         self._app_key(force_form=True)
 
     def connect_account(self) -> None:
-        """"Connect your account": the browser flow."""
+        """"Connect your account": the browser flow.
+
+        At a first start the password store was left alone (unlocking it may prompt): it is
+        asked now, and a connection already stored there (by the command line) is used."""
         session = self.state.session
         if session is None:
+            return
+        if self.unchecked:
+            self.unchecked = False
+            self.status.setText("Checking this computer's password store…")
+            self.connect_button.setEnabled(False)
+
+            def checked(info: tasks.AccountInfo) -> None:
+                self.connect_button.setEnabled(True)
+                self.status.clear()
+                if info.connected:
+                    self.account_found.emit(info)
+                else:
+                    self.connect_account()
+
+            def failed(exc: BaseException) -> None:
+                self.connect_button.setEnabled(True)
+                self._connect_failed(exc)
+
+            self.jobs.thread("account", tasks.account_work(session), on_done=checked,
+                             on_error=failed)
             return
         key = self._app_key()
         if key is None:
@@ -224,16 +303,62 @@ class AccountPage(Page):
             f"Constant Contact sends you back to {redirect_uri_for(host, port)}: your "
             "application must have exactly this Redirect URI, port included (see “Change the "
             "application key”).")
+        self._sign_in_url = ""
+        self.waiting_text.setText(WAITING_TEXT)
+        self.waiting_hint.setText(NOTHING_OPENED_TEXT)
+        self.copy_link.setEnabled(False)
         self.stack.setCurrentWidget(self.waiting)
         self.cancel_connect.setFocus()
+
+        def hand_over(url: str) -> bool:  # on the sign-in's thread: the window opens it
+            self.sign_in_link.emit(url)
+            return True
+
         self._job = self.jobs.thread(
-            "connect", tasks.connect_browser_work(session, app_key, port, self.open_browser,
-                                                  host),
+            "connect", tasks.connect_browser_work(session, app_key, port, hand_over, host),
             on_done=self._connected, on_error=self._connect_failed,
             on_cancel=self._connect_cancelled)
 
+    def _open_sign_in_page(self, url: str) -> None:
+        """Open the consent page in the browser; if it cannot be opened, say so and offer the
+        link to copy. Either way the sign-in goes on waiting for Constant Contact's answer."""
+        if self._job is None or self.stack.currentWidget() is not self.waiting:
+            return  # cancelled meanwhile
+        self._sign_in_url = url
+        self.copy_link.setEnabled(True)
+        opener = self.open_browser or _system_browser
+        try:
+            opened = opener(url) is not False
+        except Exception:  # a browser that cannot start is "not opened"
+            log.info("the browser could not be started", exc_info=True)
+            opened = False
+        if opened:
+            return
+        log.info("the browser could not be opened; the sign-in link is offered to copy")
+        self.waiting_text.setText(BROWSER_FAILED_TEXT)
+        self.waiting_hint.setText("ccdesk is waiting for you to sign in. Once you have pressed "
+                                  "Allow, it carries on by itself.")
+        self.copy_link.setFocus()
+
+    def _copy_link(self) -> None:
+        if self._sign_in_url:
+            QGuiApplication.clipboard().setText(self._sign_in_url)
+            self.status.setText("The sign-in link is copied. Paste it into your web browser's "
+                                "address bar.")
+
+    def show_other_ways(self) -> None:
+        """"Other ways to connect…": say what the other way is; nothing starts until the
+        person presses "Get a code"."""
+        self.status.clear()
+        self.stack.setCurrentWidget(self.other_ways)
+        self.start_device.setFocus()
+
+    def _back_to_connect(self) -> None:
+        self.stack.setCurrentWidget(self.not_connected)
+        self.connect_button.setFocus()
+
     def connect_with_code(self) -> None:
-        """"Other ways to connect": the device flow (a code to enter on any device)."""
+        """"Get a code": the device flow (a code to enter on any device)."""
         session = self.state.session
         if session is None:
             return
@@ -268,8 +393,10 @@ class AccountPage(Page):
             self.status.setText("The code is copied.")
 
     def _open_device_page(self) -> None:
-        if self._device_code is not None:
-            QDesktopServices.openUrl(QUrl(self._device_code.verification_uri_complete))
+        if self._device_code is not None and not _system_browser(
+                self._device_code.verification_uri_complete):
+            self.status.setText("ccdesk could not open your web browser here. Open the address "
+                                "above on any device instead.")
 
     def _cancel_job(self) -> None:
         if self._job is not None:
@@ -278,12 +405,14 @@ class AccountPage(Page):
 
     def _connected(self, info: tasks.AccountInfo) -> None:
         self._job = None
+        self._sign_in_url = ""
         self.status.setText("Connected. Your connection is kept in this computer's password "
                             "store.")
         self.account_found.emit(info)
 
     def _connect_failed(self, exc: BaseException) -> None:
         self._job = None
+        self._sign_in_url = ""
         title, what_to_do, _ = dialogs.error_texts(exc)
         # Signed in, but the first call failed: the connection is kept, so "not connected"
         # would be untrue (the window checks it again at the next start or Connect).
@@ -294,6 +423,7 @@ class AccountPage(Page):
 
     def _connect_cancelled(self, exc: object) -> None:
         self._job = None
+        self._sign_in_url = ""
         self.status.setText("Connecting was cancelled. Nothing was stored.")
         self.stack.setCurrentWidget(self.not_connected)
 

@@ -50,6 +50,7 @@ class HistoryPage(Page):
         buttons = QHBoxLayout()
         self.open_button = QPushButton("&See the results")
         self.resume_button = QPushButton("&Resume")
+        self.resume_button.setToolTip("Carry on with this run's rows not done yet. Nothing is sent twice.")
         self.watch_button = QPushButton("&Watch")
         self.watch_button.setToolTip("Another ccdesk (a window, the command line, a scheduled "
                                      "job) is carrying this run out: follow it here.")

@@ -63,6 +63,7 @@ class PreviewPage(Page):
         self.lists_note = Note("Loading the account's lists…")
         self.refresh_lists = QPushButton("Refresh the lis&ts")
         self.refresh_lists.setAccessibleName("Refresh the lists")
+        self.refresh_lists.setToolTip("Read the account's lists from Constant Contact again.")
         box = QVBoxLayout(lists_box)
         note_row = QHBoxLayout()  # what to do first, then the lists
         note_row.addWidget(self.lists_note, 1)
@@ -83,6 +84,7 @@ class PreviewPage(Page):
                           ("unsubscribe", "&Unsubscribe (permanent)")):
             button = QRadioButton(text)
             button.setAccessibleDescription(words.ACTION_EXPLANATIONS[key])
+            button.setToolTip(words.ACTION_EXPLANATIONS[key])
             self.actions.addButton(button)
             self.action_buttons[key] = button
             box.addWidget(button)
@@ -100,6 +102,7 @@ class PreviewPage(Page):
         self.chosen = QLabel()
         self.chosen.setAccessibleName("Your choices")
         self.change_choices = QPushButton("&Change the choices")
+        self.change_choices.setToolTip("Show the lists and the action again; the preview is made again.")
         folded = QHBoxLayout()
         folded.addWidget(self.chosen, 1)
         folded.addWidget(self.change_choices)
@@ -111,6 +114,7 @@ class PreviewPage(Page):
 
         self.preview_button = primary(QPushButton("&Show what will happen"))
         self.preview_button.setAccessibleName("Preview: show what will happen (changes nothing)")
+        self.preview_button.setToolTip("Look the members up and show what a run would do. Changes nothing.")
         self.preview_hint = Note("This looks the members up in Constant Contact. It changes "
                                  "nothing.")
         row = QHBoxLayout()
@@ -143,8 +147,10 @@ class PreviewPage(Page):
         result.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.export_button = QPushButton("Save this &preview…")
+        self.export_button.setToolTip("Save this table as a spreadsheet (Excel or CSV) to check it.")
         self.run_button = primary(QPushButton("&Run…"))
         self.run_button.setAccessibleName("Run: make these changes")
+        self.run_button.setToolTip("Make these changes in Constant Contact (you confirm first).")
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         buttons.addWidget(self.run_button)

@@ -51,12 +51,16 @@ class ResultsPage(Page):
         buttons = QHBoxLayout()
         self.save_button = QPushButton("&Save log…")
         self.save_button.setAccessibleName("Save the results log")
+        self.save_button.setToolTip("Save the log: every row of the spreadsheet and what happened to it.")
         self.resume_button = QPushButton("&Resume this run")
+        self.resume_button.setToolTip("Carry on with the rows not done yet. Nothing is sent twice.")
         self.watch_button = QPushButton("Wa&tch it")
         self.watch_button.setToolTip("Another ccdesk is carrying this run out: follow it here.")
         self.watch_button.hide()
         self.retry_button = QPushButton("Tr&y the failed ones again")
+        self.retry_button.setToolTip("Prepare a new preview with only the rows that failed.")
         self.undo_button = QPushButton("&Undo this run…")
+        self.undo_button.setToolTip("Put exactly the contacts this run removed back on their lists.")
         self.new_button = QPushButton("Start a &new job")
         for b in (self.save_button, self.resume_button, self.watch_button, self.retry_button,
                   self.undo_button):
