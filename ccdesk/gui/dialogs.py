@@ -260,13 +260,13 @@ class AppKeyDialog(QDialog):
         """The section "Limits": requests a second, a day, and when the day starts again."""
         box = QGroupBox("Limits (only if Constant Contact raised yours)")
         box.setAccessibleName("Limits of this application key")
-        form = QFormLayout(box)
-        note = QLabel("Constant Contact allows an application 4 requests a second and 10,000 a "
-                      "day, counted again from 00:00 UTC. Change these only if Constant Contact "
-                      "has granted your application more (partner applications, for example "
-                      "10 a second and 250,000 a day). ccdesk stays a little under the rate.")
+        column = QVBoxLayout(box)
+        note = QLabel("Usually 4 a second and 10,000 a day from 00:00 UTC. Partner applications "
+                      "may have more, e.g. 10 and 250,000.")
         note.setWordWrap(True)
-        form.addRow(note)
+        column.addWidget(note)
+        form = QFormLayout()
+        column.addLayout(form)
         self.per_second = QSpinBox()
         self.per_second.setRange(1, MAX_PER_SECOND)
         self.per_second.setAccessibleName("Requests a second")
