@@ -63,7 +63,11 @@ def test_typing_another_key_shows_that_keys_limits(qtbot) -> None:
 
 
 def test_limits_are_saved_per_key_and_shown_with_the_allowance(make_window, oauth_sandbox,
-                                                               dialogs, qtbot) -> None:
+                                                               dialogs, qtbot,
+                                                               monkeypatch) -> None:
+    from ccdesk.cc.transport import Pacer
+
+    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer())  # whatever tests before did
     session = Session(Endpoints.for_base(oauth_sandbox.base_url), InMemoryStore(), profile="test")
     window = make_window(demo=False, factory=lambda: session, open_browser=follow)
     page = window.account_page
