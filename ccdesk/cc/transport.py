@@ -11,7 +11,8 @@ Rules (``../shared/cc-v3-api.md`` §5–6):
   :class:`~ccdesk.cc.limits.Limits` (the defaults are the ones above), which the pacer's rate
   and the day's allowance follow.
 - ``throttled`` (or the older gateway's 403 ``mashery.not.authorized.over…``) → wait a second
-  and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
+  (or as long as a ``Retry-After`` header asks, up to a minute) and retry;
+  ``quota_exceeded`` → :class:`QuotaExceeded` at once;
   500/502/503/504, lost connections and timeouts → capped, jittered exponential back-off,
   bounded; other 4xx → no retry; 401 → one token refresh, one retry.
 - A request that changes things and is not idempotent (the bulk-activity POSTs) is never
@@ -350,6 +351,21 @@ def _host_of(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
 
 
+#: The longest pause a Retry-After header may ask for before a retry (a throttle, not a day).
+MAX_RETRY_AFTER = 60.0
+
+
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a 429's ``Retry-After`` header asks for (0 without one; capped).
+
+    Constant Contact documents no such header and ccdesk paces itself without it; when one is
+    there, ccdesk waits at least that long. Only the delay-seconds form is read."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value.isdigit():
+        return 0.0
+    return min(float(value), MAX_RETRY_AFTER)
+
+
 def _never_sent(exc: requests.RequestException) -> bool:
     """Whether a failed request certainly did not reach the server."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -501,6 +517,7 @@ class Transport:
                 wait = self.retry.throttle_wait * (1 + self.retry.rng.random() * 0.25)
                 if not is_throttled(error):  # e.g. the 1,000-queued-activities limit
                     wait = max(wait, self.retry.backoff(min(throttled, 6)))
+                wait = max(wait, _retry_after(response))
                 self.pacer.hold(wait)
                 continue
             if response.status_code in RETRY_STATUSES:

@@ -71,6 +71,10 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
              "mashery.not.authorized.over.qps / .ratelimit instead of 429",
     )
     parser.add_argument(
+        "--retry-after", action="store_true",
+        help="a 429 carries a Retry-After header (seconds); Constant Contact documents none",
+    )
+    parser.add_argument(
         "--foreign-activity-every", metavar="S", type=float, default=120.0,
         help="with --foreign-activities: one more about every S seconds (default 120; 0 = none)",
     )
@@ -121,6 +125,7 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
             foreign_activities=args.foreign_activities,
             foreign_activity_every=args.foreign_activity_every,
             gateway_rate_errors=args.gateway_rate_errors, user_role=args.user_role,
+            retry_after=args.retry_after,
             any_loopback_port=args.any_loopback_port,
         ).start()
     except (ValueError, KeyError) as exc:

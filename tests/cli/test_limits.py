@@ -101,3 +101,16 @@ def test_sandbox_command_with_partner_limits() -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
     assert "10 requests a second, 250,000 a day" in said
+
+
+@pytest.mark.parametrize("argv, rate, quota", [
+    ([], 4, 10_000), (["--partner-limits"], 10, 250_000),
+    (["--partner-limits", "--rate-limit", "7"], 7, 250_000),
+    (["--daily-quota", "0"], 4, 0)])
+def test_sandbox_command_limits(monkeypatch, argv, rate, quota) -> None:
+    from tests.sandbox.test_realistic import sandbox_options
+
+    seen = sandbox_options(monkeypatch, *argv)
+    assert (seen["rate_limit"], seen["daily_quota"]) == (rate, quota)
+    assert seen["retry_after"] is False
+    assert sandbox_options(monkeypatch, "--retry-after", *argv)["retry_after"] is True

@@ -181,3 +181,38 @@ def test_the_limits_file_is_private_and_keyed_by_the_application_key(tmp_path) -
     save_limits("key-b", PARTNER_LIMITS)  # and writable again
     assert limits_of("key-b") == PARTNER_LIMITS
     assert time.monotonic() - started < 5
+
+
+def test_a_retry_after_header_is_waited_for(partner, sandbox, journal_path) -> None:
+    """Constant Contact documents no Retry-After; should a 429 carry one, ccdesk waits at
+    least that long (here longer than its own second) before trying again."""
+    save_limits(DEMO_CLIENT_ID, PARTNER_LIMITS)
+    session = Session.for_sandbox(partner, journal_path)
+    try:
+        client = session.client()
+        sandbox.requests.clear()
+        sandbox.faults.add(r"/v3/account/summary", status=429, headers={"Retry-After": "2"},
+                           body={"error_key": "throttled", "error_message": "Too Many Requests"})
+        assert client.account().organization_name == "Test Choir"
+    finally:
+        session.close()
+    refused, retried = [r for r in sandbox.requests.records() if r.path.startswith("/v3/")]
+    assert (refused.status, retried.status) == (429, 200)
+    assert retried.time - refused.time >= 1.9
+
+
+def test_the_sandbox_can_say_retry_after(partner, sandbox) -> None:
+    import requests
+
+    token = sandbox.issue_token()["access_token"]
+    sandbox.set_limits(rate_limit=1)
+    sandbox.config.retry_after = True
+    headers = {"Authorization": f"Bearer {token}"}
+    answers = [requests.get(f"{sandbox.api_url}/account/summary", headers=headers, timeout=10)
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 429]
+    assert answers[1].json()["error_key"] == "throttled"
+    assert answers[1].headers["Retry-After"] == "1"
+    sandbox.config.retry_after = False
+    assert "Retry-After" not in requests.get(f"{sandbox.api_url}/account/summary",
+                                             headers=headers, timeout=10).headers
