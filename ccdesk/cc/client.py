@@ -16,6 +16,7 @@ import requests
 
 from ccdesk.cc.auth import CredentialStoreLike, Endpoints, TokenManager
 from ccdesk.cc.errors import ApiError
+from ccdesk.cc.limits import Limits
 from ccdesk.cc.models import Account, Activity, Contact, ContactList
 from ccdesk.cc.transport import DailyUsage, Pacer, RetryPolicy, Transport
 
@@ -61,13 +62,21 @@ class ConstantContact:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limits: Callable[[str], Limits] | None = None,
     ) -> ConstantContact:
-        """A client acting for the connection kept in ``store``."""
+        """A client acting for the connection kept in ``store``.
+
+        Args:
+            limits: the limits of an application key (e.g. :meth:`LimitsFile.get
+                <ccdesk.cc.limits.LimitsFile.get>`), asked for the stored key's; without
+                it, the usage count's and the pacer's as they are.
+        """
         http = session or requests.Session()
         tokens = TokenManager(endpoints, store, session=http, sleep=sleep)
         transport = Transport(
             endpoints.api_base, tokens=tokens, client_id=tokens.client_id, pacer=pacer,
             usage=usage, retry=retry, session=http, sleep=sleep,
+            limits=limits(tokens.client_id) if limits is not None else None,
         )
         return cls(transport, sleep=sleep)
 

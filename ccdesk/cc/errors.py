@@ -105,12 +105,14 @@ class RateLimited(ApiError):
 
 
 class QuotaExceeded(ApiError):
-    """The application's requests for today are used up (resets 00:00 UTC)."""
+    """The application's requests for today are used up (resets 00:00 UTC unless the key's
+    limits say otherwise)."""
 
     title = "Today's Constant Contact allowance is used up"
     what_to_do = (
-        "Constant Contact allows 10,000 requests a day for each application. The run is paused "
-        "and can be resumed after midnight UTC."
+        "Constant Contact allows each application a number of requests a day (10,000 unless it "
+        "granted yours more). The run is paused and can be resumed after midnight UTC (or the "
+        "daily reset set for your application key)."
     )
 
 

@@ -7,8 +7,12 @@ Rules (``../shared/cc-v3-api.md`` §5–6):
 - It allows 10,000 requests a day per key, reset at 00:00 UTC; :class:`DailyUsage` counts what
   this computer sent (persisted), so the app can say what is left and refuse a job that cannot
   fit.
+- A partner key may be granted more: the numbers of each key are a
+  :class:`~ccdesk.cc.limits.Limits` (the defaults are the ones above), which the pacer's rate
+  and the day's allowance follow.
 - ``throttled`` (or the older gateway's 403 ``mashery.not.authorized.over…``) → wait a second
-  and retry; ``quota_exceeded`` → :class:`QuotaExceeded` at once;
+  (or as long as a ``Retry-After`` header asks, up to a minute) and retry;
+  ``quota_exceeded`` → :class:`QuotaExceeded` at once;
   500/502/503/504, lost connections and timeouts → capped, jittered exponential back-off,
   bounded; other 4xx → no retry; 401 → one token refresh, one retry.
 - A request that changes things and is not idempotent (the bulk-activity POSTs) is never
@@ -49,12 +53,13 @@ from ccdesk.cc.errors import (
     host_of,
     is_throttled,
 )
+from ccdesk.cc.limits import DEFAULT_LIMITS, Limits
 from ccdesk.paths import replace_file
 
 log = logging.getLogger("ccdesk.cc")
 
-DAILY_LIMIT = 10_000
-DEFAULT_RATE = 3.7  # requests per second: under the 4/s limit with margin for network jitter
+DAILY_LIMIT = DEFAULT_LIMITS.per_day
+DEFAULT_RATE = DEFAULT_LIMITS.pacing_rate  # 3.7 a second: under the 4/s limit, a margin for jitter
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 USER_AGENT = "ccdesk"
@@ -76,7 +81,8 @@ class Pacer:
     """Spaces requests at least ``1/rate`` seconds apart; shared by threads.
 
     Args:
-        rate: requests per second to stay under.
+        rate: requests per second to stay under; 0: no pacing at all (tests), which
+            :meth:`set_rate` then leaves alone.
         clock: a monotonic clock (injectable for tests).
         sleep: how to wait (injectable for tests).
     """
@@ -98,12 +104,29 @@ class Pacer:
         self._next = 0.0
 
     @classmethod
-    def for_client(cls, client_id: str) -> Pacer:
-        """The process-wide pacer of one application key (the limit is per key)."""
+    def for_client(cls, client_id: str, rate: float | None = None) -> Pacer:
+        """The process-wide pacer of one application key (the limit is per key), at ``rate``
+        when given (the key's :attr:`~ccdesk.cc.limits.Limits.pacing_rate`)."""
         with cls._shared_lock:
             if client_id not in cls._shared:
-                cls._shared[client_id] = cls()
-            return cls._shared[client_id]
+                cls._shared[client_id] = cls(DEFAULT_RATE if rate is None else rate)
+            pacer = cls._shared[client_id]
+        if rate is not None:
+            pacer.set_rate(rate)
+        return pacer
+
+    @property
+    def rate(self) -> float:
+        """Requests per second (0: not paced)."""
+        return 1.0 / self.interval if self.interval else 0.0
+
+    def set_rate(self, rate: float) -> None:
+        """Pace at ``rate`` from the next request on (a pacer made unpaced stays so)."""
+        if rate <= 0:
+            raise ValueError("a rate is more than 0 requests a second")
+        with self._lock:
+            if self.interval:
+                self.interval = 1.0 / rate
 
     def wait(self) -> float:
         """Block until the next request may go; returns the seconds waited."""
@@ -127,33 +150,55 @@ class Pacer:
 
 
 class DailyUsage:
-    """Requests sent today (UTC) per application key, remembered across runs and processes.
+    """Requests sent today per application key, remembered across runs and processes.
 
-    The count lives in a small JSON file in the per-user data folder. Every change is a
-    read-modify-write of that file under a lock file (:class:`_FileLock`), written to a
-    temporary file and moved into place with ``os.replace``: two processes counting at once
-    (two windows, a window and a scheduled job) add up instead of overwriting each other.
-    Constant Contact's own count may still be higher when other computers share the key, so
-    this is a floor, and a ``quota_exceeded`` answer marks the day as used up.
+    "Today" is the key's allowance day: from its daily reset (00:00 UTC unless its
+    :class:`~ccdesk.cc.limits.Limits` say otherwise) to the next. The count lives in a small
+    JSON file in the per-user data folder. Every change is a read-modify-write of that file
+    under a lock file (:class:`_FileLock`), written to a temporary file and moved into place
+    with ``os.replace``: two processes counting at once (two windows, a window and a scheduled
+    job) add up instead of overwriting each other. Constant Contact's own count may still be
+    higher when other computers share the key, so this is a floor, and a ``quota_exceeded``
+    answer marks the day as used up.
+
+    Args:
+        path: the file (None: counted in memory only).
+        limits: the limits of every key not given its own with :meth:`set_limits`.
+        wall: the wall clock (injectable for tests).
     """
 
     def __init__(
         self,
         path: Path | None = None,
         *,
-        limit: int = DAILY_LIMIT,
+        limits: Limits = DEFAULT_LIMITS,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
-        self.limit = limit
+        self.default_limits = limits
+        self._limits: dict[str, Limits] = {}
         self._wall = wall
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, Any]] = {}
         if path is not None:
             self._counts = self._read() or {}
 
-    def _day(self) -> str:
-        return time.strftime("%Y-%m-%d", time.gmtime(self._wall()))
+    @property
+    def limit(self) -> int:
+        """Requests a day of a key without limits of its own."""
+        return self.default_limits.per_day
+
+    def set_limits(self, client_id: str, limits: Limits) -> None:
+        """Count ``client_id``'s allowance by ``limits`` from now on."""
+        with self._lock:
+            self._limits[client_id] = limits
+
+    def limits_for(self, client_id: str | None) -> Limits:
+        """The limits ``client_id``'s allowance is counted by."""
+        return self._limits.get(client_id or "", self.default_limits)
+
+    def _day(self, client_id: str) -> str:
+        return self.limits_for(client_id).day_of(self._wall())
 
     def _read(self) -> dict[str, dict[str, Any]] | None:
         """What the file holds (None when it cannot be read)."""
@@ -174,7 +219,7 @@ class DailyUsage:
             lock = _FileLock(self.path.with_name(self.path.name + ".lock")) if self.path else None
             with lock or contextlib.nullcontext():
                 used = self._today(client_id)
-                self._counts[client_id] = {"day": self._day(), "used": change(used)}
+                self._counts[client_id] = {"day": self._day(client_id), "used": change(used)}
                 self._save()
 
     def count(self, client_id: str, n: int = 1) -> None:
@@ -191,7 +236,7 @@ class DailyUsage:
         if self.path is not None and (on_disk := self._read()) is not None:
             self._counts = on_disk
         entry = self._counts.get(client_id)
-        if not entry or entry.get("day") != self._day():
+        if not entry or entry.get("day") != self._day(client_id):
             return 0
         try:
             return int(entry.get("used") or 0)
@@ -200,15 +245,16 @@ class DailyUsage:
 
     def remaining(self, client_id: str) -> int:
         """Requests left today (never negative)."""
-        return max(0, self.limit - self.used(client_id))
+        return max(0, self.limits_for(client_id).per_day - self.used(client_id))
 
     def mark_exhausted(self, client_id: str) -> None:
-        """Constant Contact said the quota is used up: believe it until midnight UTC."""
-        self._update(client_id, lambda used: max(used, self.limit))
+        """Constant Contact said the quota is used up: believe it until the daily reset."""
+        per_day = self.limits_for(client_id).per_day
+        self._update(client_id, lambda used: max(used, per_day))
 
-    def seconds_until_reset(self) -> float:
-        """Seconds until 00:00 UTC, when the quota starts again."""
-        return 86400.0 - (self._wall() % 86400.0)
+    def seconds_until_reset(self, client_id: str | None = None) -> float:
+        """Seconds until the day's count of ``client_id`` starts again (00:00 UTC by default)."""
+        return self.limits_for(client_id).seconds_until_reset(self._wall())
 
     def _save(self) -> None:
         if self.path is None:
@@ -306,6 +352,21 @@ def _host_of(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
 
 
+#: The longest pause a Retry-After header may ask for before a retry (a throttle, not a day).
+MAX_RETRY_AFTER = 60.0
+
+
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a 429's ``Retry-After`` header asks for (0 without one; capped).
+
+    Constant Contact documents no such header and ccdesk paces itself without it; when one is
+    there, ccdesk waits at least that long. Only the delay-seconds form is read."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value.isdigit():
+        return 0.0
+    return min(float(value), MAX_RETRY_AFTER)
+
+
 def _never_sent(exc: requests.RequestException) -> bool:
     """Whether a failed request certainly did not reach the server."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -325,6 +386,8 @@ class Transport:
         api_base: e.g. ``https://api.cc.email/v3`` (or a sandbox's ``…/v3``).
         tokens: the access-token source.
         client_id: the application key (the limits are per key).
+        limits: the key's limits, when known (see :meth:`set_limits`); otherwise the usage
+            count's for the key, and the pacer's rate as it is.
         pacer, usage, retry: injectable; defaults are the process-wide pacer of the key, a
             non-persistent usage count, and the default retry policy.
         session: a ``requests.Session`` to reuse.
@@ -338,6 +401,7 @@ class Transport:
         *,
         tokens: TokenSource,
         client_id: str,
+        limits: Limits | None = None,
         pacer: Pacer | None = None,
         usage: DailyUsage | None = None,
         retry: RetryPolicy | None = None,
@@ -353,6 +417,8 @@ class Transport:
         self.client_id = client_id
         self.pacer = pacer or Pacer.for_client(client_id)
         self.usage = usage or DailyUsage()
+        if limits is not None:
+            self.set_limits(limits)
         self.retry = retry or RetryPolicy()
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
@@ -453,6 +519,7 @@ class Transport:
                 wait = self.retry.throttle_wait * (1 + self.retry.rng.random() * 0.25)
                 if not is_throttled(error):  # e.g. the 1,000-queued-activities limit
                     wait = max(wait, self.retry.backoff(min(throttled, 6)))
+                wait = max(wait, _retry_after(response))
                 self.pacer.hold(wait)
                 continue
             if response.status_code in RETRY_STATUSES:
@@ -471,6 +538,16 @@ class Transport:
     def quota_left(self) -> int:
         """Requests left today for this application key, as far as this computer knows."""
         return self.usage.remaining(self.client_id)
+
+    @property
+    def limits(self) -> Limits:
+        """The limits this key's requests are paced and counted by."""
+        return self.usage.limits_for(self.client_id)
+
+    def set_limits(self, limits: Limits) -> None:
+        """Pace and count this key's requests by ``limits`` from the next request on."""
+        self.usage.set_limits(self.client_id, limits)
+        self.pacer.set_rate(limits.pacing_rate)
 
 
 __all__ = ["ApiError", "DailyUsage", "Pacer", "RetryPolicy", "TokenSource", "Transport"]

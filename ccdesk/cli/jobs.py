@@ -1,4 +1,5 @@
-"""The job sub-commands: preview, run, runs, resume, export, undo, connect, disconnect, status.
+"""The job sub-commands: preview, run, runs, resume, export, undo, connect, disconnect, status,
+limits.
 
 Each is a thin shell over :mod:`ccdesk.core`; ``--json`` prints the shapes documented in the
 README. Progress goes to standard error, so standard output stays parseable.
@@ -366,14 +367,69 @@ def run_disconnect(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     with open_session(args) as session:
         account = session.account()
+        left, limits = session.allowance()
         out = {"organization_name": account.organization_name,
-               "contact_email": account.contact_email, "quota_left": session.quota_left(),
-               "demo": session.demo}
+               "contact_email": account.contact_email, "quota_left": left,
+               "daily_limit": limits.per_day, "demo": session.demo}
     if args.json:
         _print_json(out)
     else:
-        print(f"{out['organization_name']} ({out['contact_email']}); {out['quota_left']:,} API "
-              "requests left today." + (" (demo account)" if out["demo"] else ""))
+        print(f"{out['organization_name']} ({out['contact_email']}); {left:,} of "
+              f"{limits.per_day:,} API requests left today (the count starts again at "
+              f"{limits.reset_words()})." + (" (demo account)" if out["demo"] else ""))
+    return 0
+
+
+def _limits_key(args: argparse.Namespace) -> str:
+    """The application key ``ccdesk limits`` is about: --client-id, the demo's or the
+    sandbox's, or the one of the connected account."""
+    if args.client_id:
+        return str(args.client_id).strip()
+    if getattr(args, "sandbox_url", None) or getattr(args, "demo", False) \
+            or getattr(args, "demo_state", None):
+        from ccdesk.engine.session import SANDBOX_CLIENT_ID
+
+        return SANDBOX_CLIENT_ID
+    from ccdesk.engine.session import Session
+
+    credentials = Session.for_profile(args.profile).store.load()
+    if credentials is None:
+        raise ConfigError("No Constant Contact account is connected",
+                          "Name the application key with --client-id YOUR_API_KEY, or connect "
+                          "first (`ccdesk connect --client-id YOUR_API_KEY`).")
+    return credentials.client_id
+
+
+def run_limits(args: argparse.Namespace) -> int:
+    """Show, or set, what Constant Contact allows an application key."""
+    from ccdesk.cc.limits import DEFAULT_LIMITS, Limits, parse_reset
+    from ccdesk.engine.session import limits_of, save_limits
+
+    client_id = _limits_key(args)
+    if not client_id:
+        raise ConfigError("The application key is empty", "Give it with --client-id.")
+    limits = limits_of(client_id)
+    changes = {"per_second": args.per_second, "per_day": args.per_day}
+    if args.reset_defaults or any(v is not None for v in (*changes.values(), args.reset)):
+        base = DEFAULT_LIMITS if args.reset_defaults else limits
+        try:
+            limits = Limits(
+                per_second=base.per_second if args.per_second is None else args.per_second,
+                per_day=base.per_day if args.per_day is None else args.per_day,
+                reset_minutes=base.reset_minutes if args.reset is None else parse_reset(args.reset))
+        except ValueError as exc:
+            raise ConfigError("These limits cannot be used", f"{str(exc)[0].upper()}{str(exc)[1:]}.",
+                              details=str(exc)) from exc
+        save_limits(client_id, limits)
+    out = {"client_id": client_id, **limits.to_json(), "pacing_rate": round(limits.pacing_rate, 3),
+           "default": limits.is_default}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"Application key {client_id}: {limits.per_second:,} requests a second (ccdesk "
+              f"sends at most {limits.pacing_rate:.2f}), {limits.per_day:,} a day, the count "
+              f"starting again at {limits.reset} UTC"
+              + (" (Constant Contact's defaults)." if limits.is_default else "."))
     return 0
 
 
@@ -450,6 +506,23 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
                    f"(default {DEFAULT_REDIRECT_PORT}); the URI is http://HOST:PORT/callback")
     p.add_argument("--profile", default="default")
     p.set_defaults(handler=run_connect)
+    p = sub.add_parser(
+        "limits", help="show or set what Constant Contact allows your application key",
+        description="Show, or set, the limits Constant Contact grants the application key: "
+        "requests a second and a day, and when the day's count starts again (UTC). The "
+        "defaults are Constant Contact's (4 a second, 10,000 a day, 00:00 UTC); change them only "
+        "if Constant Contact granted your application more (partner applications, for example "
+        "10 and 250,000). ccdesk paces itself a little under the rate, and the allowance shown "
+        "and a preview's 'fits today' check use the daily number.")
+    p.add_argument("--per-second", metavar="N", type=int, help="requests a second")
+    p.add_argument("--per-day", metavar="N", type=int, help="requests a day")
+    p.add_argument("--reset", metavar="HH:MM", help="when the day's count starts again, UTC")
+    p.add_argument("--reset-defaults", action="store_true",
+                   help="back to Constant Contact's defaults (then any of the above on top)")
+    p.add_argument("--client-id", metavar="KEY",
+                   help="the application key (default: the connected account's)")
+    add_connection_options(p)
+    p.set_defaults(handler=run_limits)
     p = sub.add_parser("disconnect", help="forget the stored connection",
                        description="Remove everything ccdesk stored for this account.")
     p.add_argument("--profile", default="default")

@@ -22,12 +22,17 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed for --generate and ids (default 1)")
     parser.add_argument(
-        "--rate-limit", metavar="R", type=float, default=4.0,
+        "--rate-limit", metavar="R", type=float,
         help="requests per second per application (default 4, as Constant Contact; 0 = none)",
     )
     parser.add_argument(
-        "--daily-quota", metavar="Q", type=int, default=10_000,
+        "--daily-quota", metavar="Q", type=int,
         help="requests per UTC day per application (default 10000; 0 = none)",
+    )
+    parser.add_argument(
+        "--partner-limits", action="store_true",
+        help="the limits Constant Contact grants partner applications: 10 requests a second "
+             "and 250000 a day (--rate-limit and --daily-quota still win)",
     )
     parser.add_argument(
         "--latency-ms", metavar="MS", type=float, default=0.0, help="delay added to every answer"
@@ -66,9 +71,31 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
              "mashery.not.authorized.over.qps / .ratelimit instead of 429",
     )
     parser.add_argument(
+        "--retry-after", action="store_true",
+        help="a 429 carries a Retry-After header (seconds); Constant Contact documents none",
+    )
+    parser.add_argument(
         "--foreign-activity-every", metavar="S", type=float, default=120.0,
         help="with --foreign-activities: one more about every S seconds (default 120; 0 = none)",
     )
+
+
+def _per_second(rate: float) -> str:
+    return f"{rate:g} requests a second" if rate > 0 else "no rate limit"
+
+
+def _per_day(quota: int) -> str:
+    return f"{quota:,} a day" if quota > 0 else "no daily quota"
+
+
+def _limits(args: argparse.Namespace) -> dict[str, float]:
+    """The rate limit and daily quota asked for: Constant Contact's defaults or a partner's,
+    unless given one by one."""
+    from ccdesk.cc.limits import DEFAULT_LIMITS, PARTNER_LIMITS
+
+    base = PARTNER_LIMITS if args.partner_limits else DEFAULT_LIMITS
+    return {"rate_limit": base.per_second if args.rate_limit is None else args.rate_limit,
+            "daily_quota": base.per_day if args.daily_quota is None else args.daily_quota}
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
@@ -92,12 +119,13 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
         data = generate_data(args.generate, seed=args.seed)
     try:
         sandbox = Sandbox(
-            data, port=args.port, rate_limit=args.rate_limit, daily_quota=args.daily_quota,
+            data, port=args.port, **_limits(args),
             latency_ms=args.latency_ms, auto_approve=args.auto_approve or args.demo, seed=args.seed,
             list_changes_touch_contacts=args.list_changes_touch_contacts,
             foreign_activities=args.foreign_activities,
             foreign_activity_every=args.foreign_activity_every,
             gateway_rate_errors=args.gateway_rate_errors, user_role=args.user_role,
+            retry_after=args.retry_after,
             any_loopback_port=args.any_loopback_port,
         ).start()
     except (ValueError, KeyError) as exc:
@@ -111,7 +139,8 @@ def run_sandbox_command(args: argparse.Namespace) -> int:
     counts = sandbox.snapshot()
     print(
         f"serving {len(counts['contacts'])} contacts on {len(counts['lists'])} lists; "
-        f"client_id {DEMO_CLIENT_ID}; REST API {sandbox.api_url}; Ctrl+C stops it",
+        f"client_id {DEMO_CLIENT_ID}; {_per_second(sandbox.config.rate_limit)}, "
+        f"{_per_day(sandbox.config.daily_quota)}; REST API {sandbox.api_url}; Ctrl+C stops it",
         file=sys.stderr, flush=True,
     )
     stop = threading.Event()

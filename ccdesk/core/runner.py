@@ -285,8 +285,8 @@ def _check_ready(run: RunRecord, client: ConstantContact) -> None:
         raise PlanError(
             "Not enough of today's Constant Contact allowance is left",
             f"This run needs about {run.predicted_calls:,} requests and "
-            f"{left:,} are left today. Run it after midnight UTC, or split "
-            "the sheet.",
+            f"{left:,} are left today. Run it after "
+            f"{client.transport.limits.reset_words()}, or split the sheet.",
         )
 
 

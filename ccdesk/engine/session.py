@@ -37,11 +37,12 @@ from ccdesk.cc.auth import (
 )
 from ccdesk.cc.client import ConstantContact
 from ccdesk.cc.errors import AppConfigError, AuthError, OAuthFlowError
+from ccdesk.cc.limits import DEFAULT_LIMITS, Limits, LimitsFile
 from ccdesk.cc.models import Account
 from ccdesk.cc.transport import DailyUsage
 from ccdesk.core.journal import JOURNAL_NAME, Journal, Owner, default_path, holder_of
-from ccdesk.errors import CcdeskError
-from ccdesk.paths import data_dir, private_dir
+from ccdesk.errors import CcdeskError, ConfigError
+from ccdesk.paths import config_dir, data_dir, private_dir, storage_error
 
 log = logging.getLogger("ccdesk.engine.session")
 
@@ -61,6 +62,31 @@ DEMO_STATE_UNUSABLE = (
     "The demo account saved on this computer could not be read, so the demo starts again from "
     "the beginning. Runs made earlier in the demo may no longer match it."
 )
+
+
+LIMITS_NAME = "application-limits.json"  # each application key's limits, when not the defaults
+
+
+def limits_file() -> LimitsFile:
+    """Where the limits of each application key are kept (the configuration folder)."""
+    return LimitsFile(config_dir() / LIMITS_NAME)
+
+
+def limits_of(client_id: str) -> Limits:
+    """The limits Constant Contact grants ``client_id`` (its defaults unless set otherwise)."""
+    return limits_file().get(client_id)
+
+
+def save_limits(client_id: str, limits: Limits) -> None:
+    """Keep ``limits`` for the application key ``client_id`` (the defaults: forget them).
+
+    Raises:
+        StorageError: the configuration folder cannot be written.
+    """
+    try:
+        limits_file().set(client_id, limits)
+    except OSError as exc:
+        raise storage_error(exc) from exc
 
 
 def demo_folder() -> Path:
@@ -283,7 +309,8 @@ class Session:
         """The API client for this account (built once)."""
         with self._lock:
             if self._client is None:
-                self._client = ConstantContact.from_store(self.endpoints, self.store, usage=self.usage)
+                self._client = ConstantContact.from_store(self.endpoints, self.store,
+                                                          usage=self.usage, limits=limits_of)
                 tokens = self._client.transport.tokens
                 if isinstance(tokens, TokenManager):
                     tokens.on_save_failed = lambda exc: self._notice(UNSAVED_SIGN_IN)
@@ -304,10 +331,45 @@ class Session:
 
     def quota_left(self) -> int:
         """Requests left today for the application key (as far as this computer knows)."""
+        return self.allowance()[0]
+
+    def allowance(self) -> tuple[int, Limits]:
+        """Requests left today for the connected application key, and its limits (read
+        afresh: they may have been changed since). Not connected: the defaults, untouched."""
         credentials = self.store.load()
         if credentials is None:
-            return self.usage.limit
-        return self.usage.remaining(credentials.client_id)
+            return DEFAULT_LIMITS.per_day, DEFAULT_LIMITS
+        limits = self._apply_limits(credentials.client_id, limits_of(credentials.client_id))
+        return self.usage.remaining(credentials.client_id), limits
+
+    def limits(self) -> Limits:
+        """The limits of the connected application key (the defaults when not connected)."""
+        return self.allowance()[1]
+
+    def set_limits(self, limits: Limits, client_id: str | None = None) -> Limits:
+        """Keep ``limits`` for ``client_id`` (default: the connected key) and use them now.
+
+        Raises:
+            ConfigError: no key given and none connected.
+            StorageError: the configuration folder cannot be written.
+        """
+        if client_id is None:
+            credentials = self.store.load()
+            if credentials is None:
+                raise ConfigError("No Constant Contact account is connected",
+                                  "Connect first, or name the application key (--client-id).")
+            client_id = credentials.client_id
+        save_limits(client_id, limits)
+        return self._apply_limits(client_id, limits)
+
+    def _apply_limits(self, client_id: str, limits: Limits) -> Limits:
+        """Count (and, for the client of this session, pace) ``client_id`` by ``limits``."""
+        self.usage.set_limits(client_id, limits)
+        with self._lock:
+            client = self._client
+        if client is not None and client.transport.client_id == client_id:
+            client.transport.set_limits(limits)
+        return limits
 
     def connect_browser(
         self,
@@ -377,4 +439,5 @@ class Session:
         return holder_of(self._journal_path, run_id)
 
 
-__all__ = ["DemoBusy", "FirstCallFailed", "OAuthFlowError", "Session", "demo_folder", "reset_demo"]
+__all__ = ["DemoBusy", "FirstCallFailed", "OAuthFlowError", "Session", "demo_folder", "limits_file",
+           "limits_of", "reset_demo", "save_limits"]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,10 +28,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSpinBox,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +47,7 @@ from ccdesk.cc.auth import (
     redirect_uri_for,
 )
 from ccdesk.cc.errors import ConnectionFailed, host_of
+from ccdesk.cc.limits import DEFAULT_LIMITS, MAX_PER_DAY, MAX_PER_SECOND, Limits
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import words
 
@@ -157,9 +162,11 @@ class AppKeyChoice:
     client_secret: str | None
     port: int
     host: str = DEFAULT_REDIRECT_HOST
+    limits: Limits = DEFAULT_LIMITS  # what Constant Contact grants this key
 
     def __repr__(self) -> str:
-        return f"AppKeyChoice(client_id={self.client_id!r}, host={self.host!r}, port={self.port})"
+        return (f"AppKeyChoice(client_id={self.client_id!r}, host={self.host!r}, port={self.port}, "
+                f"limits={self.limits!r})")
 
 
 def redirect_uri(port: int, host: str = DEFAULT_REDIRECT_HOST) -> str:
@@ -173,7 +180,8 @@ class AppKeyDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None, client_id: str = "",
                  port: int = DEFAULT_REDIRECT_PORT, confidential: bool = False,
-                 host: str = DEFAULT_REDIRECT_HOST) -> None:
+                 host: str = DEFAULT_REDIRECT_HOST, limits: Limits = DEFAULT_LIMITS,
+                 limits_of: Callable[[str], Limits] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Set up the connection to Constant Contact")
         self.setMinimumWidth(500)
@@ -224,6 +232,7 @@ class AppKeyDialog(QDialog):
                              "never in a file.")
         secret_note.setWordWrap(True)
         layout.addWidget(secret_note)
+        self._add_limits(layout, limits, limits_of)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.ok = self.buttons.addButton("Continue to sign in", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
@@ -251,13 +260,74 @@ class AppKeyDialog(QDialog):
     def choice(self) -> AppKeyChoice:
         secret = self.secret.text() if self.has_secret.isChecked() else ""
         return AppKeyChoice(self.client_id.text().strip(), secret or None, self.port.value(),
-                            self.host.currentText())
+                            self.host.currentText(), self.limits())
+
+    # -- the key's limits (the last section) ---------------------------------------------------
+
+    def _add_limits(self, layout: QVBoxLayout, limits: Limits,
+                    limits_of: Callable[[str], Limits] | None) -> None:
+        """The section "Limits": requests a second, a day, and when the day starts again."""
+        box = QGroupBox("Limits (only if Constant Contact raised yours)")
+        box.setAccessibleName("Limits of this application key")
+        column = QVBoxLayout(box)
+        note = QLabel("Usually 4 a second and 10,000 a day from 00:00 UTC. Partner applications "
+                      "may have more, e.g. 10 and 250,000.")
+        note.setWordWrap(True)
+        column.addWidget(note)
+        form = QFormLayout()
+        column.addLayout(form)
+        self.per_second = QSpinBox()
+        self.per_second.setRange(1, MAX_PER_SECOND)
+        self.per_second.setAccessibleName("Requests a second")
+        form.addRow("Requests a s&econd:", self.per_second)
+        self.per_day = QSpinBox()
+        self.per_day.setRange(1, MAX_PER_DAY)
+        self.per_day.setGroupSeparatorShown(True)
+        self.per_day.setAccessibleName("Requests a day")
+        form.addRow("Requests a &day:", self.per_day)
+        self.reset_at = QTimeEdit()
+        self.reset_at.setDisplayFormat("HH:mm")
+        self.reset_at.setAccessibleName("Daily count starts again at (UTC)")
+        form.addRow("Day starts again at (&UTC):", self.reset_at)
+        self.default_limits = QPushButton("Constant Contact's defaults")
+        self.default_limits.clicked.connect(lambda: self._show_limits(DEFAULT_LIMITS))
+        form.addRow("", self.default_limits)
+        layout.addWidget(box)
+        self._show_limits(limits)
+        if limits_of is not None:  # another key typed in: show that key's limits
+            shown = [self.client_id.text().strip()]
+
+            def key_changed() -> None:
+                key = self.client_id.text().strip()
+                if key and key != shown[0]:
+                    shown[0] = key
+                    self._show_limits(limits_of(key))
+
+            self.client_id.editingFinished.connect(key_changed)
+
+    def _show_limits(self, limits: Limits) -> None:
+        self.per_second.setValue(limits.per_second)
+        self.per_day.setValue(limits.per_day)
+        self.reset_at.setTime(QTime(limits.reset_minutes // 60, limits.reset_minutes % 60))
+
+    def limits(self) -> Limits:
+        """The limits as the form shows them."""
+        time = self.reset_at.time()
+        return Limits(self.per_second.value(), self.per_day.value(),
+                      time.hour() * 60 + time.minute())
 
     @classmethod
     def ask(cls, parent: QWidget | None, client_id: str = "", port: int = DEFAULT_REDIRECT_PORT,
-            confidential: bool = False, host: str = DEFAULT_REDIRECT_HOST) -> AppKeyChoice | None:
-        """Run the form; the choice, or None when cancelled."""
-        dialog = cls(parent, client_id, port, confidential, host)
+            confidential: bool = False, host: str = DEFAULT_REDIRECT_HOST,
+            limits: Limits = DEFAULT_LIMITS,
+            limits_of: Callable[[str], Limits] | None = None) -> AppKeyChoice | None:
+        """Run the form; the choice, or None when cancelled.
+
+        Args:
+            limits: the key's limits as they are.
+            limits_of: the limits of another key, should the person type one in.
+        """
+        dialog = cls(parent, client_id, port, confidential, host, limits, limits_of)
         try:
             return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
         finally:

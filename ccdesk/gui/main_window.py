@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.errors import AuthError
+from ccdesk.cc.limits import Limits
 from ccdesk.core.journal import RunRecord
 from ccdesk.credentials import CredentialStore, KeyringUnavailable
 from ccdesk.engine.session import Session, reset_demo
@@ -240,6 +241,7 @@ class MainWindow(QMainWindow):
             page.error.connect(self.report_error)
             page.said.connect(self.say)
         self.account_page.account_found.connect(self.account_ready)
+        self.account_page.limits_changed.connect(self.refresh_quota)
         self.account_page.demo_wanted.connect(self.switch_to_demo)
         self.account_page.leave_demo_wanted.connect(self.leave_demo)
         self.sheet_page.open_wanted.connect(jobs.read)
@@ -487,12 +489,12 @@ class MainWindow(QMainWindow):
         if session is None or info is None or not info.connected:
             return
 
-        def work(report: Any, cancel: Any) -> int:
-            return session.quota_left()
+        def work(report: Any, cancel: Any) -> tuple[int, Limits]:
+            return session.allowance()
 
-        def done(left: int) -> None:
+        def done(allowance: tuple[int, Limits]) -> None:
             if self.account_info is not None and self.account_info.connected:
-                self.account_info.quota_left = left
+                self.account_info.quota_left, self.account_info.limits = allowance
                 self.account_ready(self.account_info)
 
         self.jobs.thread("quota", work, on_done=done, on_error=lambda exc: None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ccdesk import engine
 from ccdesk.cc.auth import AppKey, DeviceCode
+from ccdesk.cc.limits import DEFAULT_LIMITS, Limits
 from ccdesk.cc.models import Account, ContactList
 from ccdesk.core.export import export_recorded_preview
 from ccdesk.core.journal import Owner, RunRecord
@@ -51,6 +52,12 @@ class AccountInfo:
     account: Account | None = None
     quota_left: int = 0
     demo: bool = False
+    limits: Limits = DEFAULT_LIMITS  # the application key's (what "left today" is out of)
+
+
+def _connected_info(session: Session, account: Account) -> AccountInfo:
+    left, limits = session.allowance()
+    return AccountInfo(True, account, left, session.demo, limits)
 
 
 def account_work(session: Session) -> Work:
@@ -61,7 +68,7 @@ def account_work(session: Session) -> Work:
         if not session.connected():
             return AccountInfo(False, demo=session.demo)
         account = session.account()
-        return AccountInfo(True, account, session.quota_left(), session.demo)
+        return _connected_info(session, account)
 
     return work
 
@@ -76,7 +83,7 @@ def connect_browser_work(session: Session, app: AppKey, port: int,
         report(Step("Waiting for you to sign in in the browser"))
         account = session.connect_browser(app, port=port, host_name=host,
                                           open_browser=open_browser, cancel=cancel)
-        return AccountInfo(True, account, session.quota_left(), session.demo)
+        return _connected_info(session, account)
 
     return work
 
@@ -95,7 +102,7 @@ def device_finish_work(session: Session, app: AppKey, device: DeviceCode) -> Wor
 
     def work(report: Report, cancel: threading.Event) -> AccountInfo:
         account = session.finish_device(app, device, cancel=cancel)
-        return AccountInfo(True, account, session.quota_left(), session.demo)
+        return _connected_info(session, account)
 
     return work
 

@@ -178,6 +178,8 @@ class Fault:
         "…over.ratelimit"), "error_message": …}``, doing nothing.
     ``body`` (JSON-able) replaces a ``status`` fault's error body, e.g. ``status=403,
     body={"error_key": "mashery.not.authorized.over.qps", …}``.
+    ``headers`` are added to a ``status`` fault's answer, e.g. ``status=429,
+    headers={"Retry-After": "2"}``.
     ``after=True`` makes ``drop`` and ``delay`` happen *after* the request took effect, the
     case of a POST whose answer is lost.
     """
@@ -191,6 +193,7 @@ class Fault:
     delay: float = 0.0
     after: bool = False
     body: object = None
+    headers: dict[str, str] | None = None
     seen: int = 0
     fired: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)

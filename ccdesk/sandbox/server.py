@@ -117,6 +117,9 @@ class SandboxConfig:
     foreign_activities: int = 0  # activities made elsewhere, seeded over the last hour
     foreign_activity_every: float = 120.0  # then one about this often (s; 0 = no more)
     gateway_rate_errors: bool = False  # over a limit: the old gateway's 403 mashery.* answers
+    # A 429 says when to try again (Retry-After, seconds). Constant Contact documents no such
+    # header, so it is off by default; ccdesk honours it when there is one.
+    retry_after: bool = False
     user_role: str | None = None  # account_owner | account_manager | campaign_creator; None:
     # the state's ("user_role" in the state file; account_owner by default)
     seed: int = 1
@@ -575,7 +578,7 @@ class Sandbox:
             if fault is not None and fault.kind == "status":
                 body = fault.body if fault.body is not None else FAULT_BODIES.get(
                     fault.status, FAULT_BODIES[500])
-                response = Response(fault.status, body)
+                response = Response(fault.status, body, headers=dict(fault.headers or {}))
             elif fault is not None and fault.kind in MASHERY_BODIES:
                 response = Response(403, MASHERY_BODIES[fault.kind])
             elif length > MAX_BODY:
@@ -672,6 +675,10 @@ class Sandbox:
         ]
         return [(m, re.compile(p), fn, scope, privilege) for m, p, fn, scope, privilege in table]
 
+    def _retry_after(self, seconds: float) -> dict[str, str]:
+        """The Retry-After header of a 429, when the sandbox sends one (``retry_after``)."""
+        return {"Retry-After": str(max(1, math.ceil(seconds)))} if self.config.retry_after else {}
+
     def _api(self, request: Request) -> tuple[Response, str | None]:
         token = self.oauth.check_bearer(request.headers.get("Authorization"))
         if token is None:
@@ -681,11 +688,12 @@ class Sandbox:
         if not self.rate.allow(client_id, now):
             if self.config.gateway_rate_errors:
                 return Response(403, MASHERY_QPS), client_id
-            return Response(429, THROTTLED), client_id
+            return Response(429, THROTTLED, headers=self._retry_after(1.0)), client_id
         if not self.quota.allow(client_id, now):
             if self.config.gateway_rate_errors:
                 return Response(403, MASHERY_RATELIMIT), client_id
-            return Response(429, QUOTA_EXCEEDED), client_id
+            return Response(429, QUOTA_EXCEEDED,
+                            headers=self._retry_after(self.clock.seconds_to_utc_midnight())), client_id
         allowed_methods = []
         for method, pattern, fn, scope, privilege in self._routes:
             match = pattern.fullmatch(request.path)

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.auth import AppKey, DeviceCode, redirect_uri_for
-from ccdesk.engine.session import FirstCallFailed
+from ccdesk.cc.limits import DEFAULT_LIMITS, Limits
+from ccdesk.engine.session import FirstCallFailed, limits_of, save_limits
+from ccdesk.errors import StorageError
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
@@ -81,6 +83,7 @@ class AccountPage(Page):
 
     title = "Your Constant Contact account"
     account_found = Signal(object)  # tasks.AccountInfo, after connecting or disconnecting
+    limits_changed = Signal()  # the application key's limits were saved
     demo_wanted = Signal()
     leave_demo_wanted = Signal()
     sign_in_link = Signal(str)  # the consent page's address, from the sign-in's thread
@@ -180,12 +183,16 @@ class AccountPage(Page):
         self.disconnect_button.setAccessibleName("Disconnect this Constant Contact account")
         self.leave_demo_button = QPushButton("&Leave the demo and connect your own account")
         self.next_button = primary(QPushButton("Next: open the spreadsheet →"))
+        self.limits_button = QPushButton("Application key and limits…")
+        self.limits_button.setFlat(True)
+        self.limits_button.setAccessibleName("Change the application key or its limits")
         self.demo_note = Note("This is the built-in demo account: made-up members in a practice "
                               "copy of Constant Contact that lives inside ccdesk. Nothing you do "
                               "here reaches Constant Contact.")
         self.connected = _panel(self.organisation, self.login, self.quota, self.demo_note,
                                 _row(self.next_button, self.disconnect_button,
-                                     self.leave_demo_button))
+                                     self.leave_demo_button),
+                                _row(self.limits_button))
         for w in (self.checking, self.not_connected, self.waiting, self.other_ways, self.device,
                   self.connected):
             self.stack.addWidget(w)
@@ -198,6 +205,7 @@ class AccountPage(Page):
         self.copy_link.clicked.connect(self._copy_link)
         self.sign_in_link.connect(self._open_sign_in_page)
         self.key_button.clicked.connect(self.change_key)
+        self.limits_button.clicked.connect(self.change_key)
         self.cancel_connect.clicked.connect(self._cancel_job)
         self.cancel_device.clicked.connect(self._cancel_job)
         self.copy_code.clicked.connect(self._copy_code)
@@ -233,18 +241,19 @@ class AccountPage(Page):
         person = " ".join(x for x in (account.first_name, account.last_name) if x)
         login = account.contact_email + (f" ({person})" if person else "")
         self.login.setText(f"Connected as {login}")
-        self.set_quota(info.quota_left)
+        self.set_quota(info.quota_left, info.limits)
         self.demo_note.setVisible(info.demo)
         self.disconnect_button.setVisible(not info.demo)
+        self.limits_button.setVisible(not info.demo)
         self.leave_demo_button.setVisible(info.demo)
         self.stack.setCurrentWidget(self.connected)
 
-    def set_quota(self, left: int) -> None:
-        reset = time.strftime("%H:%M", time.localtime((time.time() // 86400 + 1) * 86400))
+    def set_quota(self, left: int, limits: Limits = DEFAULT_LIMITS) -> None:
+        reset = time.strftime("%H:%M", time.localtime(limits.next_reset(time.time())))
         self.quota.setText(
-            f"Constant Contact requests left today: {left:,} of 10,000. The count starts "
-            f"again at midnight UTC ({reset} your time). A preview or a run shows its cost "
-            "before it spends anything.")
+            f"Constant Contact requests left today: {left:,} of {limits.per_day:,}. The count "
+            f"starts again at {limits.reset_words()} ({reset} your time). A preview or a run "
+            "shows its cost before it spends anything.")
 
     # -- connecting ----------------------------------------------------------------------------------
     def _app_key(self, *, force_form: bool = False) -> tuple[AppKey, str, int] | None:
@@ -255,12 +264,19 @@ class AccountPage(Page):
         confidential = settings.get("prefs/confidential")
         if client_id and not confidential and not force_form:
             return AppKey(client_id), host, port
-        choice = dialogs.AppKeyDialog.ask(self, client_id, port, confidential, host)
+        choice = dialogs.AppKeyDialog.ask(self, client_id, port, confidential, host,
+                                          limits_of(client_id) if client_id else DEFAULT_LIMITS,
+                                          limits_of)
         if choice is None:
             return None
         settings.set("prefs/client_id", choice.client_id)
         settings.set_redirect(choice.client_id, choice.host, choice.port)
         settings.set("prefs/confidential", choice.client_secret is not None)
+        try:
+            save_limits(choice.client_id, choice.limits)
+        except StorageError as exc:
+            self.error.emit(exc)
+        self.limits_changed.emit()
         return AppKey(choice.client_id, choice.client_secret), choice.host, choice.port
 
     def change_key(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdesk.cc.limits import DEFAULT_LIMITS
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.engine.wire import PreviewInfo
@@ -438,10 +439,12 @@ class PreviewPage(Page):
             self.summary.set_text(f"<b>{_html(refusal.title)}.</b> {_html(refusal.what_to_do)}",
                                   "warning")
         elif changes and not cost.fits:
+            reset = (self.state.account.limits if self.state.account else DEFAULT_LIMITS
+                     ).reset_words()
             self.summary.set_text(
                 f"<b>{_html(info.summary)}.</b><br>Not enough of today's Constant Contact "
                 f"allowance is left for this run (it needs about {cost.run_total:,}; "
-                f"{cost.quota_left:,} are left). Run it after midnight UTC, or split the sheet.",
+                f"{cost.quota_left:,} are left). Run it after {reset}, or split the sheet.",
                 "warning")
         if action in ("remove", "remove-all") and changes:
             text += (" Removed contacts stay in your account (Constant Contact still counts "

@@ -10,6 +10,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton
 
+from ccdesk.cc.limits import DEFAULT_LIMITS
 from ccdesk.core.export import documents_folder, suggested_log_name
 from ccdesk.gui import dialogs, tasks, words
 from ccdesk.gui.jobs import Jobs
@@ -155,9 +156,10 @@ class ResultsPage(Page):
         else:
             reason = run.message or "It stopped before the end"
             if "allowance" in reason:
-                when = time.strftime("%H:%M", time.localtime((time.time() // 86400 + 1) * 86400))
-                advice = (f"Resume it after midnight UTC ({when} your time), here or from "
-                          "History.")
+                limits = self.state.account.limits if self.state.account else DEFAULT_LIMITS
+                when = time.strftime("%H:%M", time.localtime(limits.next_reset(time.time())))
+                advice = (f"Resume it after {limits.reset_words()} ({when} your time), here or "
+                          "from History.")
             elif watchable:
                 advice = "Watch it here, or open it again later."
             elif run.state == "running":
