@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
             if self._first_check:  # already connected at start-up: straight to the sheet
                 self.go("sheet")
             else:
-                self.account_page.next_button.setFocus()
+                show_focus(self.account_page.next_button)
             if self.file_to_open:  # given at start-up: open it as soon as it can be
                 path, self.file_to_open = self.file_to_open, None
                 self.open_sheet(path)

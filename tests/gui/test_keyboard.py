@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ccdesk.gui import dialogs
 from tests.gui.conftest import WAIT, open_sample, preview
+from tests.gui.test_account import account_session, oauth_sandbox  # noqa: F401 - a fixture
 
 # The real confirmation dialog (the dialogs fixture stands in for it elsewhere).
 REAL_CONFIRM = dialogs.ConfirmRunDialog.__dict__["ask"]
@@ -208,3 +209,28 @@ def test_enter_in_the_search_box_searches_and_presses_nothing(make_window, qtbot
     assert window.current_page() == "preview"
     assert window.state.run is None
     assert page.table.model.rowCount() < sum(page.table.model.counts().values())
+
+
+def test_every_page_has_its_own_alt_keys(make_window, qtbot, dialogs):
+    """The account (connected; and its Other-ways panel when not), History and the Run page."""
+    window = make_window()
+    open_sample(qtbot, window)
+    preview(qtbot, window)
+    from tests.gui.conftest import run_preview
+
+    run_preview(qtbot, window)
+    for step in ("account", "history", "run", "results", "sheet", "preview"):
+        window.go(step)
+        if step == "history":
+            qtbot.waitUntil(lambda: window.history_page.model.rowCount() > 0, timeout=WAIT)
+            window.history_page.view.selectRow(0)
+        assert_alt_keys_fit(window, step)
+
+
+def test_the_account_page_s_alt_keys_when_not_connected(make_window, oauth_sandbox, dialogs,  # noqa: F811
+                                                        qtbot):
+    window = make_window(demo=False, factory=lambda: account_session(oauth_sandbox))
+    window.go("account")
+    assert_alt_keys_fit(window, "the account page, not connected")
+    window.account_page.device_button.click()
+    assert_alt_keys_fit(window, "the account page, other ways to connect")

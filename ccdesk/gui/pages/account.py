@@ -27,7 +27,7 @@ from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.pages import Page
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import WindowState
-from ccdesk.gui.widgets import Note, PageStack, primary
+from ccdesk.gui.widgets import Note, PageStack, primary, show_focus
 
 log = logging.getLogger("ccdesk.gui")
 
@@ -106,11 +106,11 @@ class AccountPage(Page):
         self.connect_button.setAccessibleName("Connect your Constant Contact account")
         self.demo_button = QPushButton("&Try the demo")
         self.demo_button.setAccessibleName("Try the demo account (nothing real is touched)")
-        self.device_button = QPushButton("Other ways to connect…")
+        self.device_button = QPushButton("Other &ways to connect…")
         self.device_button.setFlat(True)
         self.device_button.setToolTip("For when the browser on this computer cannot be used "
                                       "to sign in: explains the other way first.")
-        self.key_button = QPushButton("Change the application key…")
+        self.key_button = QPushButton("Change the application &key…")
         self.key_button.setFlat(True)
         self.key_button.setToolTip("The API key (client id) of your organisation's ccdesk "
                                    "application, and the redirect address registered with it.")
@@ -128,7 +128,7 @@ class AccountPage(Page):
         )
 
         # -- waiting for the browser
-        self.cancel_connect = QPushButton("Cancel")
+        self.cancel_connect = QPushButton("&Cancel")
         self.cancel_connect.setAccessibleName("Cancel connecting")
         self.waiting_uri = Note()
         self.waiting_uri.setAccessibleName("Redirect address in use")
@@ -148,7 +148,7 @@ class AccountPage(Page):
         self._sign_in_url = ""
 
         # -- other ways to connect: explained before anything starts
-        self.start_device = primary(QPushButton("&Get a code"))
+        self.start_device = primary(QPushButton("Get a c&ode"))
         self.start_device.setAccessibleName("Get a code to sign in on another device")
         self.back_from_other = QPushButton("&Back")
         self.back_from_other.setAccessibleName("Back, without connecting")
@@ -160,9 +160,9 @@ class AccountPage(Page):
         # -- device code
         self.device_text = Note(rich=True)
         self.device_text.setAccessibleName("Code to enter on the other device")
-        self.copy_code = QPushButton("Copy the code")
-        self.open_page = QPushButton("Open the page here")
-        self.cancel_device = QPushButton("Cancel")
+        self.copy_code = QPushButton("&Copy the code")
+        self.open_page = QPushButton("&Open the page here")
+        self.cancel_device = QPushButton("Ca&ncel")
         self.cancel_device.setAccessibleName("Cancel connecting")
         self.device = _panel(self.device_text, _row(self.copy_code, self.open_page,
                                                     self.cancel_device))
@@ -182,8 +182,8 @@ class AccountPage(Page):
         self.disconnect_button = QPushButton("&Disconnect")
         self.disconnect_button.setAccessibleName("Disconnect this Constant Contact account")
         self.leave_demo_button = QPushButton("&Leave the demo and connect your own account")
-        self.next_button = primary(QPushButton("Next: open the spreadsheet →"))
-        self.limits_button = QPushButton("Application key and limits…")
+        self.next_button = primary(QPushButton("&Next: open the spreadsheet →"))
+        self.limits_button = QPushButton("&Application key and limits…")
         self.limits_button.setFlat(True)
         self.limits_button.setAccessibleName("Change the application key or its limits")
         self.demo_note = Note("This is the built-in demo account: made-up members in a practice "
@@ -220,6 +220,15 @@ class AccountPage(Page):
         state.account_changed.connect(self._account_changed)
 
     # -- what the window tells the page ----------------------------------------------------------
+    def default_button(self) -> QPushButton | None:
+        shown = self.stack.currentWidget()
+        for panel, button in ((self.connected, self.next_button),
+                              (self.not_connected, self.connect_button),
+                              (self.other_ways, self.start_device)):
+            if shown is panel:
+                return button
+        return None
+
     def _account_changed(self, info: tasks.AccountInfo | None) -> None:
         if info is None:
             self.show_checking()
@@ -234,7 +243,7 @@ class AccountPage(Page):
         if not info.connected or info.account is None:
             self.stack.setCurrentWidget(self.not_connected)
             self.demo_button.setVisible(not info.demo)
-            self.connect_button.setFocus()
+            show_focus(self.connect_button)
             return
         account = info.account
         self.organisation.setText(account.organization_name or "Your organisation")
@@ -324,7 +333,7 @@ class AccountPage(Page):
         self.waiting_hint.setText(NOTHING_OPENED_TEXT)
         self.copy_link.setEnabled(False)
         self.stack.setCurrentWidget(self.waiting)
-        self.cancel_connect.setFocus()
+        show_focus(self.cancel_connect)
 
         def hand_over(url: str) -> bool:  # on the sign-in's thread: the window opens it
             self.sign_in_link.emit(url)
@@ -354,7 +363,7 @@ class AccountPage(Page):
         self.waiting_text.setText(BROWSER_FAILED_TEXT)
         self.waiting_hint.setText("ccdesk is waiting for you to sign in. Once you have pressed "
                                   "Allow, it carries on by itself.")
-        self.copy_link.setFocus()
+        show_focus(self.copy_link)
 
     def _copy_link(self) -> None:
         if self._sign_in_url:
@@ -367,11 +376,11 @@ class AccountPage(Page):
         person presses "Get a code"."""
         self.status.clear()
         self.stack.setCurrentWidget(self.other_ways)
-        self.start_device.setFocus()
+        show_focus(self.start_device)
 
     def _back_to_connect(self) -> None:
         self.stack.setCurrentWidget(self.not_connected)
-        self.connect_button.setFocus()
+        show_focus(self.connect_button)
 
     def connect_with_code(self) -> None:
         """"Get a code": the device flow (a code to enter on any device)."""
@@ -394,7 +403,7 @@ class AccountPage(Page):
                 f"<p>The code works for {words.plural(max(1, round(device.expires_in / 60)), 'minute')}. "
                 "ccdesk carries on by itself once you have allowed it.</p>")
             self.stack.setCurrentWidget(self.device)
-            self.copy_code.setFocus()
+            show_focus(self.copy_code)
             self._job = self.jobs.thread(
                 "device", tasks.device_finish_work(session, app_key, device),
                 on_done=self._connected, on_error=self._connect_failed,
