@@ -180,3 +180,23 @@ def test_the_look_ups_leave_today_s_allowance_to_the_run(sandbox, tmp_path, jour
     assert plan.cost.quota_left == run_total and plan.cost.fits
     assert start_run(plan, enough, journal).counts == {"removed": 40, "skip_not_on_list": 1,
                                                         "skip_not_found": 2}
+
+
+def test_the_window_gets_what_was_and_was_not_checked(sandbox, tmp_path) -> None:
+    import json
+
+    from ccdesk.engine.wire import PreviewInfo, plan_from_json, plan_to_json
+
+    client = reset_and_connect(sandbox, account())
+    for missing, unchecked in ((["nobody@example.org", "x0@example.org"], 0),
+                               ([f"stranger{i}@example.net" for i in range(30)], 30)):
+        plan = preview(client, sheet_of(tmp_path, ON_LIST + missing), Action.REMOVE,
+                       ["Free Members"])
+        back = plan_from_json(json.loads(json.dumps(plan_to_json(plan))))
+        assert back.cost == plan.cost and back.snapshot.unchecked == unchecked
+        assert back.cost.lookup.follow_ups == (0 if unchecked else 2)
+        assert (back.snapshot.pages, back.snapshot.followed_up, back.snapshot.unchecked_why) == (
+            plan.snapshot.pages, plan.snapshot.followed_up, plan.snapshot.unchecked_why)
+        info = PreviewInfo.from_json(json.loads(json.dumps(PreviewInfo.of("r1", plan).to_json())))
+        assert info.summary == plan.summary() and info.plan.unchecked_words() == plan.unchecked_words()
+        assert ("did not check" in info.summary) is bool(unchecked)
