@@ -313,11 +313,12 @@ def what_it_took(cost: LookupCost, snapshot: Snapshot, lists: Sequence[ContactLi
     them = "it" if len(lists) == 1 else "them"
     n = snapshot.unchecked
     if n:
-        why = f"that would take {n:,} more request{'s' if n != 1 else ''}"
-        if snapshot.unchecked_why == "allowance":
-            why += ", and what is left of today's allowance is needed for the run"
+        # No parentheses: the window and the command line show this in parentheses.
         words += (f"; the {n:,} address{'es' if n != 1 else ''} not on {them} "
-                  f"{'were' if n != 1 else 'was'} not looked up one by one ({why})")
+                  f"{'were' if n != 1 else 'was'} not looked up one by one, which would take "
+                  f"{n:,} more request{'s' if n != 1 else ''}")
+        if snapshot.unchecked_why == "allowance":
+            words += ", and what is left of today's allowance is needed for the run"
     elif snapshot.followed_up:
         k = snapshot.followed_up
         words += f", then {k:,} look-up{'s' if k != 1 else ''} for the addresses not on {them}"

@@ -170,7 +170,7 @@ def test_preview_says_which_addresses_were_not_checked(capsys, url, sandbox, tmp
     assert code == 0
     assert "ccdesk did not check whether they are in Constant Contact at all" in text
     assert ("(2 pages of the 1,000 members of Free Members; the 30 addresses not on it were not "
-            "looked up one by one (that would take 30 more requests))") in text
+            "looked up one by one, which would take 30 more requests)") in text
 
 
 @pytest.mark.parametrize("confirm", [None, "3", "5", "three"])

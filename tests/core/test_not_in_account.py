@@ -127,8 +127,8 @@ def test_many_missing_are_not_looked_up_and_the_preview_says_so(sandbox, tmp_pat
     lookup = plan.cost.lookup
     assert (lookup.calls, lookup.follow_ups) == (2, 0)
     assert lookup.explanation == ("2 pages of the 1,000 members of Free Members; the 26 addresses "
-                                  "not on it were not looked up one by one (that would take 26 "
-                                  "more requests)")
+                                  "not on it were not looked up one by one, which would take 26 "
+                                  "more requests")
     cost = plan.to_dict()["cost"]
     assert cost["not_checked"] == 26 and cost["lookup_follow_ups"] == 0 and cost["lookup"] == 5
 
@@ -169,6 +169,9 @@ def test_the_look_ups_leave_today_s_allowance_to_the_run(sandbox, tmp_path, jour
         "3 are not on Free Members (ccdesk did not check whether they are in Constant Contact at "
         "all: that would take 3 more requests, and what is left of today's allowance is needed "
         "for the run)")
+    assert plan.cost.lookup.explanation.endswith(
+        "; the 3 addresses not on it were not looked up one by one, which would take 3 more "
+        "requests, and what is left of today's allowance is needed for the run")
     assert plan.cost.quota_left == run_total + 2 and plan.cost.fits
 
     # In 8 they fit: looked up, and the run still fits exactly (the check counts them).
@@ -200,3 +203,39 @@ def test_the_window_gets_what_was_and_was_not_checked(sandbox, tmp_path) -> None
         info = PreviewInfo.from_json(json.loads(json.dumps(PreviewInfo.of("r1", plan).to_json())))
         assert info.summary == plan.summary() and info.plan.unchecked_words() == plan.unchecked_words()
         assert ("did not check" in info.summary) is bool(unchecked)
+
+
+def read_log(path) -> list[dict[str, str]]:
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_log_says_which_is_which(sandbox, tmp_path, journal) -> None:
+    from ccdesk.core.export import export_log, export_preview
+
+    client = reset_and_connect(sandbox, account())
+    missing = ["x0@example.org", "nobody@example.org", "gone@example.org"]
+    plan = preview(client, sheet_of(tmp_path, ON_LIST + missing), Action.REMOVE, ["Free Members"])
+    result = start_run(plan, client, journal)
+    rows = {r["Email"]: r for r in read_log(export_log(journal, result.run_id, tmp_path / "l.csv"))}
+    assert (rows["x0@example.org"]["Result"], rows["x0@example.org"]["Reason"]) == (
+        "Skipped: not on Free Members", "Not on Free Members")
+    assert (rows["nobody@example.org"]["Result"], rows["nobody@example.org"]["Reason"]) == (
+        "Skipped: not in Constant Contact", "No contact with this address in Constant Contact")
+    assert rows["gone@example.org"]["Result"] == "Skipped: deleted in Constant Contact"
+
+    # Too many to look up: the log and the saved preview say they were not checked.
+    strangers = [f"stranger{i}@example.net" for i in range(30)]
+    on_list = [f"m{i}@example.org" for i in range(100, 105)]
+    plan = preview(client, sheet_of(tmp_path, on_list + strangers, name="many.csv"),
+                   Action.REMOVE, ["Free Members"])
+    saved = {r["Email"]: r for r in read_log(export_preview(plan, tmp_path / "p.csv"))}
+    assert (saved[strangers[0]]["Outcome"], saved[strangers[0]]["Reason"]) == (
+        "skip_not_on_list", "Not on Free Members; not checked whether it is in Constant Contact")
+    result = start_run(plan, client, journal)
+    rows = {r["Email"]: r for r in read_log(export_log(journal, result.run_id, tmp_path / "m.csv"))}
+    assert {(rows[s]["Result"], rows[s]["Reason"]) for s in strangers} == {
+        ("Skipped: not on Free Members",
+         "Not on Free Members; not checked whether it is in Constant Contact")}
