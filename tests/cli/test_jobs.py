@@ -83,7 +83,9 @@ def test_preview_json_on_the_demo(capsys) -> None:
     assert set(out["counts"]) <= OUTCOMES
     assert out["api_calls"] == out["cost"]["lookup"] + out["cost"]["run"]
     assert out["cost"]["lookup_strategy"] == "by_list"
-    assert out["cost"]["lookup"] == 3 + 1 + 6 and out["cost"]["lookup_follow_ups"] == 6
+    # Account, privileges, lists, the page, six look-ups (more if the demo's real 4 requests a
+    # second made one wait and try again).
+    assert out["cost"]["lookup"] >= 3 + 1 + 6 and out["cost"]["lookup_follow_ups"] == 6
     assert out["cost"]["lookup_explanation"] == (
         "1 page of the 199 members of Free Members, then 6 look-ups for the addresses not on it")
     assert out["cost"]["not_checked"] == 0
