@@ -30,7 +30,9 @@ from ccdesk.core.lookup import (
     Strategy,
     choose_check,
     choose_strategy,
+    follow_up,
     look_up,
+    what_it_took,
 )
 from ccdesk.core.phases import Phase
 from ccdesk.core.sheet import MemberSheet
@@ -115,7 +117,8 @@ class Cost:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lookup": self.lookup_spent, "lookup_strategy": str(self.lookup.strategy),
-                "lookup_explanation": self.lookup.explanation, "run": self.run_total,
+                "lookup_explanation": self.lookup.explanation,
+                "lookup_follow_ups": self.lookup.follow_ups, "run": self.run_total,
                 "run_changes": self.run_changes, "run_polls": self.run_polls,
                 "run_verify": self.run_verify, "check_strategy": str(self.check),
                 "quota_left": self.quota_left}
@@ -193,8 +196,24 @@ class Plan:
         where = self.list_names if self.action is Action.REMOVE else "any list"
         for outcome, (one, several) in words.items():
             if c[outcome]:
-                parts.append(f"{c[outcome]:,} " + (one if c[outcome] == 1 else several).format(where))
+                part = f"{c[outcome]:,} " + (one if c[outcome] == 1 else several).format(where)
+                if outcome is Outcome.SKIP_NOT_ON_LIST and self.snapshot.unchecked:
+                    part += f" ({self.unchecked_words()})"
+                parts.append(part)
         return ", ".join(parts)
+
+    def unchecked_words(self) -> str:
+        """Why some addresses not on the list may not be in Constant Contact at all either, e.g.
+        "ccdesk did not check whether they are in Constant Contact at all: that would take 300
+        more requests" ("" when every one was checked)."""
+        n = self.snapshot.unchecked
+        if not n:
+            return ""
+        text = (f"ccdesk did not check whether {'it is' if n == 1 else 'they are'} in Constant "
+                f"Contact at all: that would take {n:,} more request{'s' if n != 1 else ''}")
+        if self.snapshot.unchecked_why == "allowance":
+            text += ", and what is left of today's allowance is needed for the run"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ccdesk preview --json`` shape (documented in the README)."""
@@ -208,7 +227,7 @@ class Plan:
             "account": self.account.organization_name,
             "summary": self.summary(),
             "may_change": self.may_change,
-            "cost": self.cost.to_dict(),
+            "cost": {**self.cost.to_dict(), "not_checked": self.snapshot.unchecked},
             "file": self.sheet.path,
             "sheet": self.sheet.sheet,
         }
@@ -251,9 +270,11 @@ def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequenc
     chosen_ids = [x.list_id for x in chosen]
     chosen_names = ", ".join(x.name for x in chosen)
     if contact is None:
-        if snapshot.strategy is Strategy.BY_LIST:
+        if snapshot.strategy is Strategy.BY_LIST and snapshot.unchecked:
+            # Paging the lists did not find it, and it was not looked up one by one.
             return PlanItem(**base, outcome=Outcome.SKIP_NOT_ON_LIST,
-                            reason=_shared(f"Not on {chosen_names}"))
+                            reason=_shared(f"Not on {chosen_names}; not checked whether it is in "
+                                           "Constant Contact"))
         return PlanItem(**base, outcome=Outcome.SKIP_NOT_FOUND,
                         reason="No contact with this address in Constant Contact")
     cid = contact.contact_id
@@ -393,9 +414,44 @@ def preview(
     addresses = sheet.addresses
     account_size = None if action is Action.REMOVE or not addresses else client.count_contacts()
     cost = choose_strategy(len(addresses), action, chosen, account_size)
+
+    def looking(done: int, total: int) -> None:
+        say(Phase.LOOKING_UP, done, total)
+
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
-                       progress=lambda done, total: say(Phase.LOOKING_UP, done, total))
-    snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
+                       progress=looking)
     plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost, client.quota_left())
+    if snapshot.unchecked:
+        _settle_missing(client, plan, cost, looking, cancel)
+    snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
+    plan.cost = predict_cost(plan.items, action, chosen, all_lists,
+                             what_it_took(cost, snapshot, chosen), snapshot.calls,
+                             client.quota_left())
     plan.may_change = may_change
     return plan
+
+
+def _settle_missing(client: ConstantContact, plan: Plan, cost: LookupCost,
+                    progress: Callable[[int, int], None], cancel: threading.Event | None) -> None:
+    """After paging the lists: look the addresses not on them up one by one, when they are few
+    (``cost.follow_ups``, priced before anything was spent) and the look-ups leave enough of
+    today's allowance for the run; then each is either not in Constant Contact at all, or in it
+    and not on the lists. Otherwise they stay unchecked, and the preview says why."""
+    snapshot = plan.snapshot
+    n = snapshot.unchecked
+    if n > cost.follow_ups:
+        snapshot.unchecked_why = "many"
+    elif n + plan.cost.run_total > client.quota_left():
+        snapshot.unchecked_why = "allowance"
+    if snapshot.unchecked_why:
+        log.info("%d addresses not on the lists were not looked up one by one (%s)", n,
+                 snapshot.unchecked_why)
+        progress(snapshot.pages, snapshot.pages)
+        return
+    follow_up(client, snapshot, progress=progress, cancel=cancel)
+    missing = set(snapshot.missing)
+    for i, item in enumerate(plan.items):
+        key = (item.email or "").lower()
+        if item.outcome is Outcome.SKIP_NOT_ON_LIST and key in missing:
+            plan.items[i] = plan_item(item, snapshot.found.get(key), plan.action, plan.lists,
+                                      snapshot, plan.all_list_names)

@@ -110,13 +110,17 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "lists": [asdict(x) for x in plan.lists],
         "account": asdict(plan.account),
         "cost": {"lookup": {"strategy": str(cost.lookup.strategy), "calls": cost.lookup.calls,
-                            "explanation": cost.lookup.explanation},
+                            "explanation": cost.lookup.explanation,
+                            "follow_ups": cost.lookup.follow_ups},
                  "lookup_spent": cost.lookup_spent, "run_changes": cost.run_changes,
                  "run_polls": cost.run_polls, "run_verify": cost.run_verify,
                  "quota_left": cost.quota_left, "check": str(cost.check)},
         "snapshot": {"strategy": str(plan.snapshot.strategy),
                      "searched_lists": list(plan.snapshot.searched_lists),
-                     "calls": plan.snapshot.calls},
+                     "calls": plan.snapshot.calls, "pages": plan.snapshot.pages,
+                     "followed_up": plan.snapshot.followed_up,
+                     "unchecked": plan.snapshot.unchecked,
+                     "unchecked_why": plan.snapshot.unchecked_why},
         "created_at": plan.created_at,
         "all_list_names": dict(plan.all_list_names),
         "may_change": plan.may_change,
@@ -125,10 +129,10 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 
 def plan_from_json(data: dict[str, Any]) -> Plan:
     """The :class:`Plan` of :func:`plan_to_json`: ``items`` empty, the sheet without rows, the
-    snapshot without contacts."""
+    snapshot without contacts (nor the addresses it missed: their count is kept)."""
     c = data["cost"]
     lookup = LookupCost(Strategy(c["lookup"]["strategy"]), int(c["lookup"]["calls"]),
-                        c["lookup"]["explanation"])
+                        c["lookup"]["explanation"], int(c["lookup"].get("follow_ups", 0)))
     snap = data["snapshot"]
     return Plan(
         sheet=sheet_from_json(data["sheet"]),
@@ -139,7 +143,11 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         cost=Cost(lookup, int(c["lookup_spent"]), int(c["run_changes"]), int(c["run_polls"]),
                   int(c["run_verify"]), int(c["quota_left"]), Check(c["check"])),
         snapshot=Snapshot(strategy=Strategy(snap["strategy"]),
-                          searched_lists=tuple(snap["searched_lists"]), calls=int(snap["calls"])),
+                          searched_lists=tuple(snap["searched_lists"]), calls=int(snap["calls"]),
+                          pages=int(snap.get("pages", 0)),
+                          followed_up=int(snap.get("followed_up", 0)),
+                          unchecked=int(snap.get("unchecked", 0)),
+                          unchecked_why=str(snap.get("unchecked_why", ""))),
         created_at=float(data["created_at"]),
         all_list_names=dict(data["all_list_names"]),
         may_change=bool(data["may_change"]),

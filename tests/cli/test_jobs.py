@@ -75,11 +75,25 @@ def test_preview_json_on_the_demo(capsys) -> None:
     code, out, _ = ccdesk(capsys, "preview", DEMO_SHEET, "--list", "Free Members", "--demo", "--json")
     assert code == 0
     assert out["rows"] == 52 == len(out["items"]) == sum(out["counts"].values())
-    assert out["counts"] == {"remove": 40, "skip_not_on_list": 6, "skip_unsubscribed": 2,
-                             "invalid": 2, "duplicate": 1, "blank": 1}
+    # The six not on Free Members are looked up one by one after its one page: three are in
+    # Constant Contact (on other lists), one is deleted, two are not in the account at all.
+    assert out["counts"] == {"remove": 40, "skip_not_on_list": 3, "skip_not_found": 2,
+                             "skip_unsubscribed": 2, "skip_deleted": 1, "invalid": 2,
+                             "duplicate": 1, "blank": 1}
     assert set(out["counts"]) <= OUTCOMES
     assert out["api_calls"] == out["cost"]["lookup"] + out["cost"]["run"]
     assert out["cost"]["lookup_strategy"] == "by_list"
+    # Account, privileges, lists, the page, six look-ups (more if the demo's real 4 requests a
+    # second made one wait and try again).
+    assert out["cost"]["lookup"] >= 3 + 1 + 6 and out["cost"]["lookup_follow_ups"] == 6
+    assert out["cost"]["lookup_explanation"] == (
+        "1 page of the 199 members of Free Members, then 6 look-ups for the addresses not on it")
+    assert out["cost"]["not_checked"] == 0
+    assert "3 are not on Free Members, 2 are not in Constant Contact" in out["summary"]
+    by_email = {i["email"]: i for i in out["items"]}
+    for stranger in ("robin.newcomer@example.net", "kit.visitor@example.com"):
+        assert by_email[stranger]["outcome"] == "skip_not_found"
+        assert by_email[stranger]["reason"] == "No contact with this address in Constant Contact"
     for item in out["items"]:
         assert {"row", "email", "outcome", "reason"} <= set(item) <= {"row", "email", "outcome",
                                                                       "reason", "warning"}
@@ -93,8 +107,9 @@ def test_run_json_on_the_demo(capsys) -> None:
                           "--json")
     assert code == 0
     assert {"run_id", "counts", "verified", "api_calls", "log"} <= set(out)
-    assert out["counts"] == {"removed": 40, "skip_not_on_list": 6, "skip_unsubscribed": 2,
-                             "invalid": 2, "duplicate": 1, "blank": 1}
+    assert out["counts"] == {"removed": 40, "skip_not_on_list": 3, "skip_not_found": 2,
+                             "skip_unsubscribed": 2, "skip_deleted": 1, "invalid": 2,
+                             "duplicate": 1, "blank": 1}
     assert out["verified"] == 40 and out["state"] == "finished"
     assert 0 < out["api_calls"] < 20
     book = load_workbook(out["log"])
@@ -130,9 +145,34 @@ def test_the_bundled_demo_account_is_what_the_code_makes() -> None:
 def test_preview_changes_nothing(capsys, url, sandbox, small_sheet) -> None:
     code, out, _ = ccdesk(capsys, "preview", small_sheet, "--list", "Free Members",
                           "--sandbox-url", url, "--json")
-    assert code == 0 and out["counts"] == {"remove": 3, "skip_not_on_list": 2, "invalid": 1,
-                                           "blank": 1}
+    # Five addresses: one by one (gus is on another list, kim deleted).
+    assert code == 0 and out["counts"] == {"remove": 3, "skip_not_on_list": 1, "skip_deleted": 1,
+                                           "invalid": 1, "blank": 1}
     assert sandbox.requests.count("POST", r"/v3/") == sandbox.requests.count("PUT") == 0
+
+
+def test_preview_says_which_addresses_were_not_checked(capsys, url, sandbox, tmp_path) -> None:
+    from tests.core.conftest import free_members_account
+
+    sandbox.reset(free_members_account(1000), auto_approve=True)
+    sandbox.set_limits(rate_limit=0, token_rate_limit=0)
+    strangers = [f"stranger{i}@example.net" for i in range(30)]
+    sheet = str(write_sheet(tmp_path / "m.csv", [f"m{i}@example.org" for i in range(10)] + strangers))
+    code, out, _ = ccdesk(capsys, "preview", sheet, "--list", "Free Members", "--sandbox-url", url,
+                          "--json")
+    assert code == 0 and out["counts"] == {"remove": 10, "skip_not_on_list": 30}
+    assert out["cost"]["not_checked"] == 30 and out["cost"]["lookup_follow_ups"] == 0
+    assert out["cost"]["lookup"] == 3 + 2  # account, privileges, lists; two pages; no look-ups
+    assert out["summary"].endswith("30 are not on Free Members (ccdesk did not check whether they "
+                                   "are in Constant Contact at all: that would take 30 more "
+                                   "requests)")
+    assert {i["reason"] for i in out["items"] if i["outcome"] == "skip_not_on_list"} == {
+        "Not on Free Members; not checked whether it is in Constant Contact"}
+    code, text, _ = ccdesk(capsys, "preview", sheet, "--list", "Free Members", "--sandbox-url", url)
+    assert code == 0
+    assert "ccdesk did not check whether they are in Constant Contact at all" in text
+    assert ("(2 pages of the 1,000 members of Free Members; the 30 addresses not on it were not "
+            "looked up one by one, which would take 30 more requests)") in text
 
 
 @pytest.mark.parametrize("confirm", [None, "3", "5", "three"])
@@ -175,8 +215,8 @@ def test_run_export_undo_and_runs(capsys, url, sandbox, small_sheet, tmp_path) -
     before = sandbox.members("Free Members")
     code, out, _ = ccdesk(capsys, "run", small_sheet, "--list", "Free Members", "--sandbox-url", url,
                           "--yes", "--json", "--log", str(tmp_path / "run.csv"), "--log-format", "csv")
-    assert code == 0 and out["counts"] == {"removed": 3, "skip_not_on_list": 2, "invalid": 1,
-                                           "blank": 1}
+    assert code == 0 and out["counts"] == {"removed": 3, "skip_not_on_list": 1, "skip_deleted": 1,
+                                           "invalid": 1, "blank": 1}
     assert out["log"] == str(tmp_path / "run.csv")
     assert sandbox.members("Free Members") == before - {"ada@example.org", "ben@example.org",
                                                         "eve@example.org"}
@@ -214,8 +254,9 @@ def test_an_unknown_run(capsys, url, sandbox, tmp_path, command) -> None:
 
 
 def test_a_paused_run_still_prints_its_id_and_log(capsys, url, sandbox, small_sheet) -> None:
-    # The day's allowance runs out after the sign-in (1 request) and the preview (4).
-    sandbox.set_limits(daily_quota=5)
+    # The day's allowance runs out after the sign-in (1 request) and the preview (account,
+    # privileges, lists, and the sheet's five addresses one by one).
+    sandbox.set_limits(daily_quota=9)
     code, out, err = ccdesk(capsys, "run", small_sheet, "--list", "Free Members", "--sandbox-url",
                             url, "--yes", "--json")
     assert code == 3

@@ -42,29 +42,45 @@ def no_changes(sandbox) -> bool:
                    for r in sandbox.requests.records())
 
 
-def test_remove_every_outcome_by_paging_the_list(cc, sandbox, tmp_path) -> None:
-    plan = plan_for(cc, tmp_path, EVERY_KIND, membership=MEMBERSHIP)
-    assert plan.snapshot.strategy is Strategy.BY_LIST  # 12 addresses, a one-page list
-    assert kinds(plan) == [
+#: Thirty more members of Free Members (``m{i}@example.org``), so that paging the list (one
+#: page, then up to 25 look-ups) is cheaper than looking the sheet up address by address.
+FILLERS = [f"m{i}@example.org" for i in range(30)]
+
+
+def test_remove_every_outcome_by_paging_the_list(sandbox, tmp_path) -> None:
+    data = small_account()
+    data["contacts"] += [{"email": e, "lists": ["Free Members"]} for e in FILLERS]
+    client = reset_and_connect(sandbox, data)
+    plan = plan_for(client, tmp_path, EVERY_KIND + FILLERS,
+                    membership=MEMBERSHIP + ["Sustainer"] * len(FILLERS))
+    assert plan.snapshot.strategy is Strategy.BY_LIST  # 40 addresses, a one-page list
+    assert kinds(plan)[:14] == [
         "remove", "remove", "remove", "skip_not_on_list", "skip_not_on_list", "skip_unsubscribed",
-        "skip_not_on_list", "skip_not_on_list", "skip_not_on_list", "invalid", "duplicate",
+        "skip_unsubscribed", "skip_deleted", "skip_not_found", "invalid", "duplicate",
         "blank", "filtered_out", "remove"]
     rows = {item.row: item for item in plan.items}
-    assert [i.row for i in plan.items] == list(range(2, 16))
+    assert [i.row for i in plan.items] == list(range(2, 16 + len(FILLERS)))
     assert rows[3].reason == "Off Free Members" and rows[3].warning == "Stays on Newsletter"
     assert rows[4].warning == "Stays on Sustainers"
-    assert rows[5].reason == "Not on Free Members"
+    assert rows[5].reason == "Not on Free Members"  # gus: in Constant Contact, on another list
+    assert rows[10].reason == "No contact with this address in Constant Contact"
     assert rows[12].reason == "Same address as row 2"
     assert rows[14].reason.startswith("Membership is “Free”")
     free = sandbox.list_id("Free Members")
     assert all(i.list_ids == (free,) for i in plan.changes)
-    assert plan.counts == {"remove": 4, "skip_not_on_list": 5, "skip_unsubscribed": 1,
-                           "invalid": 1, "duplicate": 1, "blank": 1, "filtered_out": 1}
-    assert plan.summary().startswith("4 will be removed from Free Members, 5 are not on Free Members")
-    # One page of the list's members, nothing asked address by address, nothing changed.
-    pages = gets(sandbox)
-    assert len(pages) == 1 and "lists=" in pages[0] and "email=" not in pages[0]
-    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 4  # + account, privileges, lists
+    assert plan.counts == {"remove": 34, "skip_not_on_list": 2, "skip_not_found": 1,
+                           "skip_unsubscribed": 2, "skip_deleted": 1, "invalid": 1,
+                           "duplicate": 1, "blank": 1, "filtered_out": 1}
+    assert plan.summary().startswith("34 will be removed from Free Members, 2 are not on Free "
+                                     "Members, 1 is not in Constant Contact, 2 are already "
+                                     "unsubscribed, 1 is deleted in Constant Contact")
+    # One page of the list's members, then the five not on it one by one; nothing changed.
+    queries = gets(sandbox)
+    assert len(queries) == 6 and "lists=" in queries[0] and "email=" not in queries[0]
+    assert [q.split("email=")[1].split("&")[0] for q in queries[1:]] == [
+        "gus%40example.org", "hal%40example.org", "jon%40example.org", "kim%40example.org",
+        "nobody%40example.org"]
+    assert plan.cost.lookup_spent == sandbox.requests.api_calls() == 9  # + account, privileges, lists
     assert no_changes(sandbox)
 
 
@@ -131,11 +147,21 @@ def test_choose_strategy_arithmetic() -> None:
         return [ContactList(f"id{i}", f"L{i}", n) for i, n in enumerate(sizes)]
 
     assert choose_strategy(0, Action.REMOVE, lists(10)).calls == 0
-    assert choose_strategy(1, Action.REMOVE, lists(10)).strategy is Strategy.BY_EMAIL  # a tie
-    assert choose_strategy(2, Action.REMOVE, lists(10)).strategy is Strategy.BY_LIST
+    assert choose_strategy(1, Action.REMOVE, lists(10)).strategy is Strategy.BY_EMAIL
+    # Paging is priced at its pages and the most look-ups one by one it may add for those not
+    # on the list (25, or as many as the pages): at most 1 + 2 for two addresses, so by email.
+    assert choose_strategy(2, Action.REMOVE, lists(10)).strategy is Strategy.BY_EMAIL
+    assert choose_strategy(26, Action.REMOVE, lists(10)).strategy is Strategy.BY_EMAIL  # a tie
+    few = choose_strategy(27, Action.REMOVE, lists(10))
+    assert (few.strategy, few.calls, few.follow_ups) == (Strategy.BY_LIST, 26, 25)
+    assert few.explanation == ("1 page of the 10 members of L0, then up to 25 look-ups for the "
+                               "addresses not on it")
     assert choose_strategy(20, Action.REMOVE, lists(100_000)).calls == 20
     big = choose_strategy(10_000, Action.REMOVE, lists(100_000))
-    assert (big.strategy, big.calls) == (Strategy.BY_LIST, 200)
+    assert (big.strategy, big.calls, big.follow_ups) == (Strategy.BY_LIST, 400, 200)
+    assert big.explanation.startswith("200 pages of the 100,000 members of L0, then up to 200")
+    two = choose_strategy(10_000, Action.REMOVE, lists(60_000, 40_000))
+    assert two.explanation.endswith("for the addresses not on them")
     assert list_paging_calls([10] * 30) == 2  # at most 25 lists per query
     assert choose_strategy(5, Action.UNSUBSCRIBE, [], account_size=None).strategy is Strategy.BY_EMAIL
     every = choose_strategy(600, Action.REMOVE_ALL, [], account_size=1200)

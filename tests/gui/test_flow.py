@@ -76,10 +76,13 @@ def test_whole_flow(make_window, qtbot, dialogs, shot, tmp_path, monkeypatch):
     assert pp.tile_change.number.text() == "40"
     assert pp.tile_skip.number.text() == "8"
     assert pp.tile_problem.number.text() == "4"
-    # The account, the privileges, the lists and one page (more if a request had to be retried).
+    assert "3 are not on Free Members, 2 are not in Constant Contact" in pp.summary.text()
+    # The account, the privileges, the lists, one page, then the six addresses not on it one by
+    # one (more if a request had to be retried).
     spent = ready.plan.cost.lookup_spent
-    assert spent >= 4 and f"used {spent} requests" in pp.cost.text()
-    assert "1 page of the 199 members" in pp.cost.text()
+    assert spent >= 10 and f"used {spent} requests" in pp.cost.text()
+    assert ("1 page of the 199 members of Free Members, then 6 look-ups for the addresses not on "
+            "it") in pp.cost.text()
     table = pp.table
     assert table.model.rowCount() == 52 and table.shown.text() == "52 rows"
     assert table.view.isColumnHidden(4)
