@@ -547,14 +547,19 @@ class Journal:
         """
         lock = self._lock_file(run_id)
         # A second's patience: a window asking who holds the run takes the lock for an instant
-        # (holder); a real owner holds it for the whole run.
-        con = sqlite3.connect(lock, timeout=CLAIM_PATIENCE, isolation_level=None,
-                              check_same_thread=False)
-        try:
-            con.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError:
-            con.close()
-            raise RunBusy(run_id, self.owner(run_id)) from None
+        # (holder); a real owner holds it for the whole run. Tried every few milliseconds (not
+        # on SQLite's busy timeout, whose growing sleeps can miss a window that looks often).
+        con = sqlite3.connect(lock, timeout=0, isolation_level=None, check_same_thread=False)
+        deadline = time.monotonic() + CLAIM_PATIENCE
+        while True:
+            try:
+                con.execute("BEGIN EXCLUSIVE")
+                break
+            except sqlite3.OperationalError:
+                if time.monotonic() >= deadline:
+                    con.close()
+                    raise RunBusy(run_id, self.owner(run_id)) from None
+                time.sleep(0.002)
         owner = Owner(os.getpid(), socket.gethostname(), program, time.time())
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO owners (run_id, pid, host, program, since)"
