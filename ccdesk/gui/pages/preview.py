@@ -449,7 +449,10 @@ class PreviewPage(Page):
         if action in ("remove", "remove-all") and changes:
             text += (" Removed contacts stay in your account (Constant Contact still counts "
                      "them); unsubscribed ones are not billed.")
-        self.cost.setText(text)
+        short = f"The look-up used {words.plural(cost.lookup_spent, 'request')}"
+        short += (f"; the run needs about {cost.run_total:,} more of the {cost.quota_left:,} "
+                  "left today." if changes else ".")
+        self.cost.set_folding(_html(text), _html(short))
         self.table.set_hidden_columns((4,))
         self.run_button.setText(f"&Run: {words.run_headline(action, changes, plan.list_names)}…"
                                 if changes else "Nothing to run")
