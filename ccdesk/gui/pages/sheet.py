@@ -229,19 +229,8 @@ class SheetPage(Page):
         name = Path(choices.path).name
         self.file_label.setText(f"<b>{_html(name)}</b>: choose where the addresses are.")
         self.file_label.setToolTip(choices.path)
-        self.sheet_choice.clear()
-        self.sheet_choice.addItems(choices.sheet_names)
-        self.sheet_choice.setCurrentText(choices.sheet)
-        self.sheet_choice.setEnabled(len(choices.sheet_names) > 1)
-        self.header_choice.blockSignals(True)
-        self.header_choice.setValue(choices.header_row or 0)
-        self.header_choice.blockSignals(False)
-        self.column_choice.clear()
-        self.filter_column.clear()
-        self.filter_column.addItem(NO_FILTER, None)
-        for letter, heading in choices.columns:
-            self.column_choice.addItem(f"{letter}: {heading}", letter)
-            self.filter_column.addItem(f"{letter}: {heading}", letter)
+        self._fill_choices(choices.sheet_names, choices.sheet, choices.header_row,
+                           choices.columns)
         self.column_choice.setPlaceholderText("Choose the column with the addresses")
         self.column_choice.setCurrentIndex(-1)
         self.filter_column.setCurrentIndex(0)
@@ -250,9 +239,7 @@ class SheetPage(Page):
         self.apply_filter.setEnabled(False)
         first = column_index(choices.columns[0][0]) if choices.columns else 0
         self.grid_model.set_rows(choices.preview_rows, choices.header_row, first_col=first)
-        self.grid.resizeColumnsToContents()
-        for column in range(self.grid_model.columnCount()):
-            self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
+        self._fit_grid()
         self.found.setText(
             f"<b>{_html(name)}: {_html(title)}</b><br>{_html(what_to_do)}<br>Choose above the "
             "sheet, the row of the column headings and the column with the email addresses; "
@@ -267,6 +254,28 @@ class SheetPage(Page):
         self.filler.hide()
         show_focus(self.column_choice if choices.columns else self.header_choice)
 
+    def _fill_choices(self, sheets: list[str], sheet: str, header_row: int | None,
+                      columns: list[tuple[str, str]]) -> None:
+        """The choices above the rows, for one file: its sheets, heading row and columns."""
+        self.sheet_choice.clear()
+        self.sheet_choice.addItems(sheets)
+        self.sheet_choice.setCurrentText(sheet)
+        self.sheet_choice.setEnabled(len(sheets) > 1)
+        self.header_choice.blockSignals(True)
+        self.header_choice.setValue(header_row or 0)
+        self.header_choice.blockSignals(False)
+        self.column_choice.clear()
+        self.filter_column.clear()
+        self.filter_column.addItem(NO_FILTER, None)
+        for letter, heading in columns:
+            self.column_choice.addItem(f"{letter}: {heading}", letter)
+            self.filter_column.addItem(f"{letter}: {heading}", letter)
+
+    def _fit_grid(self) -> None:
+        self.grid.resizeColumnsToContents()
+        for column in range(self.grid_model.columnCount()):
+            self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
+
     # -- showing what was found --------------------------------------------------------------------
     def show_sheet(self, view: SheetView) -> None:
         sheet = view.sheet
@@ -275,21 +284,9 @@ class SheetPage(Page):
         name = Path(sheet.path).name
         self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
         self.file_label.setToolTip(sheet.path)
-        self.sheet_choice.clear()
-        self.sheet_choice.addItems(sheet.sheet_names)
-        self.sheet_choice.setCurrentText(sheet.sheet)
-        self.sheet_choice.setEnabled(len(sheet.sheet_names) > 1)
-        self.header_choice.blockSignals(True)
-        self.header_choice.setValue(sheet.header_row or 0)
-        self.header_choice.blockSignals(False)
-        self.column_choice.clear()
-        self.filter_column.clear()
-        self.filter_column.addItem(NO_FILTER, None)
         first = _first_letter_index(sheet)
-        for j, heading in enumerate(sheet.columns):
-            letter = column_letter(first + j)
-            self.column_choice.addItem(f"{letter}: {heading}", letter)
-            self.filter_column.addItem(f"{letter}: {heading}", letter)
+        self._fill_choices(sheet.sheet_names, sheet.sheet, sheet.header_row,
+                           [(column_letter(first + j), h) for j, h in enumerate(sheet.columns)])
         self.column_choice.setCurrentIndex(max(0, self.column_choice.findData(sheet.email_column_letter)))
         if sheet.filter_column:
             index = next((i for i in range(1, self.filter_column.count())
@@ -302,9 +299,7 @@ class SheetPage(Page):
         self.filter_values.setEnabled(self.filter_column.currentIndex() > 0)
         self.apply_filter.setEnabled(self.filter_column.currentIndex() > 0)
         self.grid_model.set_sheet(sheet)
-        self.grid.resizeColumnsToContents()
-        for column in range(self.grid_model.columnCount()):
-            self.grid.setColumnWidth(column, min(self.grid.columnWidth(column), 320))
+        self._fit_grid()
         self.found.set_folding(_found_text(sheet), _found_text(sheet, check=False))
         self._show_counts(sheet)
         self.problems.set_source(view.rows_path, "sheet", with_states=False)
