@@ -124,9 +124,6 @@ class Note(QLabel):
             return
         self._full, self._short = full, short
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setTextInteractionFlags(self.textInteractionFlags()
-                                     | Qt.TextInteractionFlag.LinksAccessibleByMouse
-                                     | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self._show()
 
     @property
@@ -144,6 +141,11 @@ class Note(QLabel):
     def _show(self) -> None:
         if not self._short:  # a note that does not fold shows what it was given
             return
+        links = (Qt.TextInteractionFlag.LinksAccessibleByMouse
+                 | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        flags = self.textInteractionFlags()
+        # A Tab stop only while there is a More/Less link to press.
+        self.setTextInteractionFlags(flags | links if self._compact else flags & ~links)
         if self.folded:
             super().setText(f"{self._short} <a href='{self.MORE}'>More…</a>")
         elif self._compact:
