@@ -169,3 +169,29 @@ def test_long_explanations_fold_away_on_a_small_screen(make_window, qtbot, dialo
     assert not found.folded
     found.linkActivated.emit("less")
     assert found.folded
+
+
+def test_the_requests_left_go_down_during_a_run(make_window, qtbot, dialogs, monkeypatch):
+    """The account line's "N Constant Contact requests left today" is read again while a run
+    spends them, not only at its end."""
+    from ccdesk.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "QUOTA_EVERY", 0.0)
+    window = make_window()
+    open_sample(qtbot, window)
+    preview(qtbot, window, "unsubscribe")  # one request per contact: the count moves
+    before = window.account_info.quota_left
+    seen: list[int] = []
+
+    def moved(view: object) -> None:
+        if window.state.run is not None and window.state.run.active:
+            seen.append(window.account_info.quota_left)
+
+    window.state.run_changed.connect(moved)
+    window.preview_page.run_button.click()
+    qtbot.waitUntil(lambda: any(left < before for left in seen), timeout=WAIT)
+    assert window.state.run.active  # during the run, not at its end
+    assert f"{window.account_info.quota_left:,} Constant Contact requests left" in \
+        window.account_line.text()
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT):
+        window.run_page.stop_button.click()
