@@ -410,7 +410,11 @@ class PasteDialog(QDialog):
         layout.addWidget(self.buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self._accept_if_ok)
-        self.text.textChanged.connect(self._update)
+        from PySide6.QtCore import QTimer
+
+        # A long paste is counted when typing pauses (counting 20,000 takes a moment).
+        self._count_later = QTimer(self, singleShot=True, interval=250, timeout=self._update)
+        self.text.textChanged.connect(self._changed)
         self.resize(560, 380)
         self._update()
         self.text.setFocus()
@@ -429,6 +433,21 @@ class PasteDialog(QDialog):
     def _accept_if_ok(self) -> None:
         if self.ok.isEnabled():
             self.accept()
+
+    #: Text up to this long is counted at every change; longer text when typing pauses.
+    COUNT_AT_ONCE = 20_000
+
+    def _changed(self) -> None:
+        text = self.pasted()
+        if len(text) <= self.COUNT_AT_ONCE:
+            self._count_later.stop()
+            self._update()
+            return
+        import re
+
+        self.ok.setEnabled(re.search(r"[^\s,;\ufeff]", text) is not None)  # something to cut
+        self.found.setText("Counting…")
+        self._count_later.start()
 
     def _update(self) -> None:
         from ccdesk.core.pasted import count_pasted

@@ -102,3 +102,17 @@ def test_nothing_but_junk_says_so(make_window, qtbot, dialogs):
     page = window.sheet_page
     assert "nothing to do" in page.counts.text()
     assert not page.next_button.isEnabled()
+
+
+def test_a_long_paste_is_counted_when_typing_pauses(make_window, qtbot, dialogs):
+    window = make_window()
+    dialog = open_paste_dialog(qtbot, window)
+    text = "\n".join(f"Member {i} <member.{i}@example.org>" for i in range(1000))
+    assert len(text) > dialog.COUNT_AT_ONCE
+    dialog.set_text(text)
+    assert dialog.found.text() == "Counting…" and dialog.ok.isEnabled()
+    qtbot.waitUntil(lambda: dialog.found.text() == "<b>1,000 addresses found</b>.", timeout=WAIT)
+    dialog.set_text(" ,\n;" * 6000)  # long, and nothing in it
+    assert not dialog.ok.isEnabled()
+    qtbot.waitUntil(lambda: dialog.found.text() == "Nothing pasted yet.", timeout=WAIT)
+    dialog.reject()
