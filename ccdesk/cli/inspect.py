@@ -49,6 +49,9 @@ def sheet_path(args: argparse.Namespace) -> str:
         from ccdesk.paths import storage_error
 
         stream = sys.stdin
+        if stream is not None and stream.isatty():
+            print("Paste the addresses, then press Ctrl+D (on Windows: Ctrl+Z, then Enter).",
+                  file=sys.stderr, flush=True)
         if stream is None:
             text = ""
         elif hasattr(stream, "buffer"):

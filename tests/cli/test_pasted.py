@@ -48,6 +48,17 @@ def test_inspect_reads_standard_input(capsys, monkeypatch) -> None:
     assert code == 0 and again["counts"] == out["counts"]
 
 
+def test_typed_at_a_terminal_says_how_to_end(capsys, monkeypatch) -> None:
+    class Terminal(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(io.BytesIO(b"ada@example.org\n")))
+    code, out, err = ccdesk(capsys, "inspect", "-", "--json")
+    assert code == 0 and out["counts"]["valid"] == 1
+    assert err.startswith("Paste the addresses, then press Ctrl+D")
+
+
 def test_nothing_on_standard_input(capsys, monkeypatch) -> None:
     stdin(monkeypatch, " \n , \n")
     code, _, err = ccdesk(capsys, "inspect", "-")
