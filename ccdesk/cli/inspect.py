@@ -33,9 +33,44 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
     )
 
 
+#: FILE that means "read the addresses from standard input".
+STDIN = "-"
+
+
+def sheet_path(args: argparse.Namespace) -> str:
+    """The spreadsheet to read: ``args.file``, or for ``-`` the text on standard input (UTF-8,
+    a byte-order mark tolerated) saved as a file of pasted addresses, whose path is said on
+    standard error (and is the ``file`` of the JSON) so it can be found again."""
+    if args.file != STDIN:
+        return str(args.file)
+    saved = getattr(args, "_pasted", None)
+    if saved is None:
+        from ccdesk.core.pasted import save_pasted
+        from ccdesk.paths import storage_error
+
+        stream = sys.stdin
+        if stream is not None and stream.isatty():
+            print("Paste the addresses, then press Ctrl+D (on Windows: Ctrl+Z, then Enter).",
+                  file=sys.stderr, flush=True)
+        if stream is None:
+            text = ""
+        elif hasattr(stream, "buffer"):
+            text = stream.buffer.read().decode("utf-8-sig", "replace")
+        else:
+            text = stream.read()
+        try:
+            saved = str(save_pasted(text))
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        args._pasted = saved
+        print(f"ccdesk: the addresses from standard input are saved as {saved}",
+              file=sys.stderr, flush=True)
+    return saved
+
+
 def run_inspect_command(args: argparse.Namespace) -> int:
     """Carry out ``ccdesk inspect``; returns the exit status."""
-    sheet = read_sheet(args.file, options_from_args(args))
+    sheet = read_sheet(sheet_path(args), options_from_args(args))
     if args.json:
         json.dump(sheet.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -114,10 +114,10 @@ def _progress_printer(quiet: bool) -> Any:
 
 def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
     from ccdesk import engine
-    from ccdesk.cli.inspect import options_from_args
+    from ccdesk.cli.inspect import options_from_args, sheet_path
     from ccdesk.core.lookup import Action
 
-    sheet = engine.read(args.file, options_from_args(args))
+    sheet = engine.read(sheet_path(args), options_from_args(args))
 
     def say(phase: Phase, done: int, total: int) -> None:
         if not args.json and total and done in (1, total):
@@ -451,7 +451,8 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
     def job(name: str, help_text: str, handler: Any, *, sheet: bool) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         if sheet:
-            p.add_argument("file", metavar="FILE", help="the spreadsheet of upgraded members")
+            p.add_argument("file", metavar="FILE", help="the spreadsheet of upgraded members "
+                           "(-: addresses on standard input, as pasted text)")
             p.add_argument("--list", action="append", metavar="NAME",
                            help="the list to take them off (repeat for several)")
             p.add_argument("--action", choices=actions, default="remove",

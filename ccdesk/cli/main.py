@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="read a spreadsheet and report every row's address or problem",
         description="Read a spreadsheet of members and report what ccdesk finds in it.",
     )
-    p.add_argument("file", metavar="FILE", help="the spreadsheet (xlsx, xlsm, xls, xlsb, ods, csv, tsv, txt)")
+    p.add_argument("file", metavar="FILE", help="the spreadsheet (xlsx, xlsm, xls, xlsb, ods, csv, "
+                   "tsv, txt); -: addresses on standard input, as pasted text")
     add_import_options(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(handler=_cmd_inspect)

@@ -31,6 +31,7 @@ from ccdesk.core.addresses import Outcome as SheetOutcome
 from ccdesk.core.export import default_log_path, export_log
 from ccdesk.core.journal import READY, Owner, Progress, RunRecord
 from ccdesk.core.lookup import Action
+from ccdesk.core.pasted import save_pasted
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import Plan, PlanError
 from ccdesk.core.plan import preview as _preview
@@ -59,6 +60,17 @@ def read(path: str | Path, options: ImportOptions | None = None, *,
          progress: Callable[[str, float], None] | None = None) -> MemberSheet:
     """Read a spreadsheet and give every row an outcome (``progress(stage, fraction)``)."""
     return read_sheet(path, options, progress=progress)
+
+
+def paste(text: str) -> Path:
+    """Save pasted addresses (text copied from an email or a web page) as a small CSV file in
+    the data folder, readable by its owner only, to be read like any sheet; returns its path.
+
+    Raises:
+        SheetError: the text holds no item.
+        OSError: the file cannot be written.
+    """
+    return save_pasted(text)
 
 
 def preview(session: Session, sheet: MemberSheet, action: Action, lists: Sequence[str], *,
@@ -281,5 +293,5 @@ def export(session: Session, run_id: str, path: str | Path | None = None,
 
 
 __all__ = ["RunStatus", "discard", "export", "failed_addresses", "only_addresses", "only_failed",
-           "preview", "read", "record", "request_stop", "result", "resume", "run", "runs", "start",
-           "status", "undo"]
+           "paste", "preview", "read", "record", "request_stop", "result", "resume", "run", "runs",
+           "start", "status", "undo"]

@@ -441,3 +441,105 @@ def ask_stop_and_close(parent: QWidget | None) -> bool:
                       "Stop the run and close ccdesk?", "Stop and close", "Keep running",
                       informative="ccdesk finishes the batch it is sending, records it, and "
                       "then closes. You can resume the rest later from History.", danger=True)
+
+
+# ---- pasted addresses ---------------------------------------------------------------------------
+
+class PasteDialog(QDialog):
+    """"Paste addresses": a box for text copied from an email or a web page, what it accepts,
+    and a live count of what ccdesk finds in it. Enter makes a new line; Ctrl+Enter is OK.
+
+    Opened window-modally with ``open()`` (the page acts on ``accepted``), so a test can fill
+    it in and press its buttons."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        from PySide6.QtGui import QKeySequence, QShortcut
+        from PySide6.QtWidgets import QPlainTextEdit
+
+        super().__init__(parent)
+        self.setWindowTitle("Paste addresses")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Paste the addresses copied from an email or a web page: one a line, or separated "
+            "by commas or semicolons. <i>Name &lt;address&gt;</i> and <i>mailto:</i> links are "
+            "understood. ccdesk keeps them in a small file and checks them as it checks a "
+            "spreadsheet.")
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(intro)
+        label = QLabel("&Addresses:")
+        layout.addWidget(label)
+        self.text = QPlainTextEdit()
+        self.text.setAccessibleName("Pasted addresses")
+        self.text.setPlaceholderText("Ada Lovelace <ada@example.org>; bob@example.org, …")
+        self.text.setTabChangesFocus(True)
+        label.setBuddy(self.text)
+        layout.addWidget(self.text, 1)
+        self.found = QLabel()
+        self.found.setAccessibleName("Addresses found")
+        self.found.setWordWrap(True)
+        layout.addWidget(self.found)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok = self.buttons.addButton("&Check these addresses",
+                                         QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setToolTip("Ctrl+Enter")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self._accept_if_ok)
+        from PySide6.QtCore import QTimer
+
+        # A long paste is counted when typing pauses (counting 20,000 takes a moment).
+        self._count_later = QTimer(self, singleShot=True, interval=250, timeout=self._update)
+        self.text.textChanged.connect(self._changed)
+        self.resize(560, 380)
+        self._update()
+        self.text.setFocus()
+
+    def set_text(self, text: str) -> None:
+        """Put ``text`` in the box, as pasting it would (the cursor after it)."""
+        from PySide6.QtGui import QTextCursor
+
+        self.text.setPlainText(text)
+        self.text.moveCursor(QTextCursor.MoveOperation.End)
+
+    def pasted(self) -> str:
+        """The text in the box."""
+        return self.text.toPlainText()
+
+    def _accept_if_ok(self) -> None:
+        if self.ok.isEnabled():
+            self.accept()
+
+    #: Text up to this long is counted at every change; longer text when typing pauses.
+    COUNT_AT_ONCE = 20_000
+
+    def _changed(self) -> None:
+        text = self.pasted()
+        if len(text) <= self.COUNT_AT_ONCE:
+            self._count_later.stop()
+            self._update()
+            return
+        import re
+
+        self.ok.setEnabled(re.search(r"[^\s,;\ufeff]", text) is not None)  # something to cut
+        self.found.setText("Counting…")
+        self._count_later.start()
+
+    def _update(self) -> None:
+        from ccdesk.core.pasted import count_pasted
+
+        c = count_pasted(self.pasted())
+        if not c.items:
+            self.found.setText("Nothing pasted yet.")
+        else:
+            parts = [f"<b>{words.plural(c.addresses, 'address', 'addresses')} found</b>"]
+            if c.repeats:
+                parts.append(words.plural(c.repeats, "repeat"))
+            if c.not_addresses:
+                parts.append(words.plural(c.not_addresses, "piece that is not an address",
+                                          "pieces that are not an address"))
+            self.found.setText(" · ".join(parts) + ".")
+        self.ok.setEnabled(c.items > 0)

@@ -11,6 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -23,7 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.formats import column_index, column_letter
+from ccdesk.core.pasted import is_pasted
 from ccdesk.core.sheet import ImportOptions, MemberSheet, SheetChoices
+from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, palette, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import SheetGridModel
@@ -45,15 +48,23 @@ class SheetPage(Page):
     def __init__(self, state: WindowState, jobs: Jobs, settings: Settings) -> None:
         super().__init__(state, jobs, settings)
         self.intro = Note("Open the spreadsheet (Excel, LibreOffice or CSV) that lists the "
-                          "members who upgraded. You can also drag the file onto this window.")
+                          "members who upgraded. You can also drag the file onto this window, "
+                          "or paste addresses copied from an email or a web page.")
         self.layout_.addWidget(self.intro)
         self.open_button = primary(QPushButton("&Open spreadsheet…"))
         self.open_button.setAccessibleName("Open a spreadsheet")
+        self.paste_button = QPushButton("Paste a&ddresses…")
+        self.paste_button.setAccessibleName("Paste addresses copied from an email or a web page")
+        self.paste_button.setToolTip("Addresses copied from an email or a web page: one a line, "
+                                     "or separated by commas or semicolons")
+        self.paste_dialog: dialogs.PasteDialog | None = None
         self.sample_button = QPushButton("Open the demo's sam&ple spreadsheet")
         self.file_label = QLabel("No spreadsheet is open.")
         self.file_label.setAccessibleName("Open spreadsheet")
+        self.file_label.setWordWrap(True)  # a long name wraps rather than being cut off
         row = QHBoxLayout()
         row.addWidget(self.open_button)
+        row.addWidget(self.paste_button)
         row.addWidget(self.sample_button)
         row.addWidget(self.file_label, 1)
         self.layout_.addLayout(row)
@@ -138,6 +149,7 @@ class SheetPage(Page):
             w.hide()
 
         self.open_button.clicked.connect(self.choose_file)
+        self.paste_button.clicked.connect(self.paste_addresses)
         self.sample_button.clicked.connect(self.open_sample)
         self.progress.cancel_clicked.connect(self.cancel_wanted)
         self.sheet_choice.activated.connect(self._sheet_chosen)
@@ -176,24 +188,60 @@ class SheetPage(Page):
 
         self.open(str(resource("demo", "upgraded-members.xlsx")))
 
-    def open(self, path: str, options: ImportOptions | None = None) -> None:
-        """Read ``path`` (a new file when ``options`` is None: everything found afresh)."""
+    def paste_addresses(self) -> None:
+        """Ask for pasted addresses (window-modal; they are read when the person says OK)."""
+        dialog = dialogs.PasteDialog(self)
+        self.paste_dialog = dialog
+        dialog.accepted.connect(lambda: self.open_pasted(dialog.pasted()))
+        dialog.finished.connect(lambda _: self._paste_closed(dialog))
+        dialog.open()
+
+    def _paste_closed(self, dialog: QDialog) -> None:
+        if self.paste_dialog is dialog:
+            self.paste_dialog = None
+        dialog.deleteLater()
+
+    def open_pasted(self, text: str) -> None:
+        """Save pasted addresses as a small file in the data folder and read it like a sheet."""
+        from ccdesk import engine
+        from ccdesk.paths import storage_error
+
+        try:
+            path = engine.paste(text)
+        except OSError as exc:
+            self.error.emit(storage_error(exc))
+            return
+        except CcdeskError as exc:
+            self.error.emit(exc)
+            return
+        self.open(str(path), remember_folder=False)
+
+    def open(self, path: str, options: ImportOptions | None = None, *,
+             remember_folder: bool = True) -> None:
+        """Read ``path`` (a new file when ``options`` is None: everything found afresh; its
+        folder is where Open starts next time, unless ``remember_folder`` is False)."""
         if options is None:
             self._user = {}
-            self.settings.last_folder = str(Path(path).parent)
+            if remember_folder:
+                self.settings.last_folder = str(Path(path).parent)
         self._path = path
         self.progress.start(f"Reading {Path(path).name}")
-        self.open_button.setEnabled(False)
+        self._set_opening(False)
         self.open_wanted.emit(path, options)
+
+    def _set_opening(self, enabled: bool) -> None:
+        """Open and Paste are offered (True) or not while a file is being read (False)."""
+        self.open_button.setEnabled(enabled)
+        self.paste_button.setEnabled(enabled)
 
     def _cancelled(self) -> None:
         self.progress.hide()
-        self.open_button.setEnabled(True)
+        self._set_opening(True)
         self.file_label.setText("Reading was cancelled.")
 
     def _failed(self, exc: BaseException) -> None:
         self.progress.hide()
-        self.open_button.setEnabled(True)
+        self._set_opening(True)
         title, what_to_do, _ = dialogs.error_texts(exc)
         failed = Path(self._path or "").name
         shown = self._sheet()
@@ -217,7 +265,7 @@ class SheetPage(Page):
 
     def _loaded(self, view: SheetView | None) -> None:
         self.progress.hide()
-        self.open_button.setEnabled(True)
+        self._set_opening(True)
         if view is not None:
             self.show_sheet(view)
 
@@ -282,7 +330,10 @@ class SheetPage(Page):
         self._choices = None
         self._path = sheet.path
         name = Path(sheet.path).name
-        self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
+        if is_pasted(sheet.path):
+            self.file_label.setText(f"Pasted addresses, kept as <b>{_html(name)}</b>")
+        else:
+            self.file_label.setText(f"<b>{_html(name)}</b> ({words.file_size(sheet.size)})")
         self.file_label.setToolTip(sheet.path)
         first = _first_letter_index(sheet)
         self._fill_choices(sheet.sheet_names, sheet.sheet, sheet.header_row,
