@@ -71,7 +71,8 @@ def test_preview_of_pasted_addresses(capsys, monkeypatch, url, sandbox) -> None:
     code, out, err = ccdesk(capsys, "preview", "-", "--list", "Free Members", "--sandbox-url", url,
                             "--json")
     assert code == 0, err
-    assert out["counts"] == {"remove": 3, "skip_not_on_list": 2, "invalid": 1, "duplicate": 1}
+    assert out["counts"] == {"remove": 3, "skip_not_on_list": 1, "skip_deleted": 1, "invalid": 1,
+                             "duplicate": 1}
     assert Path(out["file"]).parent == data_dir() / "pasted" and f"saved as {out['file']}" in err
     by_row = {i["row"]: i for i in out["items"]}
     assert by_row[2]["email"] == "ada@example.org" and by_row[2]["outcome"] == "remove"
@@ -87,7 +88,8 @@ def test_run_and_undo_of_pasted_addresses(capsys, monkeypatch, url, sandbox, tmp
                             "--yes", "--json", "--log", str(tmp_path / "run.csv"),
                             "--log-format", "csv")
     assert code == 0, err
-    assert out["counts"] == {"removed": 3, "skip_not_on_list": 2, "invalid": 1, "duplicate": 1}
+    assert out["counts"] == {"removed": 3, "skip_not_on_list": 1, "skip_deleted": 1, "invalid": 1,
+                             "duplicate": 1}
     assert out["verified"] == 3
     assert sandbox.members("Free Members") == before - {"ada@example.org", "ben@example.org",
                                                         "eve@example.org"}
