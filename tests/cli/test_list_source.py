@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_jobs import OUTCOMES, ccdesk
-from tests.cli.test_jobs import _quick as _quick  # noqa: F401 (an autouse fixture)
-from tests.cli.test_jobs import url as url  # noqa: F401 (a fixture)
+from tests.cli.test_jobs import _quick as _quick  # an autouse fixture
+from tests.cli.test_jobs import url as url  # a fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,7 +52,7 @@ def test_preview_from_a_list_as_text(capsys, url) -> None:
     (["preview", "--from-list", "Free Members"], "both the source and the list"),
 ])
 def test_a_wrong_source_is_refused_in_one_line(capsys, url, argv, words) -> None:
-    code, out, err = ccdesk(capsys, *argv, "--list", "Free Members", "--sandbox-url", url)
+    code, _, err = ccdesk(capsys, *argv, "--list", "Free Members", "--sandbox-url", url)
     assert code == 2 and words in err and err.count("\n") == 1, err
 
 
