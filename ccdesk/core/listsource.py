@@ -121,6 +121,14 @@ def members_sheet(
     return sheet, found
 
 
+def chosen_sheet(source: ContactList) -> MemberSheet:
+    """A list chosen as the source, before its members are read (the window's step 2): no rows;
+    ``counts["valid"]`` is the list's member count as Constant Contact gave it."""
+    sheet, _ = members_sheet(source, [])
+    sheet.counts[str(SheetOutcome.VALID)] = source.membership_count or 0
+    return sheet
+
+
 def preview_list(
     client: ConstantContact,
     source: str,
@@ -190,5 +198,5 @@ def _pages_words(n: int, members: int, name: str) -> str:
     return f"{n:,} page{'s' if n != 1 else ''} of the {members:,} members of {name}"
 
 
-__all__ = ["EMAIL_COLUMN", "LIST_FORMAT", "find_list", "members_sheet", "preview_list",
+__all__ = ["EMAIL_COLUMN", "LIST_FORMAT", "chosen_sheet", "find_list", "members_sheet", "preview_list",
            "source_of", "source_words"]
