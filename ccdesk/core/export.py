@@ -36,6 +36,8 @@ FORMATS = ("csv", "xlsx")
 #: (see :func:`log_columns`).
 LOG_COLUMNS = ("Sheet row", "Email", "Contact id", "Planned", "Result", "Reason", "Note",
                "Constant Contact's message", "Time")
+#: The first column of a log whose members came from a Constant Contact list, not a sheet.
+LIST_ROW_COLUMN = "Member (order read)"
 PREVIEW_COLUMNS = ("Sheet row", "Email", "Outcome", "Reason", "Note")
 SUMMARY_TITLE = "Summary"
 RESULTS_TITLE = "Results"
@@ -509,7 +511,10 @@ def log_document(journal: Journal, run_id: str) -> LogDocument:
 
     widths = [_WIDTHS["Sheet row"], *[_NAME_WIDTH] * len(names.headings),
               *[_WIDTHS[c] for c in LOG_COLUMNS[1:-1]], _TIME_WIDTH]
-    return LogDocument(summary, log_columns(names.headings, zone.label), rows(), widths)
+    columns = log_columns(names.headings, zone.label)
+    if run.options.get("source_list"):  # members of a list: numbered in the order read
+        columns[0] = LIST_ROW_COLUMN
+    return LogDocument(summary, columns, rows(), widths)
 
 
 def log_rows(journal: Journal, run_id: str) -> Iterator[Sequence[Any]]:

@@ -77,7 +77,7 @@ def test_run_runs_export_and_undo_of_a_list_run(capsys, url, sandbox, tmp_path: 
     assert code == 0, err
     with open(log, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["Sheet row"], r["Email"], r["Contact id"]) for r in rows
+    assert [(r["Member (order read)"], r["Email"], r["Contact id"]) for r in rows
             if r["Result"].startswith("Removed")] == [("1", "fay@example.org", fay)]
 
     code, out, err = ccdesk(capsys, "undo", run_id, "--sandbox-url", url, "--yes", "--json")
