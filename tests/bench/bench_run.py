@@ -217,7 +217,7 @@ def report(all_figures: list[Figures]) -> list[str]:
     width = 44
 
     def row(label: str, *values: str) -> None:
-        lines.append(f"{label:<{width}}" + "".join(f"{v:>16}" for v in values))
+        lines.append(f"{label:<{width}}" + "".join(f"{v:>19}" for v in values))
 
     row("", *[f"{f.name} {f.mode}" for f in all_figures])
     row("members to remove (sheet rows)", *[f"{f.members:,} ({f.rows:,})" for f in all_figures])
