@@ -117,12 +117,23 @@ def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
     from ccdesk.cli.inspect import options_from_args, sheet_path
     from ccdesk.core.lookup import Action
 
-    sheet = engine.read(sheet_path(args), options_from_args(args))
-
     def say(phase: Phase, done: int, total: int) -> None:
         if not args.json and total and done in (1, total):
             _say(f"  {PHASES[phase]} {done:,}/{total:,}")
 
+    source = getattr(args, "from_list", None)
+    if source and args.file:
+        raise ConfigError("Give a spreadsheet or --from-list, not both",
+                          "The members come either from the file or from the list: leave one "
+                          "out.")
+    if source:
+        return engine.preview_list(session, source, Action(args.action), args.list or [],
+                                   progress=say)
+    if not args.file:
+        raise ConfigError("Say where the members are",
+                          "Give the spreadsheet (FILE), or a Constant Contact list with "
+                          "--from-list NAME.")
+    sheet = engine.read(sheet_path(args), options_from_args(args))
     return engine.preview(session, sheet, Action(args.action), args.list or [], progress=say)
 
 
@@ -138,7 +149,11 @@ def run_preview(args: argparse.Namespace) -> int:
 
 def _print_plan(plan: Plan) -> None:
     print(f"Account:  {plan.account.organization_name}")
-    print(f"Sheet:    {plan.sheet.path} ({len(plan.items):,} rows)")
+    if plan.sheet.from_list:
+        print(f"Source:   the members of {plan.sheet.sheet} ({len(plan.items):,} members, "
+              "in the order read)")
+    else:
+        print(f"Sheet:    {plan.sheet.path} ({len(plan.items):,} rows)")
     print(f"Action:   {plan.action}" + (f" from {plan.list_names}" if plan.lists else ""))
     print(f"Summary:  {plan.summary()}.")
     cost = plan.cost
@@ -296,7 +311,9 @@ def run_runs(args: argparse.Namespace) -> int:
         for run in runs:
             rows.append({"run_id": run.run_id, "created": time.strftime(
                 "%Y-%m-%d %H:%M", time.localtime(run.created_at)), "action": run.action,
-                "lists": run.list_names, "file": run.file_path, "state": run.state,
+                "lists": run.list_names, "file": run.file_path,
+                "source_list": (run.options.get("source_list") or {}).get("name"),
+                "state": run.state,
                 "counts": journal.result_counts(run.run_id), "api_calls": run.api_calls,
                 "undo_of": run.undo_of, "message": run.message})
     finally:
@@ -451,8 +468,12 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
     def job(name: str, help_text: str, handler: Any, *, sheet: bool) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         if sheet:
-            p.add_argument("file", metavar="FILE", help="the spreadsheet of upgraded members "
-                           "(-: addresses on standard input, as pasted text)")
+            p.add_argument("file", metavar="FILE", nargs="?",
+                           help="the spreadsheet of upgraded members (-: addresses on standard "
+                           "input, as pasted text; or --from-list)")
+            p.add_argument("--from-list", metavar="NAME",
+                           help="instead of a spreadsheet: the members of this Constant "
+                           "Contact list (e.g. Sustainers), as they are when previewed")
             p.add_argument("--list", action="append", metavar="NAME",
                            help="the list to take them off (repeat for several)")
             p.add_argument("--action", choices=actions, default="remove",

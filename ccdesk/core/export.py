@@ -36,6 +36,8 @@ FORMATS = ("csv", "xlsx")
 #: (see :func:`log_columns`).
 LOG_COLUMNS = ("Sheet row", "Email", "Contact id", "Planned", "Result", "Reason", "Note",
                "Constant Contact's message", "Time")
+#: The first column of a log whose members came from a Constant Contact list, not a sheet.
+LIST_ROW_COLUMN = "Member (order read)"
 PREVIEW_COLUMNS = ("Sheet row", "Email", "Outcome", "Reason", "Note")
 SUMMARY_TITLE = "Summary"
 RESULTS_TITLE = "Results"
@@ -355,6 +357,16 @@ class MemberNames:
     note: str
 
 
+def _source_rows(run: RunRecord) -> list[tuple[str, Any]]:
+    """The Summary's rows saying where the members came from: the spreadsheet and its sheet,
+    or the Constant Contact list they were read from."""
+    source = run.options.get("source_list")
+    if source:
+        return [("Source", f"The members of {source.get('name', '')} (a Constant Contact list, "
+                           "as read for the preview; a row is a member, in the order read)")]
+    return [("Spreadsheet", run.file_path), ("Sheet", run.sheet)]
+
+
 def member_names(run: RunRecord, journal: Journal | None = None) -> MemberNames:
     """The member sheet's name columns (first, last, full name, found by heading), read again
     with the run's import options — only if the file is still there and unchanged (sha256)."""
@@ -362,6 +374,10 @@ def member_names(run: RunRecord, journal: Journal | None = None) -> MemberNames:
     from ccdesk.core.formats import open_workbook, read_file_bytes
     from ccdesk.core.sheet import ImportOptions, _choose_sheet, _headings, _key, _layout
 
+    source = run.options.get("source_list")
+    if source:
+        return MemberNames([], {}, f"Not included: the members were read from the list "
+                                   f"{source.get('name', '')}, not from a spreadsheet")
     options = run.options.get("import")
     if options is None and run.undo_of and journal is not None:
         try:
@@ -468,14 +484,14 @@ def log_document(journal: Journal, run_id: str) -> LogDocument:
         ("Organisation", run.account.get("organization_name", "")),
         ("Lists" if len(run.lists) > 1 else "List", _lists_of_run(run)),
         ("Action", ACTION_WORDS.get(run.action, run.action)),
-        ("Spreadsheet", run.file_path),
-        ("Sheet", run.sheet),
+        *_source_rows(run),
         ("Run by", _run_by(journal, run_id)),
         ("Started", zone.words(started)),
         ("Ended", zone.words(run.updated_at) if run.state == "finished"
          else "Not finished: " + _UNFINISHED.get(run.state, run.state)),
         ("", ""),
-        ("Rows in the sheet", sum(counts.values())),
+        ("Members of the list" if run.options.get("source_list") else "Rows in the sheet",
+         sum(counts.values())),
         *result_totals(run.action, counts, verified),
         ("", ""),
         ("Members' names", names.note),
@@ -495,7 +511,10 @@ def log_document(journal: Journal, run_id: str) -> LogDocument:
 
     widths = [_WIDTHS["Sheet row"], *[_NAME_WIDTH] * len(names.headings),
               *[_WIDTHS[c] for c in LOG_COLUMNS[1:-1]], _TIME_WIDTH]
-    return LogDocument(summary, log_columns(names.headings, zone.label), rows(), widths)
+    columns = log_columns(names.headings, zone.label)
+    if run.options.get("source_list"):  # members of a list: numbered in the order read
+        columns[0] = LIST_ROW_COLUMN
+    return LogDocument(summary, columns, rows(), widths)
 
 
 def log_rows(journal: Journal, run_id: str) -> Iterator[Sequence[Any]]:

@@ -44,6 +44,9 @@ class Strategy(StrEnum):
     BY_EMAIL = "by_email"
     BY_LIST = "by_list"  # page the chosen lists' members
     BY_ACCOUNT = "by_account"  # page every contact of the account
+    #: A list as the source (:mod:`ccdesk.core.listsource`): reading the source list's members
+    #: (with their list memberships) is the look-up.
+    BY_SOURCE_LIST = "by_source_list"
 
 
 class Check(StrEnum):

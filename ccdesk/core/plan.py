@@ -165,9 +165,11 @@ class Plan:
         return ", ".join(x.name for x in self.lists)
 
     def is_stale(self, now: float | None = None) -> bool:
-        """Too old to run, or the sheet changed on disk since."""
+        """Too old to run, or the sheet changed on disk since (a list source: too old)."""
         if (now or time.time()) - self.created_at > STALE_AFTER:
             return True
+        if self.sheet.from_list:
+            return False
         try:
             return file_sha256(self.sheet.path) != self.sheet.sha256
         except OSError:
@@ -228,8 +230,9 @@ class Plan:
             "summary": self.summary(),
             "may_change": self.may_change,
             "cost": {**self.cost.to_dict(), "not_checked": self.snapshot.unchecked},
-            "file": self.sheet.path,
+            "file": self.sheet.path if not self.sheet.from_list else None,
             "sheet": self.sheet.sheet,
+            "source_list": self.sheet.sheet if self.sheet.from_list else None,
         }
 
 
@@ -382,6 +385,27 @@ def resolve_lists(available: Sequence[ContactList], names: Sequence[str]) -> lis
     return chosen
 
 
+def read_account(
+    client: ConstantContact, say: Callable[[Phase, int, int], None],
+) -> tuple[Account, bool, list[ContactList]]:
+    """The first requests of every preview: the account, the user's privileges and every list
+    (3 calls). Returns the account, whether the user may change contacts, and the lists.
+
+    Raises:
+        PlanError: the user may not even read contacts.
+    """
+    say(Phase.READING_ACCOUNT, 0, 0)
+    account = client.account()
+    privileges = _privileges(client)
+    may_change = privileges is None or WRITE_PRIVILEGE in privileges
+    if privileges is not None and READ_PRIVILEGE not in privileges:
+        raise PlanError("The connected user may not read or change contacts",
+                        "In Constant Contact this user's role (for example Campaign Creator) "
+                        "cannot see or change contacts. Connect as the account owner or an "
+                        "account manager.")
+    return account, may_change, client.lists()
+
+
 def preview(
     client: ConstantContact,
     sheet: MemberSheet,
@@ -400,16 +424,7 @@ def preview(
         raise PlanError("Choose a list", "Say which list the members should be taken off.")
     say = progress or (lambda phase, done, total: None)
     calls_at_start = client.calls
-    say(Phase.READING_ACCOUNT, 0, 0)
-    account = client.account()
-    privileges = _privileges(client)
-    may_change = privileges is None or WRITE_PRIVILEGE in privileges
-    if privileges is not None and READ_PRIVILEGE not in privileges:
-        raise PlanError("The connected user may not read or change contacts",
-                        "In Constant Contact this user's role (for example Campaign Creator) "
-                        "cannot see or change contacts. Connect as the account owner or an "
-                        "account manager.")
-    all_lists = client.lists()
+    account, may_change, all_lists = read_account(client, say)
     chosen = resolve_lists(all_lists, list_names) if list_names else []
     addresses = sheet.addresses
     account_size = None if action is Action.REMOVE or not addresses else client.count_contacts()

@@ -223,7 +223,9 @@ def record_run(plan: Plan, journal: Journal) -> str:
         file_path=plan.sheet.path, file_sha256=plan.sheet.sha256, sheet=plan.sheet.sheet,
         action=str(plan.action), lists=[{"list_id": x.list_id, "name": x.name} for x in plan.lists],
         account=_account_dict(plan), items=items, predicted_calls=plan.cost.run_total,
-        options={"import": plan.sheet.options.to_dict(), "strategy": str(plan.snapshot.strategy),
+        options={"import": None if plan.sheet.from_list else plan.sheet.options.to_dict(),
+                 "source_list": _source_list(plan),
+                 "strategy": str(plan.snapshot.strategy),
                  "check": str(plan.cost.check), "lookup_calls": plan.cost.lookup_spent,
                  "list_names": _touched_list_names(plan),
                  "refusal": None if refusal is None else {"title": refusal.title,
@@ -273,10 +275,15 @@ def _check_ready(run: RunRecord, client: ConstantContact) -> None:
     refusal = run.options.get("refusal")
     if refusal:
         raise PlanError(refusal.get("title"), refusal.get("what_to_do"))
-    try:
-        changed = file_sha256(run.file_path) != run.file_sha256
-    except OSError:
-        changed = True
+    if run.options.get("source_list"):
+        # The members were read from a list: nothing on disk to compare; the run removes the
+        # contacts the preview showed, whoever is on the list now.
+        changed = False
+    else:
+        try:
+            changed = file_sha256(run.file_path) != run.file_sha256
+        except OSError:
+            changed = True
     if changed or time.time() - run.created_at > STALE_AFTER:
         raise PlanError("The preview is out of date",
                         "The sheet changed or the preview is old. Preview again, then run.")
@@ -383,7 +390,8 @@ def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> s
         file_path=run.file_path, file_sha256=run.file_sha256, sheet=run.sheet, action=UNDO,
         lists=run.lists, account=run.account, items=items, undo_of=run_id,
         predicted_calls=activity_count(i.list_ids for i in removed) + 2 + reads,
-        options={"list_names": run.options.get("list_names", {}), "check": str(check)},
+        options={"list_names": run.options.get("list_names", {}), "check": str(check),
+                 "source_list": run.options.get("source_list")},
     )
 
 
@@ -979,6 +987,12 @@ def _touched_list_names(plan: Plan) -> dict[str, str]:
         for list_id in item.list_ids:
             names.setdefault(list_id, plan.all_list_names.get(list_id, "another list"))
     return names
+
+
+def _source_list(plan: Plan) -> dict[str, str] | None:
+    """The list the members were read from (``{"list_id", "name"}``), or None for a file."""
+    source = plan.sheet.source_list
+    return None if source is None else {"list_id": source["list_id"], "name": source["name"]}
 
 
 def _account_dict(plan: Plan) -> dict[str, Any]:

@@ -292,6 +292,15 @@ class MemberSheet:
     found_by: str = "heading"  # "heading", "content" or "choice"
     #: What the person should know about how the file was read, in plain words.
     warnings: list[str] = field(default_factory=list)
+    #: A Constant Contact list read in place of a file (``{"list_id", "name",
+    #: "membership_count"}``; :mod:`ccdesk.core.listsource`): then ``path`` and ``sha256`` are
+    #: empty, ``format`` is ``"list"``, ``sheet`` the list's name, and the rows its members.
+    source_list: dict[str, Any] | None = None
+
+    @property
+    def from_list(self) -> bool:
+        """The members were read from a Constant Contact list, not from a file."""
+        return self.source_list is not None
 
     # -- accessors --
     def valid_rows(self) -> list[SheetRow]:
@@ -363,6 +372,7 @@ class MemberSheet:
                 for n, d in zip(r.numbers, r.duplicate_of, strict=True)
                 if d is not None
             ],
+            **({"source_list": dict(self.source_list)} if self.source_list else {}),
         }
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ccdesk.core.addresses import Outcome as SheetOutcome
 from ccdesk.core.export import default_log_path, export_log
 from ccdesk.core.journal import READY, Owner, Progress, RunRecord
+from ccdesk.core.listsource import preview_list as _preview_list
 from ccdesk.core.lookup import Action
 from ccdesk.core.pasted import save_pasted
 from ccdesk.core.phases import Phase
@@ -79,6 +80,22 @@ def preview(session: Session, sheet: MemberSheet, action: Action, lists: Sequenc
     """Look the sheet up in the account and plan every row. Changes nothing."""
     return _preview(session.client(), sheet, action, list(lists), progress=progress,
                     cancel=cancel)
+
+
+def preview_list(session: Session, source: str, action: Action, lists: Sequence[str], *,
+                 only_failed_of: str | None = None,
+                 progress: Callable[[Phase, int, int], None] | None = None,
+                 cancel: threading.Event | None = None) -> Plan:
+    """Read the members of the list ``source`` (its name or id) and plan every one of them, as
+    a sheet's rows (:mod:`ccdesk.core.listsource`). Changes nothing.
+
+    Args:
+        only_failed_of: plan only the members whose change failed in this run ("try the
+            failed ones again").
+    """
+    only = failed_addresses(session, only_failed_of) if only_failed_of else None
+    return _preview_list(session.client(), source, action, list(lists), only=only,
+                         progress=progress, cancel=cancel)
 
 
 #: Ready runs (recorded previews nobody started) older than this are deleted when another
@@ -293,5 +310,5 @@ def export(session: Session, run_id: str, path: str | Path | None = None,
 
 
 __all__ = ["RunStatus", "discard", "export", "failed_addresses", "only_addresses", "only_failed",
-           "paste", "preview", "read", "record", "request_stop", "result", "resume", "run", "runs",
-           "start", "status", "undo"]
+           "paste", "preview", "preview_list", "read", "record", "request_stop", "result",
+           "resume", "run", "runs", "start", "status", "undo"]

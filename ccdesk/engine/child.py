@@ -9,6 +9,7 @@ Logging goes to standard error, never to standard output. The request::
      "program": "the window", "wait_limit": SECONDS (optional),
      "job": {"read": {"path", "options", "rows_to"}}
           | {"preview": {"path", "options", "sha256", "action", "lists", "only_failed_of"}}
+          | {"preview": {"source_list": NAME_OR_ID, "action", "lists", "only_failed_of"}}
           | {"start": {"run_id"}} | {"resume": {"run_id"}} | {"undo": {"run_id"}}}
 
 (``"job"`` may also be ``{"type": "read", ...fields}``.) The events:
@@ -246,20 +247,24 @@ def _read(fields: dict[str, Any], events: _Events) -> int:
 
 
 def _preview(session: Session, fields: dict[str, Any], events: _Events) -> int:
-    sheet = engine.read(_field(fields, "path"), options_from_json(fields.get("options")))
-    expected = fields.get("sha256")
-    if expected and expected != sheet.sha256:
-        raise PlanError("The spreadsheet changed since you opened it", "Open it again.")
-    failed_of = fields.get("only_failed_of")
-    if failed_of:
-        sheet = engine.only_failed(session, sheet, failed_of)
-
     def progress(phase: Phase, done: int, total: int) -> None:
         events.progress(phase, {"phase": str(phase), "done": done, "total": total},
                         last=done == total)
 
-    plan = engine.preview(session, sheet, Action(_field(fields, "action")), list(fields.get("lists") or ()),
-                          progress=progress)
+    action = Action(_field(fields, "action"))
+    lists = list(fields.get("lists") or ())
+    failed_of = fields.get("only_failed_of")
+    if fields.get("source_list"):  # a Constant Contact list instead of a file
+        plan = engine.preview_list(session, str(fields["source_list"]), action, lists,
+                                   only_failed_of=failed_of, progress=progress)
+    else:
+        sheet = engine.read(_field(fields, "path"), options_from_json(fields.get("options")))
+        expected = fields.get("sha256")
+        if expected and expected != sheet.sha256:
+            raise PlanError("The spreadsheet changed since you opened it", "Open it again.")
+        if failed_of:
+            sheet = engine.only_failed(session, sheet, failed_of)
+        plan = engine.preview(session, sheet, action, lists, progress=progress)
     run_id = engine.record(session, plan)
     events.send({"type": "result", "run_id": run_id,
                  "preview": PreviewInfo.of(run_id, plan).to_json()})

@@ -56,6 +56,7 @@ def sheet_to_json(sheet: MemberSheet) -> dict[str, Any]:
         "filter_values": list(sheet.filter_values), "hidden_sheets": list(sheet.hidden_sheets),
         "encoding": sheet.encoding, "delimiter": sheet.delimiter, "found_by": sheet.found_by,
         "warnings": list(sheet.warnings),
+        "source_list": dict(sheet.source_list) if sheet.source_list else None,
     }
 
 
@@ -74,6 +75,7 @@ def sheet_from_json(data: dict[str, Any]) -> MemberSheet:
         hidden_sheets=list(data.get("hidden_sheets") or ()), encoding=data.get("encoding"),
         delimiter=data.get("delimiter"), found_by=data.get("found_by", "heading"),
         warnings=list(data.get("warnings") or ()),
+        source_list=dict(data["source_list"]) if data.get("source_list") else None,
     )
 
 

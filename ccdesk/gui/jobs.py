@@ -31,13 +31,15 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, Signal, Slot
 
 from ccdesk import engine
+from ccdesk.cc.models import ContactList
+from ccdesk.core.listsource import chosen_sheet
 from ccdesk.core.phases import Phase
 from ccdesk.core.sheet import ImportOptions, SheetChoices
 from ccdesk.engine import child, wire
 from ccdesk.engine.session import Session
 from ccdesk.errors import CcdeskError
 from ccdesk.gui import tasks
-from ccdesk.gui.state import RetryOf, RunView, SheetView, WindowState
+from ccdesk.gui.state import NO_ROWS, RetryOf, RunView, SheetView, WindowState
 from ccdesk.gui.tasks import Followed, follow_work
 from ccdesk.gui.worker import Job, WorkFunction
 from ccdesk.paths import data_dir, private_dir, private_file
@@ -346,16 +348,33 @@ class Jobs(QObject):
         if old is not None:
             _remove(old.rows_path)
 
+    def use_list(self, source: ContactList) -> None:
+        """Take the members of a Constant Contact list as the source instead of a sheet (issue
+        16): the state's sheet becomes that list (no rows: they are read by the preview). A
+        reading or a preview under way is dropped, and the preview on show goes."""
+        self._drop(self._reader)
+        self._drop(self._previewer, self.preview_cancelled)
+        self._discard_preview()
+        old = self.state.sheet
+        self.state.set_sheet(SheetView(chosen_sheet(source), NO_ROWS))
+        if old is not None:
+            _remove(old.rows_path)
+
     # -- previewing ---------------------------------------------------------------------------
     def preview(self, action: str, lists: list[str]) -> None:
         """Look the open sheet up and plan it (or, after :meth:`retry_failed`, the failed rows
         of a run)."""
         view, retry = self.state.sheet, self.state.retry
         request: dict[str, Any] = {"type": "preview", "action": action, "lists": lists}
-        if retry is not None:
+        if retry is not None and retry.run.options.get("source_list"):
+            request.update(source_list=retry.run.options["source_list"]["list_id"],
+                           only_failed_of=retry.run.run_id)
+        elif retry is not None:
             request.update(path=retry.run.file_path, sha256=retry.run.file_sha256,
                            options=retry.run.options.get("import") or {},
                            only_failed_of=retry.run.run_id)
+        elif view is not None and view.sheet.source_list:  # a Constant Contact list
+            request.update(source_list=view.sheet.source_list["list_id"], only_failed_of=None)
         elif view is not None:
             request.update(path=view.sheet.path, options=wire.options_to_json(view.sheet.options),
                            sha256=view.sheet.sha256, only_failed_of=None)
@@ -528,6 +547,8 @@ class Jobs(QObject):
 
 
 def _remove(path: Path) -> None:
+    if path == NO_ROWS:  # a list source: no rows file
+        return
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             p.unlink(missing_ok=True)

@@ -349,7 +349,9 @@ class MainWindow(QMainWindow):
         if self.demo:
             title += " (demo)"
         if self.sheet is not None:
-            title = f"{Path(self.sheet.path).name} — {title}"
+            name = (f"{self.sheet.sheet} (list)" if self.sheet.from_list
+                    else Path(self.sheet.path).name)
+            title = f"{name} — {title}"
         self.setWindowTitle(title)
 
     def _show_notice(self, text: str) -> None:
@@ -624,8 +626,9 @@ class MainWindow(QMainWindow):
         self.update_title()
         self._update_steps()
         if view is not None:
-            self.settings.add_recent(view.sheet.path)
-            self._fill_recent_menu()
+            if not view.from_list:  # a Constant Contact list is no recent file
+                self.settings.add_recent(view.sheet.path)
+                self._fill_recent_menu()
             self.sheet_loaded.emit(view)
 
     def _preview_changed(self, info: Any) -> None:
@@ -714,7 +717,7 @@ class MainWindow(QMainWindow):
             lists = ", ".join(run.list_names)
             description = (f"{words.ACTION_TITLES.get(run.action, run.action)}"
                            f"{': ' + lists if lists else ''}, started {words.when(run.created_at)} "
-                           f"from {Path(run.file_path).name}. "
+                           f"from {words.run_source(run)}. "
                            + (f"It stopped because: {run.message}." if run.message else ""))
             if dialogs.ask_resume(self, description):
                 self.resume_run(run)

@@ -245,8 +245,8 @@ class HistoryModel(QAbstractTableModel):
                     text += f": {', '.join(run.list_names)}"
                 return text
             if col == 2:
-                return run.file_path.replace("\\", "/").rsplit("/", 1)[-1] if role == DISPLAY \
-                    else run.file_path
+                return words.run_source(run) if role == DISPLAY else (
+                    run.file_path or words.run_source(run))
             if col == 3:
                 text = ("Running now" if entry.holder is not None and not entry.elsewhere
                         else words.run_state_words(run.state, elsewhere=entry.elsewhere))

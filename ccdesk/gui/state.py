@@ -24,10 +24,16 @@ from ccdesk.engine.session import Session
 from ccdesk.engine.wire import PreviewInfo
 from ccdesk.gui.tasks import AccountInfo
 
+#: ``SheetView.rows_path`` of a Constant Contact list as the source: its members are read by
+#: the preview, so there is no rows file.
+NO_ROWS = Path()
+
 
 @dataclass
 class SheetView:
-    """An open spreadsheet: what was found (its rows left out), and where its rows are."""
+    """An open spreadsheet: what was found (its rows left out), and where its rows are. Or a
+    Constant Contact list chosen instead (``sheet.source_list``; ``rows_path`` is
+    :data:`NO_ROWS`)."""
 
     sheet: MemberSheet
     rows_path: Path
@@ -35,6 +41,10 @@ class SheetView:
     @property
     def path(self) -> str:
         return self.sheet.path
+
+    @property
+    def from_list(self) -> bool:
+        return self.sheet.from_list
 
 
 @dataclass

@@ -125,6 +125,15 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def run_source(run: Any) -> str:
+    """Where a run's members came from, short: the file's name, or "Sustainers (list)" for the
+    members of a Constant Contact list (issue 16)."""
+    source = (getattr(run, "options", None) or {}).get("source_list")
+    if source:
+        return f"{source.get('name', '')} (list)"
+    return str(getattr(run, "file_path", "")).replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def run_headline(action: str, count: int, lists: str) -> str:
     """What a run does, in one line: "Remove 40 members from Free Members"."""
     people = plural(count, "member")

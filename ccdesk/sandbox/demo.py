@@ -21,11 +21,30 @@ DEMO_SIZE = 360
 DEMO_SEED = 2026
 
 
+#: How many members of Free Members upgraded: the demo's spreadsheet lists them, and they are
+#: on Sustainers too (as staff who keep a Sustainers list would have put them).
+UPGRADED = 40
+
+
 def demo_data() -> dict[str, Any]:
-    """The demo account in the sandbox's state-file format."""
+    """The demo account in the sandbox's state-file format.
+
+    The members who upgraded (the demo's spreadsheet) are on Sustainers as well as on Free
+    Members, so the demo can also be tried with Sustainers as the source
+    (``--from-list Sustainers``, or "Use a Constant Contact list instead"): its other members
+    are not on Free Members, or unsubscribed.
+    """
     data = generate_data(DEMO_SIZE, seed=DEMO_SEED)
     data["account"] = dict(DEMO_ACCOUNT)
+    for contact in _upgraded(data["contacts"]):
+        contact["lists"].append("Sustainers")
     return data
+
+
+def _upgraded(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The members of Free Members who upgraded: the first who can be mailed."""
+    return [c for c in people if "Free Members" in c["lists"] and not c["deleted"]
+            and c["permission_to_send"] in ("implicit", "explicit")][:UPGRADED]
 
 
 def load_demo_data() -> dict[str, Any]:
@@ -52,8 +71,7 @@ def sample_sheet_rows(data: dict[str, Any] | None = None) -> list[list[Any]]:
     def pick(test: Any, n: int) -> list[dict[str, Any]]:
         return [c for c in people if test(c)][:n]
 
-    free = pick(lambda c: "Free Members" in c["lists"] and not c["deleted"]
-                and c["permission_to_send"] in ("implicit", "explicit"), 40)
+    free = _upgraded(people)
     elsewhere = pick(lambda c: c["lists"] and "Free Members" not in c["lists"]
                      and c["permission_to_send"] in ("implicit", "explicit"), 3)
     unsubscribed = pick(lambda c: c["permission_to_send"] == "unsubscribed"

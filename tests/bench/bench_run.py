@@ -5,6 +5,7 @@ Run it from the checkout (it is not part of the test run; S1 takes a few minutes
 
     .venv/bin/python tests/bench/bench_run.py                   # S1 and S2, both sandbox modes
     .venv/bin/python tests/bench/bench_run.py --only S2         # one scenario
+    .venv/bin/python tests/bench/bench_run.py --only S3         # the list source, and its sheet
     .venv/bin/python tests/bench/bench_run.py --mode realistic  # one sandbox mode
     .venv/bin/python tests/bench/bench_run.py --check           # exit 1 if a target is missed
 
@@ -13,20 +14,24 @@ not touch a contact's ``updated_at``) and ``touching`` (``list_changes_touch_con
 kinder behaviour). ccdesk does not rely on ``updated_at``, so both must give the same figures.
 
 The sandbox serves an account of 100,000 contacts, all on "Free Members" (plus a few on no
-list), at Constant Contact's real limits (4 requests/second, 10,000 a day) and with its default,
-realistic bulk-activity timing. ccdesk connects as it would to a real account
-(``Session.for_sandbox``: the real OAuth flow, the client's real pacing and retries), previews a
-CSV sheet, and runs the removal. Every figure comes from the sandbox's request log.
+list; every tenth member, the 10,000 who upgraded, is also on "Sustainers"), at Constant
+Contact's real limits (4 requests/second, 10,000 a day) and with its default, realistic
+bulk-activity timing. ccdesk connects as it would to a real account (``Session.for_sandbox``:
+the real OAuth flow, the client's real pacing and retries), previews a CSV sheet (or the
+source list), and runs the removal. Every figure comes from the sandbox's request log.
 
 * S1: 10,000 upgraded members (and 3 addresses not on the list) against the 100,000-member list;
 * S2: 20 upgraded members (and 1 not on the list) against the same list.
+* S3: the 10,000 members of "Sustainers", who are also among the 100,000 on "Free Members",
+  taken off by ``--from-list Sustainers`` (the source list's 20 pages are the look-up); and,
+  for comparison, "S3 sheet": the same job from a spreadsheet of the same 10,000 addresses.
 
 For each: the requests of the preview and of the run, the wall time of each, the preview's
 prediction, the naive per-contact cost (look each member up, then change each: 2 per member),
 and the least the strategies used can cost: the account, privileges and lists (3) + the look-up
-(its pages, or one per address) + one activity per 500 contacts + one round of activity checks
-+ the read-back (the pages of what is left on the list, or one read per changed contact), and
-the ratios.
+(its pages, or one per address; for a list source, the source list's pages) + one activity per
+500 contacts + one round of activity checks + the read-back (the pages of what is left on the
+list, or one read per changed contact), and the ratios.
 
 Targets (issue 12), for each scenario and mode: the preview's predicted calls within 5 % of the
 actual calls; calls within 1.1 x the minimum for the strategies used; wall time within
@@ -53,15 +58,17 @@ sys.path.insert(0, str(ROOT))
 LIST_SIZE = 100_000
 OUTSIDE = 10  # contacts on no list
 RATE = 4.0  # Constant Contact's limit, requests per second
+SUSTAINER_EVERY = 10  # member0, member10, …: the 10,000 on Sustainers (and in S1's sheet)
 
 
 def account() -> dict[str, Any]:
     contacts = [{"email": f"member{i}@example.org", "first_name": f"First{i}", "last_name": "Member",
-                 "lists": ["Free Members"]} for i in range(LIST_SIZE)]
+                 "lists": ["Free Members", "Sustainers"] if i % SUSTAINER_EVERY == 0
+                 else ["Free Members"]} for i in range(LIST_SIZE)]
     contacts += [{"email": f"outside{i}@example.org", "lists": []} for i in range(OUTSIDE)]
     return {"account": {"organization_name": "Benchmark Association",
                         "contact_email": "office@example.org"},
-            "lists": [{"name": "Free Members"}], "contacts": contacts}
+            "lists": [{"name": "Free Members"}, {"name": "Sustainers"}], "contacts": contacts}
 
 
 def write_sheet(path: Path, members: int, strangers: int) -> Path:
@@ -127,11 +134,13 @@ class Figures:
         return (self.predicted - self.calls) / self.calls
 
 
-def minimum_for(strategy: str, check: str, list_size: int, addresses: int, changes: int) -> int:
+def minimum_for(strategy: str, check: str, list_size: int, addresses: int, changes: int,
+                source_size: int = 0) -> int:
     """The least the strategies can cost: account, privileges and lists + look-up + activities
     + one round of checks + the read-back."""
     overhead = 3
-    lookup = math.ceil(list_size / 500) if strategy == "by_list" else addresses
+    lookup = {"by_list": math.ceil(list_size / 500),
+              "by_source_list": max(1, math.ceil(source_size / 500))}.get(strategy, addresses)
     activities = math.ceil(changes / 500)
     polls = 1
     verify = max(1, math.ceil((list_size - changes) / 500)) if check == "by_list" else changes
@@ -139,8 +148,10 @@ def minimum_for(strategy: str, check: str, list_size: int, addresses: int, chang
 
 
 def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, members: int,
-             strangers: int, mode: str) -> Figures:
+             strangers: int, mode: str, source: str | None = None) -> Figures:
+    """One job; ``source``: the members are that list's (``--from-list``), not a sheet's."""
     from ccdesk.core.journal import Journal
+    from ccdesk.core.listsource import preview_list
     from ccdesk.core.lookup import Action
     from ccdesk.core.plan import preview
     from ccdesk.core.runner import start_run
@@ -150,7 +161,7 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
     # A fresh account, tokens, limits and request log, in this mode.
     sandbox.reset(data, list_changes_touch_contacts=mode == "touching")
     log = sandbox.requests
-    sheet = read_sheet(write_sheet(folder / f"{name}.csv", members, strangers))
+    sheet = None if source else read_sheet(write_sheet(folder / f"{name}.csv", members, strangers))
 
     def since(mark: int, method: str | None = None, path: str = "/v3/", status: int | None = None) -> int:
         return sum(1 for r in log.records()[mark:] if r.path.startswith(path)
@@ -162,7 +173,13 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
 
     mark = len(log.records())
     started = time.perf_counter()
-    plan = preview(client, sheet, Action.REMOVE, ["Free Members"])
+    if source:
+        plan = preview_list(client, source, Action.REMOVE, ["Free Members"])
+        source_size = len(plan.items)
+    else:
+        assert sheet is not None
+        plan = preview(client, sheet, Action.REMOVE, ["Free Members"])
+        source_size = 0
     preview_seconds = time.perf_counter() - started
     preview_calls = since(mark)
     lookup_calls = since(mark, "GET", "/v3/contacts")
@@ -184,7 +201,7 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
         throttled=sum(1 for r in log.records() if r.status == 429),
         removed=result.counts.get("removed", 0),
         minimum=minimum_for(str(plan.snapshot.strategy), str(plan.cost.check), LIST_SIZE,
-                            len(sheet.addresses), changes),
+                            len(plan.sheet.addresses), changes, source_size),
         predicted_run=plan.cost.run_total, predicted=plan.to_dict()["api_calls"], mode=mode,
     )
     assert result.state == "finished" and figures.removed == members == changes, result
@@ -200,7 +217,7 @@ def report(all_figures: list[Figures]) -> list[str]:
     width = 44
 
     def row(label: str, *values: str) -> None:
-        lines.append(f"{label:<{width}}" + "".join(f"{v:>16}" for v in values))
+        lines.append(f"{label:<{width}}" + "".join(f"{v:>19}" for v in values))
 
     row("", *[f"{f.name} {f.mode}" for f in all_figures])
     row("members to remove (sheet rows)", *[f"{f.members:,} ({f.rows:,})" for f in all_figures])
@@ -243,7 +260,7 @@ def targets(all_figures: list[Figures]) -> list[tuple[str, bool]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["S1", "S2"])
+    parser.add_argument("--only", choices=["S1", "S2", "S3"])
     parser.add_argument("--mode", choices=["realistic", "touching", "both"], default="both",
                         help="the sandbox's mode for list changes and updated_at")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
@@ -264,13 +281,15 @@ def main() -> int:
         figures = []
         try:
             modes = ["realistic", "touching"] if args.mode == "both" else [args.mode]
-            for name, members, strangers in (("S1", 10_000, 3), ("S2", 20, 1)):
-                if args.only and args.only != name:
+            jobs = (("S1", "S1", 10_000, 3, None), ("S2", "S2", 20, 1, None),
+                    ("S3", "S3 list", 10_000, 0, "Sustainers"), ("S3", "S3 sheet", 10_000, 0, None))
+            for group, name, members, strangers, source in jobs:
+                if args.only and args.only != group:
                     continue
                 for mode in modes:
                     print(f"{name} {mode}: running ...", flush=True)
                     figures.append(scenario(sandbox, data, Path(tmp), name, members, strangers,
-                                            mode))
+                                            mode, source))
         finally:
             sandbox.stop()
     print()

@@ -200,3 +200,44 @@ def test_two_resumes_at_once_send_no_batch_twice(sandbox_3000, tmp_path, home) -
     with journal:
         # Every activity made went out once (a POST the kill cut short made none).
         reconcile(sandbox_3000, journal, run_id, removable, resumed)
+
+
+def test_sigkill_a_run_from_a_list_then_resume(tmp_path, home) -> None:
+    """``ccdesk run --from-list Sustainers`` killed after its first batch, then resumed: the
+    resume works from the journal's contact ids (the list is not read again), and every
+    previewed contact leaves Free Members exactly once."""
+    both = [{"email": f"s{i}@example.org", "lists": ["Free Members", "Sustainers"]}
+            for i in range(1600)]
+    only = [{"email": f"o{i}@example.org", "lists": ["Sustainers"]} for i in range(40)]
+    data = {"account": {"organization_name": "Kill Choir", "contact_email": "o@example.org"},
+            "lists": [{"name": "Free Members"}, {"name": "Sustainers"}],
+            "contacts": both + only}
+    box = Sandbox(data, auto_approve=True, activity_delay=0.5, activity_seconds=1.0).start()
+    try:
+        removable = {c["email"] for c in both}
+        proc = ccdesk(home, "run", "--from-list", "Sustainers", "--list", "Free Members",
+                      "--sandbox-url", box.base_url, "--yes", "--json")
+        wait_until(lambda: box.requests.count("POST", REMOVE_POST) >= 1, proc, "the first batch")
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert 1 <= len(activities(box)) < 4
+        code, listed, err = finish(ccdesk(home, "runs", "--sandbox-url", box.base_url, "--json"))
+        assert code == 0, err
+        [run] = listed["runs"]
+        assert run["state"] == "running" and run["source_list"] == "Sustainers"
+        before = len(box.requests.records())
+        code, resumed, err = finish(ccdesk(home, "resume", run["run_id"], "--sandbox-url",
+                                           box.base_url, "--json"))
+        assert code == 0, err
+        assert resumed["state"] == "finished"
+        assert resumed["counts"] == {"removed": 1600, "skip_not_on_list": 40}
+        assert resumed["verified"] == 1600
+        assert not removable & box.members("Free Members")
+        sent = [cid for a in activities(box) for cid in a.contact_ids]
+        assert len(sent) == len(set(sent)) == 1600
+        # The resume read Free Members' remaining members back (to check), never Sustainers.
+        sustainers = box.list_id("Sustainers")
+        assert not [r for r in box.requests.records()[before:]
+                    if r.path == "/v3/contacts" and sustainers in r.query]
+    finally:
+        box.stop()

@@ -470,7 +470,8 @@ class PreviewPage(Page):
             return
         settings = self.settings
         fmt = settings.get("prefs/log_format")
-        stem = Path(info.plan.sheet.path).stem
+        stem = (info.plan.sheet.sheet if info.plan.sheet.from_list
+                else Path(info.plan.sheet.path).stem)
         folder = settings.last_folder or str(Path.home())
         chosen = dialogs.ask_save_file(self, "Save the preview",
                                        str(Path(folder) / f"{stem} - preview.{fmt}"), fmt)

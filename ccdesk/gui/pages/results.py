@@ -125,7 +125,7 @@ class ResultsPage(Page):
         watchable = self.state.watchable(run, details.holder)
         action = run.action
         lists = ", ".join(run.list_names) or "every list"
-        file = Path(run.file_path).name
+        file = words.run_source(run)
         self.heading.setText("Results: " + words.ACTION_TITLES.get(action, action))
         self.about.setText(f"Run of {words.when(run.created_at)} · {file} · "
                            f"{run.account.get('organization_name', '')} · "

@@ -245,7 +245,10 @@ class RunPage(Page):
 def _source(run: Any) -> str:
     """Where a run's members come from and which lists it changes, in a sentence."""
     parts = []
-    if getattr(run, "file_path", ""):
+    source = (getattr(run, "options", None) or {}).get("source_list")
+    if source:
+        parts.append(f"The members of {source.get('name', '')}")
+    elif getattr(run, "file_path", ""):
         parts.append(f"The members of {Path(run.file_path).name}")
     names = [x.get("name", "") for x in getattr(run, "lists", None) or [] if x.get("name")]
     if names and run.action == "remove":

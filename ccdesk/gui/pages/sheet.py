@@ -30,7 +30,7 @@ from ccdesk.errors import CcdeskError
 from ccdesk.gui import dialogs, palette, words
 from ccdesk.gui.jobs import Jobs
 from ccdesk.gui.models import SheetGridModel
-from ccdesk.gui.pages import Page
+from ccdesk.gui.pages import Page, source
 from ccdesk.gui.settings import Settings
 from ccdesk.gui.state import SheetView, WindowState
 from ccdesk.gui.widgets import Banner, Note, ProgressStrip, RowTableView, primary, show_focus
@@ -59,6 +59,9 @@ class SheetPage(Page):
                                      "or separated by commas or semicolons")
         self.paste_dialog: dialogs.PasteDialog | None = None
         self.sample_button = QPushButton("Open the demo's sam&ple spreadsheet")
+        self.list_button = QPushButton(source.USE_LIST)
+        self.list_button.setToolTip(source.USE_LIST_TIP)
+        self.list_dialog: source.ListSourceDialog | None = None
         self.file_label = QLabel("No spreadsheet is open.")
         self.file_label.setAccessibleName("Open spreadsheet")
         self.file_label.setWordWrap(True)  # a long name wraps rather than being cut off
@@ -66,6 +69,7 @@ class SheetPage(Page):
         row.addWidget(self.open_button)
         row.addWidget(self.paste_button)
         row.addWidget(self.sample_button)
+        row.addWidget(self.list_button)
         row.addWidget(self.file_label, 1)
         self.layout_.addLayout(row)
         self.progress = ProgressStrip("Reading the spreadsheet")
@@ -151,6 +155,7 @@ class SheetPage(Page):
         self.open_button.clicked.connect(self.choose_file)
         self.paste_button.clicked.connect(self.paste_addresses)
         self.sample_button.clicked.connect(self.open_sample)
+        self.list_button.clicked.connect(self.choose_list)
         self.progress.cancel_clicked.connect(self.cancel_wanted)
         self.sheet_choice.activated.connect(self._sheet_chosen)
         self.header_choice.editingFinished.connect(self._header_chosen)
@@ -182,6 +187,12 @@ class SheetPage(Page):
         path = dialogs.ask_open_sheet(self, self.settings.last_folder)
         if path:
             self.open(path)
+
+    def choose_list(self) -> None:
+        """Offer the account's lists; the one chosen becomes the source (issue 16)."""
+        self.list_dialog = source.ListSourceDialog(self, self.state, self.jobs)
+        self.list_dialog.chosen.connect(self.jobs.use_list)
+        self.list_dialog.open()
 
     def open_sample(self) -> None:
         from ccdesk.paths import resource
@@ -326,6 +337,10 @@ class SheetPage(Page):
 
     # -- showing what was found --------------------------------------------------------------------
     def show_sheet(self, view: SheetView) -> None:
+        if view.from_list:
+            self._choices, self._path = None, None
+            source.show_list_source(self, view)
+            return
         sheet = view.sheet
         self._choices = None
         self._path = sheet.path
