@@ -195,3 +195,17 @@ def test_the_requests_left_go_down_during_a_run(make_window, qtbot, dialogs, mon
         window.account_line.text()
     with qtbot.waitSignal(window.run_ended, timeout=WAIT):
         window.run_page.stop_button.click()
+
+
+def test_every_page_fits_a_1024x600_screen(make_window, qtbot, dialogs):
+    """No page asks for more room than a small laptop has (its buttons squeezed and their words
+    cut, as the Spreadsheet page's four ways to give the members once were)."""
+    window = make_window()
+    window.resize(1024, 600)
+    open_sample(qtbot, window)
+    preview(qtbot, window)
+    run_preview(qtbot, window)
+    for step in ("account", "sheet", "preview", "run", "results", "history"):
+        window.go(step)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1024 and hint.height() <= 600, (step, hint)

@@ -58,20 +58,23 @@ class SheetPage(Page):
         self.paste_button.setToolTip("Addresses copied from an email or a web page: one a line, "
                                      "or separated by commas or semicolons")
         self.paste_dialog: dialogs.PasteDialog | None = None
-        self.sample_button = QPushButton("Open the demo's sam&ple spreadsheet")
+        self.sample_button = QPushButton("Open the sam&ple")
+        self.sample_button.setAccessibleName("Open the demo's sample spreadsheet")
+        self.sample_button.setToolTip("The demo's spreadsheet of members who upgraded.")
         self.list_button = QPushButton(source.USE_LIST)
         self.list_button.setToolTip(source.USE_LIST_TIP)
         self.list_dialog: source.ListSourceDialog | None = None
         self.file_label = QLabel("No spreadsheet is open.")
         self.file_label.setAccessibleName("Open spreadsheet")
         self.file_label.setWordWrap(True)  # a long name wraps rather than being cut off
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # the ways to give the members; what is open, on its own line
         row.addWidget(self.open_button)
         row.addWidget(self.paste_button)
-        row.addWidget(self.sample_button)
         row.addWidget(self.list_button)
-        row.addWidget(self.file_label, 1)
+        row.addWidget(self.sample_button)
+        row.addStretch(1)
         self.layout_.addLayout(row)
+        self.layout_.addWidget(self.file_label)
         self.progress = ProgressStrip("Reading the spreadsheet")
         self.progress.hide()
         self.layout_.addWidget(self.progress)
