@@ -336,11 +336,21 @@ class Session:
     def allowance(self) -> tuple[int, Limits]:
         """Requests left today for the connected application key, and its limits (read
         afresh: they may have been changed since). Not connected: the defaults, untouched."""
-        credentials = self.store.load()
-        if credentials is None:
+        client_id = self._client_id()
+        if client_id is None:
             return DEFAULT_LIMITS.per_day, DEFAULT_LIMITS
-        limits = self._apply_limits(credentials.client_id, limits_of(credentials.client_id))
-        return self.usage.remaining(credentials.client_id), limits
+        limits = self._apply_limits(client_id, limits_of(client_id))
+        return self.usage.remaining(client_id), limits
+
+    def _client_id(self) -> str | None:
+        """The connected application key: the client's once it is built (no password-store
+        read: the window asks every few seconds during a run), else the stored one's."""
+        with self._lock:
+            client = self._client
+        if client is not None:
+            return client.transport.client_id
+        credentials = self.store.load()
+        return None if credentials is None else credentials.client_id
 
     def limits(self) -> Limits:
         """The limits of the connected application key (the defaults when not connected)."""
