@@ -3,6 +3,7 @@ table with its outcome filter and search box, and a progress strip with Cancel."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,6 @@ class Note(QLabel):
 
 def _plain(html: str) -> str:
     """Rich text without its tags (for a screen reader's description)."""
-    import re
-
     return re.sub(r"<[^>]+>", "", html).replace("&amp;", "&").replace("&lt;", "<")
 
 

@@ -125,12 +125,18 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def source_list_name(run: Any) -> str:
+    """The Constant Contact list a run's members came from ("" when they came from a file)."""
+    source = (getattr(run, "options", None) or {}).get("source_list")
+    return source.get("name", "") if source else ""
+
+
 def run_source(run: Any) -> str:
     """Where a run's members came from, short: the file's name, or "Sustainers (list)" for the
     members of a Constant Contact list (issue 16)."""
-    source = (getattr(run, "options", None) or {}).get("source_list")
-    if source:
-        return f"{source.get('name', '')} (list)"
+    name = source_list_name(run)
+    if name:
+        return f"{name} (list)"
     return str(getattr(run, "file_path", "")).replace("\\", "/").rsplit("/", 1)[-1]
 
 

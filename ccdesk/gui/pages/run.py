@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
+from ccdesk.core.journal import RunRecord
 from ccdesk.core.phases import Phase
 from ccdesk.gui import words
 from ccdesk.gui.jobs import Jobs
@@ -242,15 +242,13 @@ class RunPage(Page):
         self.stop_wanted.emit()
 
 
-def _source(run: Any) -> str:
+def _source(run: RunRecord) -> str:
     """Where a run's members come from and which lists it changes, in a sentence."""
     parts = []
-    source = (getattr(run, "options", None) or {}).get("source_list")
-    if source:
-        parts.append(f"The members of {source.get('name', '')}")
-    elif getattr(run, "file_path", ""):
-        parts.append(f"The members of {Path(run.file_path).name}")
-    names = [x.get("name", "") for x in getattr(run, "lists", None) or [] if x.get("name")]
+    origin = words.source_list_name(run) or (Path(run.file_path).name if run.file_path else "")
+    if origin:
+        parts.append(f"The members of {origin}")
+    names = [x.get("name", "") for x in run.lists if x.get("name")]
     if names and run.action == "remove":
         parts.append(("off " if parts else "Off ") + ", ".join(names))
     elif names and run.action == "undo":
