@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ccdesk.core.runner import RunProgress, RunResult
     from ccdesk.engine.session import Session
 
-ACTIONS = ("remove", "remove-all", "unsubscribe")
+ACTIONS = ("remove", "remove-all", "unsubscribe", "move")
 DEFAULT_REDIRECT_PORT = 52817  # the same as ccdesk.cc.auth.DEFAULT_REDIRECT_PORT (a test checks)
 #: Exit status of a run that stopped before the end and can be resumed (paused or cancelled).
 EXIT_PAUSED = 3
@@ -128,13 +128,14 @@ def _make_plan(args: argparse.Namespace, session: Session) -> Plan:
                           "out.")
     if source:
         return engine.preview_list(session, source, Action(args.action), args.list or [],
-                                   progress=say)
+                                   progress=say, to=args.to)
     if not args.file:
         raise ConfigError("Say where the members are",
                           "Give the spreadsheet (FILE), or a Constant Contact list with "
                           "--from-list NAME.")
     sheet = engine.read(sheet_path(args), options_from_args(args))
-    return engine.preview(session, sheet, Action(args.action), args.list or [], progress=say)
+    return engine.preview(session, sheet, Action(args.action), args.list or [], progress=say,
+                          to=args.to)
 
 
 def run_preview(args: argparse.Namespace) -> int:
@@ -154,7 +155,8 @@ def _print_plan(plan: Plan) -> None:
               "in the order read)")
     else:
         print(f"Sheet:    {plan.sheet.path} ({len(plan.items):,} rows)")
-    print(f"Action:   {plan.action}" + (f" from {plan.list_names}" if plan.lists else ""))
+    print(f"Action:   {plan.action}" + (f" from {plan.list_names}" if plan.lists else "")
+          + (f" to {plan.target.name}" if plan.target else ""))
     print(f"Summary:  {plan.summary()}.")
     cost = plan.cost
     print(f"Cost:     {cost.lookup_spent:,} requests spent on the look-up "
@@ -163,12 +165,14 @@ def _print_plan(plan: Plan) -> None:
     if cost.run_verify:
         how = ("pages of what is left on the lists" if cost.check == "by_list"
                else "one read per contact")
+        if cost.add_check is not None:
+            how = "first that they are on the new list, then off the old one"
         print(f"Checking: {cost.run_verify:,} of those requests read the changes back ({how}).")
     refusal = plan.refusal()
     if refusal is not None:
         print(f"Cannot run: {refusal.one_line()}")
     for item in plan.items:
-        if item.outcome not in ("remove", "unsubscribe"):
+        if item.outcome not in ("remove", "unsubscribe", "move"):
             print(f"  row {item.row:>6}  {item.outcome:<18} {item.email or item.value}  {item.reason}")
 
 
@@ -311,7 +315,8 @@ def run_runs(args: argparse.Namespace) -> int:
         for run in runs:
             rows.append({"run_id": run.run_id, "created": time.strftime(
                 "%Y-%m-%d %H:%M", time.localtime(run.created_at)), "action": run.action,
-                "lists": run.list_names, "file": run.file_path,
+                "lists": run.list_names, "to": (run.options.get("target") or {}).get("name"),
+                "file": run.file_path,
                 "source_list": (run.options.get("source_list") or {}).get("name"),
                 "state": run.state,
                 "counts": journal.result_counts(run.run_id), "api_calls": run.api_calls,
@@ -325,8 +330,9 @@ def run_runs(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             counts = ", ".join(f"{n} {k}" for k, n in sorted(r["counts"].items()))
+            to = f" → {r['to']}" if r["to"] else ""  # a move (or its undo): where they went
             print(f"{r['run_id']}  {r['created']}  {r['action']:<11} {r['state']:<9} "
-                  f"{', '.join(r['lists'])}: {counts}")
+                  f"{', '.join(r['lists'])}{to}: {counts}")
     return 0
 
 
@@ -478,7 +484,10 @@ def add_job_commands(sub: Any, add_import_options: Any) -> None:
                            help="the list to take them off (repeat for several)")
             p.add_argument("--action", choices=actions, default="remove",
                            help="remove (default): off the chosen list(s); remove-all: off every "
-                           "list; unsubscribe: opt out, permanently")
+                           "list; unsubscribe: opt out, permanently; move: onto the --to list, "
+                           "then off the chosen list(s)")
+            p.add_argument("--to", metavar="NAME",
+                           help="for --action move: the list to put them on (e.g. Sustainers)")
             add_import_options(p)
         add_connection_options(p)
         p.set_defaults(handler=handler)

@@ -103,10 +103,12 @@ ACTION_WORDS = {
     "remove": "Remove from the list",
     "remove-all": "Remove from all lists",
     "unsubscribe": "Unsubscribe (permanent)",
+    "move": "Move to another list",
     "undo": "Undo: put back on the list",
 }
-_DONE_RESULTS = ("removed", "unsubscribed", "re-added")
-_WAITING = frozenset({"remove", "unsubscribe", "re_add", "planned", "sent"})
+_DONE_RESULTS = ("removed", "unsubscribed", "re-added", "moved")
+#: Not done yet; ``added``: a move's row put on its new list, not taken off the old one yet.
+_WAITING = frozenset({"remove", "unsubscribe", "re_add", "move", "planned", "sent", "added"})
 _PROBLEMS = frozenset({"invalid", "duplicate", "blank", "filtered_out"})
 #: What happened to a row that was not changed (the window's words for these outcomes too).
 SKIP_WORDS = {
@@ -123,7 +125,7 @@ SKIP_WORDS = {
 def done_word(action: str) -> str:
     """The past tense of a run's action: "removed", "unsubscribed", "put back"."""
     return {"remove": "removed", "remove-all": "removed", "unsubscribe": "unsubscribed",
-            "undo": "put back"}.get(action, "done")
+            "move": "moved", "undo": "put back"}.get(action, "done")
 
 
 def result_groups(counts: Mapping[str, int]) -> dict[str, int]:
@@ -162,11 +164,18 @@ def _list_names(run: RunRecord, ids: Sequence[str]) -> str:
     return ", ".join(names.get(i, "another list") for i in ids)
 
 
+def target_name(run: RunRecord) -> str:
+    """The list a move (or the undo of one) put its members on ("" for other runs)."""
+    return (run.options.get("target") or {}).get("name", "")
+
+
 def _lists_of_run(run: RunRecord) -> str:
     if run.action == "remove-all":
         return "Every list they were on"
     if run.action == "unsubscribe":
         return "All email from the organisation (not one list)"
+    if target_name(run) and run.action == "move":
+        return f"{', '.join(run.list_names)}, to {target_name(run)}"
     return ", ".join(run.list_names)
 
 
@@ -175,6 +184,10 @@ def planned_words(run: RunRecord, item: ItemRecord) -> str:
     to leave alone)."""
     if item.outcome == "unsubscribe":
         return "Unsubscribe"
+    if item.outcome == "move":
+        return f"Move from {_list_names(run, item.list_ids)} to {target_name(run)}"
+    if item.outcome == "re_add" and item.add_ids:  # the undo of a move
+        return item.reason
     if item.outcome not in ("remove", "re_add"):
         return ""
     lists = _list_names(run, item.list_ids) or _lists_of_run(run)
@@ -184,6 +197,8 @@ def planned_words(run: RunRecord, item: ItemRecord) -> str:
 def result_words(run: RunRecord, item: ItemRecord) -> str:
     """What happened to a row, in plain words: "Removed", "Skipped: not on Free Members",
     "Problem: not a valid address", "Failed", "Not done yet"."""
+    if item.state == "planned" and item.added and run.action == "move":
+        return f"Put on {target_name(run)}; not taken off {_list_names(run, item.list_ids)} yet"
     if item.state == "planned":
         return "Not done yet"
     if item.state == "sent":
@@ -191,7 +206,7 @@ def result_words(run: RunRecord, item: ItemRecord) -> str:
     if item.state == "failed":
         return "Failed"
     if item.state == "done":
-        return {"removed": "Removed", "unsubscribed": "Unsubscribed",
+        return {"removed": "Removed", "unsubscribed": "Unsubscribed", "moved": "Moved",
                 "re-added": "Put back"}.get(item.result, item.result.capitalize() or "Done")
     result = item.result or item.outcome
     if result == "skip_not_on_list":
@@ -633,6 +648,8 @@ def suggested_log_name(run: RunRecord, fmt: str) -> str:
         what = "Remove from all lists"
     elif run.action == "unsubscribe":
         what = "Unsubscribe"
+    elif run.action == "move":
+        what = f"{', '.join(run.list_names)} to {target_name(run)}"
     else:
         what = ", ".join(run.list_names) or ACTION_WORDS.get(run.action, run.action)
         if run.action == "undo":

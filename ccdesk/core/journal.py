@@ -9,7 +9,9 @@ Tables:
              state (running → paused / cancelled / finished), counts of API calls.
     items    one row per sheet row: the planned outcome and reason, the contact, the lists to
              change, and its state (planned → sent → done / failed / skipped) with
-             Constant Contact's message and whether the change was verified.
+             Constant Contact's message and whether the change was verified. A move's row
+             also has the list to put it on first (``add_ids``), and goes through the states
+             twice: once to be put on it (then ``added``), once to be taken off ``list_ids``.
     batches  one row per request that changes things (a bulk activity or a PUT): its items, its
              state (planned → sent → started → finished / failed / unknown) and activity id.
     owners   who last took each run on (process, computer, program, since when).
@@ -49,7 +51,7 @@ from typing import Any
 from ccdesk.errors import CcdeskError
 from ccdesk.paths import data_dir, private_dir, private_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: items.add_ids and items.added (moves)
 #: Seconds a claim waits for a run's lock (someone only looking at it lets go at once).
 CLAIM_PATIENCE = 1.0
 JOURNAL_NAME = "journal.sqlite3"
@@ -81,9 +83,18 @@ CREATE TABLE IF NOT EXISTS items (
     cc_message TEXT NOT NULL DEFAULT '',
     batch INTEGER,
     updated_at REAL NOT NULL,
+    add_ids TEXT NOT NULL DEFAULT '[]', -- a move: the lists to put it on before list_ids are left
+    added INTEGER NOT NULL DEFAULT 0,   -- ... and 1 once it was seen on them
     PRIMARY KEY (run_id, row)
 );
 """
+
+#: The columns a journal of schema 1 lacks (added when it is opened).
+_ADDED_COLUMNS = {"add_ids": "TEXT NOT NULL DEFAULT '[]'", "added": "INTEGER NOT NULL DEFAULT 0"}
+
+#: The two stages of a move (or of its undo), by the rows they concern: first the rows still to
+#: be put on their ``add_ids``, then the rest (taken off their ``list_ids``).
+STAGES = {"add": "add_ids != '[]' AND added = 0", "remove": "NOT (add_ids != '[]' AND added = 0)"}
 
 _SCHEMA = ITEMS_TABLE + """
 CREATE TABLE IF NOT EXISTS runs (
@@ -187,6 +198,8 @@ class ItemRecord:
     cc_message: str
     batch: int | None
     updated_at: float
+    add_ids: list[str] = field(default_factory=list)  # a move: the lists to put it on first
+    added: bool = False  # ... and whether it was seen on them
 
 
 @dataclass
@@ -370,6 +383,10 @@ class Journal:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(items)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:  # a journal written before moves existed
+                self._db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         try:  # SQLite's JSON functions: built in since 3.38, but they can be left out
             self._db.execute("SELECT value FROM json_each('[1]')").fetchall()
@@ -454,11 +471,11 @@ class Journal:
             )
             db.executemany(
                 "INSERT INTO items (run_id, row, email, value, contact_id, outcome, reason,"
-                " list_ids, state, result, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " list_ids, state, result, updated_at, add_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     (run_id, it["row"], it.get("email"), it.get("value", ""), it.get("contact_id"),
                      it["outcome"], it.get("reason", ""), json.dumps(it.get("list_ids", [])),
-                     it["state"], it.get("result", ""), now)
+                     it["state"], it.get("result", ""), now, json.dumps(it.get("add_ids", [])))
                     for it in items
                 ),
             )
@@ -617,18 +634,25 @@ class Journal:
         with self._lock:
             return [_item_record(r) for r in self._db.execute(sql + " ORDER BY row", args).fetchall()]
 
-    def iter_items(self, run_id: str, *, state: str | None = None,
+    def iter_items(self, run_id: str, *, state: str | None = None, stage: str | None = None,
                    chunk: int | None = None) -> Iterator[ItemRecord]:
         """:meth:`items`, ``chunk`` rows (default :data:`ITEM_CHUNK`) at a time: a run's
         100,000 items need not all be in memory at once.
 
         Each chunk is a query of its own (no cursor stays open between them), so the caller
         may change items as it goes; every row is yielded at most once, in sheet order, in
-        the state it had when its chunk was read."""
+        the state it had when its chunk was read.
+
+        Args:
+            stage: only the rows of one stage of a move (``"add"``, ``"remove"``: see
+                :data:`STAGES`).
+        """
         sql, args = "SELECT * FROM items WHERE run_id = ? AND row > ?", [run_id]
         if state is not None:
             sql += " AND state = ?"
             args.append(state)
+        if stage is not None:
+            sql += f" AND {STAGES[stage]}"
         sql += " ORDER BY row LIMIT ?"
         chunk = chunk or ITEM_CHUNK
         after = -(1 << 62)
@@ -647,21 +671,24 @@ class Journal:
             return self._db.execute("SELECT COUNT(*) FROM items WHERE run_id = ? AND verified",
                                     (run_id,)).fetchone()[0]
 
-    def item_counts(self, run_id: str) -> dict[str, int]:
-        """How many items are in each state."""
+    def item_counts(self, run_id: str, *, stage: str | None = None) -> dict[str, int]:
+        """How many items are in each state (of one stage of a move: see :data:`STAGES`)."""
+        where = "" if stage is None else f" AND {STAGES[stage]}"
         with self._lock:
             rows = self._db.execute(
-                "SELECT state, COUNT(*) AS n FROM items WHERE run_id = ? GROUP BY state", (run_id,)
-            ).fetchall()
+                f"SELECT state, COUNT(*) AS n FROM items WHERE run_id = ?{where}"  # noqa: S608
+                " GROUP BY state", (run_id,)).fetchall()
         return {r["state"]: r["n"] for r in rows}
 
     def result_counts(self, run_id: str) -> dict[str, int]:
         """How many items ended with each result (removed, failed, skip_…); rows not finished
-        yet count as ``planned`` or ``sent``. They always add up to the sheet's rows; each
-        result comes in the order of its first row."""
+        yet count as ``planned`` or ``sent``, and a move's rows already put on their new list
+        and waiting to be taken off the old one as ``added``. They always add up to the sheet's
+        rows; each result comes in the order of its first row."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT CASE WHEN result = '' THEN state ELSE result END AS r, COUNT(*) AS n"
+                "SELECT CASE WHEN result = '' AND added AND state = 'planned' THEN 'added'"
+                " WHEN result = '' THEN state ELSE result END AS r, COUNT(*) AS n"
                 " FROM items WHERE run_id = ? GROUP BY r ORDER BY MIN(row)", (run_id,)
             ).fetchall()
         return {r["r"]: r["n"] for r in rows}
@@ -675,6 +702,19 @@ class Journal:
         with self._tx() as db:
             self._update_rows(db, "state = ?, result = ?, verified = ?, cc_message = ?, updated_at = ?",
                               (state, result, int(verified), message, now), run_id, rows)
+
+    def mark_added(self, run_id: str, rows: Sequence[int], *, result: str, message: str) -> None:
+        """A move's rows seen on the lists they were put on: planned again, to be taken off
+        their old lists; a row with none to leave is done (``result``, verified). One
+        transaction: no row is ever put on and left with nothing to do."""
+        now = time.time()
+        with self._tx() as db:
+            self._update_rows(
+                db, "added = 1, batch = NULL, updated_at = ?, cc_message = ?,"
+                " state = CASE WHEN list_ids = '[]' THEN 'done' ELSE 'planned' END,"
+                " result = CASE WHEN list_ids = '[]' THEN ? ELSE '' END,"
+                " verified = CASE WHEN list_ids = '[]' THEN 1 ELSE 0 END",
+                (now, message, result), run_id, rows)
 
     def reset_items(self, run_id: str, rows: Sequence[int]) -> None:
         """Put items back to ``planned`` (a batch that certainly never reached the server)."""
@@ -752,6 +792,7 @@ def _item_record(row: sqlite3.Row) -> ItemRecord:
         outcome=row["outcome"], reason=row["reason"], list_ids=json.loads(row["list_ids"]),
         state=row["state"], result=row["result"], verified=bool(row["verified"]),
         cc_message=row["cc_message"], batch=row["batch"], updated_at=row["updated_at"],
+        add_ids=json.loads(row["add_ids"]), added=bool(row["added"]),
     )
 
 

@@ -27,7 +27,15 @@ from ccdesk.cc.models import Contact, ContactList
 from ccdesk.core.addresses import Outcome as SheetOutcome
 from ccdesk.core.lookup import Action, LookupCost, Snapshot, Strategy, pages
 from ccdesk.core.phases import Phase
-from ccdesk.core.plan import Plan, PlanError, make_plan, predict_cost, read_account, resolve_lists
+from ccdesk.core.plan import (
+    Plan,
+    PlanError,
+    make_plan,
+    predict_cost,
+    read_account,
+    resolve_lists,
+    resolve_target,
+)
 from ccdesk.core.sheet import MemberSheet, SheetRows
 
 #: ``MemberSheet.format`` of a list source.
@@ -138,6 +146,7 @@ def preview_list(
     only: AbstractSet[str] | None = None,
     progress: Callable[[Phase, int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    to: str | None = None,
 ) -> Plan:
     """Read the members of the list ``source`` (a name or an id) and plan every one of them.
     Changes nothing.
@@ -148,19 +157,21 @@ def preview_list(
 
     Args:
         only: plan only the members with these addresses (the failed ones of a run).
+        to: a move's target list (its name).
         progress: called with (phase, done, total).
 
     Raises:
         PlanError: no such list, no target list, or the source is one of the target lists.
     """
-    if action is Action.REMOVE and not list_names:
+    if action.on_chosen_lists and not list_names:
         raise PlanError("Choose a list", "Say which list the members should be taken off.")
     say = progress or (lambda phase, done, total: None)
     calls_at_start = client.calls
     account, may_change, all_lists = read_account(client, say)
     origin = find_list(all_lists, source)
     chosen = resolve_lists(all_lists, list_names) if list_names else []
-    if action is Action.REMOVE and any(x.list_id == origin.list_id for x in chosen):
+    target = resolve_target(all_lists, action, to, chosen)
+    if action.on_chosen_lists and any(x.list_id == origin.list_id for x in chosen):
         raise PlanError(f"{origin.name} is both the source and the list to take them off",
                         "Choose the list the members are on (for example Sustainers) as the "
                         "source, and another list (for example Free Members) to take them off.")
@@ -183,7 +194,7 @@ def preview_list(
     snapshot = Snapshot(found=found, strategy=Strategy.BY_SOURCE_LIST,
                         searched_lists=(origin.list_id,), pages=read)
     plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost,
-                     client.quota_left())
+                     client.quota_left(), target)
     snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
     took = LookupCost(Strategy.BY_SOURCE_LIST, read,
                       _pages_words(read, len(sheet.rows) if only is None else size, origin.name))

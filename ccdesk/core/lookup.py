@@ -38,6 +38,12 @@ class Action(StrEnum):
     REMOVE = "remove"  # off the chosen list(s)
     REMOVE_ALL = "remove-all"  # off every list they are on
     UNSUBSCRIBE = "unsubscribe"  # opt out (permanent)
+    MOVE = "move"  # onto another list (the target), then off the chosen list(s)
+
+    @property
+    def on_chosen_lists(self) -> bool:
+        """Whether it acts on the members of the chosen lists only (remove and move)."""
+        return self in (Action.REMOVE, Action.MOVE)
 
 
 class Strategy(StrEnum):
@@ -151,7 +157,7 @@ def choose_strategy(
                           f"{n_addresses:,} look-ups, one per address")
     if n_addresses == 0:
         return LookupCost(Strategy.BY_EMAIL, 0, "nothing to look up")
-    if action is Action.REMOVE:
+    if action.on_chosen_lists:
         sizes = [x.membership_count or 0 for x in lists]
         calls = list_paging_calls(sizes)
         extra = min(n_addresses, follow_up_limit(calls))
@@ -241,7 +247,7 @@ def look_up(
         key = address.lower()
         wanted[key] = address if address == key else key
     if cost is None:
-        account_size = None if action is Action.REMOVE else client.count_contacts()
+        account_size = None if action.on_chosen_lists else client.count_contacts()
         cost = choose_strategy(len(wanted), action, lists, account_size)
     snapshot = Snapshot(strategy=cost.strategy)
     total = max(cost.calls, 1)

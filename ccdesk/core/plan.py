@@ -53,6 +53,7 @@ class Outcome(StrEnum):
     """What the preview says will happen to a sheet row."""
 
     REMOVE = "remove"
+    MOVE = "move"  # put on the target list, then taken off the chosen list(s)
     UNSUBSCRIBE = "unsubscribe"
     SKIP_NOT_ON_LIST = "skip_not_on_list"
     SKIP_NOT_FOUND = "skip_not_found"
@@ -64,7 +65,7 @@ class Outcome(StrEnum):
     FILTERED_OUT = "filtered_out"
 
 
-CHANGES = frozenset({Outcome.REMOVE, Outcome.UNSUBSCRIBE})
+CHANGES = frozenset({Outcome.REMOVE, Outcome.MOVE, Outcome.UNSUBSCRIBE})
 OUTCOME_ORDER = list(Outcome)
 
 
@@ -82,8 +83,9 @@ class PlanItem:
     outcome: Outcome
     reason: str
     contact_id: str | None = None
-    list_ids: tuple[str, ...] = ()  # the lists it will be taken off (removals)
+    list_ids: tuple[str, ...] = ()  # the lists it will be taken off (removals, moves)
     warning: str = ""  # e.g. "stays on Newsletter"
+    add_ids: tuple[str, ...] = ()  # the list it will be put on first (a move: the target)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"row": self.row, "email": self.email or self.value, "outcome": self.outcome.value,
@@ -106,6 +108,8 @@ class Cost:
     #: How the run reads its changes back (removals and undos; unsubscribing reads each
     #: contact right before its PUT, counted in ``run_changes``).
     check: Check = Check.BY_CONTACT
+    #: A move: how the run reads back the contacts it put on the target list.
+    add_check: Check | None = None
 
     @property
     def run_total(self) -> int:
@@ -121,6 +125,7 @@ class Cost:
                 "lookup_follow_ups": self.lookup.follow_ups, "run": self.run_total,
                 "run_changes": self.run_changes, "run_polls": self.run_polls,
                 "run_verify": self.run_verify, "check_strategy": str(self.check),
+                **({"add_check_strategy": str(self.add_check)} if self.add_check else {}),
                 "quota_left": self.quota_left}
 
 
@@ -140,6 +145,8 @@ class Plan:
     all_list_names: dict[str, str] = field(default_factory=dict)
     #: False when the connected user may not change contacts (e.g. a "Campaign Creator").
     may_change: bool = True
+    #: A move: the list the members are put on.
+    target: ContactList | None = None
 
     def refusal(self) -> PlanError | None:
         """Why this plan cannot be run whatever the person does next, or None."""
@@ -183,6 +190,12 @@ class Plan:
             parts.append(f"{c[Outcome.UNSUBSCRIBE]:,} will be unsubscribed (permanently)")
         elif self.action is Action.REMOVE_ALL:
             parts.append(f"{c[Outcome.REMOVE]:,} will be removed from every list they are on")
+        elif self.action is Action.MOVE:
+            to = self.target.name if self.target else "the other list"
+            parts.append(f"{c[Outcome.MOVE]:,} will be moved from {self.list_names} to {to}")
+            if c[Outcome.REMOVE]:
+                parts.append(f"{c[Outcome.REMOVE]:,} already on {to} will only be taken off "
+                             f"{self.list_names}")
         else:
             parts.append(f"{c[Outcome.REMOVE]:,} will be removed from {self.list_names}")
         words = {  # (one, several)
@@ -195,7 +208,7 @@ class Plan:
             Outcome.BLANK: ("row is blank", "rows are blank"),
             Outcome.FILTERED_OUT: ("row is left out by the filter", "rows are left out by the filter"),
         }
-        where = self.list_names if self.action is Action.REMOVE else "any list"
+        where = self.list_names if self.action.on_chosen_lists else "any list"
         for outcome, (one, several) in words.items():
             if c[outcome]:
                 part = f"{c[outcome]:,} " + (one if c[outcome] == 1 else several).format(where)
@@ -226,6 +239,7 @@ class Plan:
             "items": [item.to_dict() for item in self.items],
             "action": str(self.action),
             "lists": [x.name for x in self.lists],
+            "to": self.target.name if self.target else None,
             "account": self.account.organization_name,
             "summary": self.summary(),
             "may_change": self.may_change,
@@ -267,8 +281,9 @@ def _shared(text: str) -> str:
 
 
 def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequence[ContactList],
-              snapshot: Snapshot, names: dict[str, str]) -> PlanItem:
-    """The fate of one valid sheet row."""
+              snapshot: Snapshot, names: dict[str, str],
+              target: ContactList | None = None) -> PlanItem:
+    """The fate of one valid sheet row (``target``: the list a move puts it on)."""
     base = {"row": row.row, "value": row.value, "email": row.email}
     chosen_ids = [x.list_id for x in chosen]
     chosen_names = ", ".join(x.name for x in chosen)
@@ -302,9 +317,22 @@ def plan_item(row: Any, contact: Contact | None, action: Action, chosen: Sequenc
         return PlanItem(**base, contact_id=cid, outcome=Outcome.SKIP_NOT_ON_LIST,
                         reason=_shared(f"Not on {chosen_names}"))
     stays = [i for i in on if i not in targets]
-    warning = _shared(f"Stays on {_names(stays, names)}") if stays else ""
+    if action is Action.MOVE and target is not None:
+        if target.list_id in on:
+            stays.remove(target.list_id)
+            return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE,
+                            list_ids=tuple(targets), warning=_stays(stays, names),
+                            reason=_shared(f"Already on {target.name}: only taken off "
+                                           f"{_names(targets, names)}"))
+        return PlanItem(**base, contact_id=cid, outcome=Outcome.MOVE, list_ids=tuple(targets),
+                        add_ids=(target.list_id,), warning=_stays(stays, names),
+                        reason=_shared(f"From {_names(targets, names)} to {target.name}"))
     return PlanItem(**base, contact_id=cid, outcome=Outcome.REMOVE, list_ids=tuple(targets),
-                    reason=_shared(f"Off {_names(targets, names)}"), warning=warning)
+                    reason=_shared(f"Off {_names(targets, names)}"), warning=_stays(stays, names))
+
+
+def _stays(stays: Sequence[str], names: dict[str, str]) -> str:
+    return _shared(f"Stays on {_names(stays, names)}") if stays else ""
 
 
 def make_plan(
@@ -316,8 +344,10 @@ def make_plan(
     account: Account,
     lookup: LookupCost,
     quota_left: int,
+    target: ContactList | None = None,
 ) -> Plan:
-    """Every sheet row's fate, and the predicted cost of running it."""
+    """Every sheet row's fate, and the predicted cost of running it (``target``: the list a
+    move puts them on)."""
     names = {x.list_id: x.name for x in all_lists}
     items: list[PlanItem] = []
     for row in sheet.rows:
@@ -326,10 +356,10 @@ def make_plan(
                                   outcome=_SHEET_OUTCOMES[row.outcome], reason=row.reason))
             continue
         contact = snapshot.found.get((row.email or "").lower())
-        items.append(plan_item(row, contact, action, chosen, snapshot, names))
+        items.append(plan_item(row, contact, action, chosen, snapshot, names, target))
     cost = predict_cost(items, action, chosen, all_lists, lookup, snapshot.calls, quota_left)
     return Plan(sheet=sheet, action=action, lists=list(chosen), account=account, items=items,
-                cost=cost, snapshot=snapshot, all_list_names=names)
+                cost=cost, snapshot=snapshot, all_list_names=names, target=target)
 
 
 def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[ContactList],
@@ -342,11 +372,20 @@ def predict_cost(items: Sequence[PlanItem], action: Action, chosen: Sequence[Con
     if action is Action.UNSUBSCRIBE:
         # Each contact is read fresh, then PUT; the PUT's answer is the contact as stored.
         return Cost(lookup, spent, 2 * len(changes), 0, 0, quota_left)
+    sizes = {x.list_id: x.membership_count for x in all_lists}
     activities = activity_count(i.list_ids for i in changes)
     polls = POLLS_PER_ROUND * math.ceil(activities / 50)
-    check, verify = choose_check([i.list_ids for i in changes],
-                                 {x.list_id: x.membership_count for x in all_lists})
-    return Cost(lookup, spent, activities, polls, verify, quota_left, check)
+    check, verify = choose_check([i.list_ids for i in changes], sizes)
+    adds = [i.add_ids for i in changes if i.add_ids]
+    if action is not Action.MOVE or not adds:
+        return Cost(lookup, spent, activities, polls, verify, quota_left, check)
+    # A move puts them on the target first (its own activities, checked and read back), then
+    # takes them off.
+    add_activities = activity_count(adds)
+    add_check, add_verify = choose_check(adds, sizes, adding=True)
+    return Cost(lookup, spent, activities + add_activities,
+                polls + POLLS_PER_ROUND * math.ceil(add_activities / 50), verify + add_verify,
+                quota_left, check, add_check)
 
 
 def activity_count(targets: Iterable[Sequence[str]]) -> int:
@@ -368,6 +407,30 @@ def _privileges(client: ConstantContact) -> set[str] | None:
     except NotFound:
         log.warning("Constant Contact did not list the user's privileges")
         return None
+
+
+def resolve_target(available: Sequence[ContactList], action: Action, to: str | None,
+                   chosen: Sequence[ContactList]) -> ContactList | None:
+    """The list a move puts the members on (None for the other actions).
+
+    Raises:
+        PlanError: a move without a target, a target that is one of the lists they leave, or
+            a target given for another action.
+    """
+    if action is not Action.MOVE:
+        if to:
+            raise PlanError("Only a move has a list to move to",
+                            "Choose “Move to another list” (or: --action move), or leave out "
+                            "the list to move to.")
+        return None
+    if not to:
+        raise PlanError("Choose the list to move them to",
+                        "Say which list the members should be put on (for example Sustainers).")
+    target = resolve_lists(available, [to])[0]
+    if any(x.list_id == target.list_id for x in chosen):
+        raise PlanError(f"{target.name} is both the list to leave and the list to move to",
+                        "Move them to another list than the one they are taken off.")
+    return target
 
 
 def resolve_lists(available: Sequence[ContactList], names: Sequence[str]) -> list[ContactList]:
@@ -414,20 +477,23 @@ def preview(
     *,
     progress: Callable[[Phase, int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    to: str | None = None,
 ) -> Plan:
     """Look the sheet up in Constant Contact and plan every row. Changes nothing.
 
     Args:
         progress: called with (phase, done, total).
+        to: a move's target list (its name).
     """
-    if action is Action.REMOVE and not list_names:
+    if action.on_chosen_lists and not list_names:
         raise PlanError("Choose a list", "Say which list the members should be taken off.")
     say = progress or (lambda phase, done, total: None)
     calls_at_start = client.calls
     account, may_change, all_lists = read_account(client, say)
     chosen = resolve_lists(all_lists, list_names) if list_names else []
+    target = resolve_target(all_lists, action, to, chosen)
     addresses = sheet.addresses
-    account_size = None if action is Action.REMOVE or not addresses else client.count_contacts()
+    account_size = None if action.on_chosen_lists or not addresses else client.count_contacts()
     cost = choose_strategy(len(addresses), action, chosen, account_size)
 
     def looking(done: int, total: int) -> None:
@@ -435,7 +501,8 @@ def preview(
 
     snapshot = look_up(client, addresses, action, chosen, cost=cost, cancel=cancel,
                        progress=looking)
-    plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost, client.quota_left())
+    plan = make_plan(sheet, snapshot, action, chosen, all_lists, account, cost, client.quota_left(),
+                     target)
     if snapshot.unchecked:
         _settle_missing(client, plan, cost, looking, cancel)
     snapshot.calls = client.calls - calls_at_start  # every request of the preview, retries too
@@ -469,4 +536,4 @@ def _settle_missing(client: ConstantContact, plan: Plan, cost: LookupCost,
         key = (item.email or "").lower()
         if item.outcome is Outcome.SKIP_NOT_ON_LIST and key in missing:
             plan.items[i] = plan_item(item, snapshot.found.get(key), plan.action, plan.lists,
-                                      snapshot, plan.all_list_names)
+                                      snapshot, plan.all_list_names, plan.target)

@@ -25,6 +25,12 @@ The flow of a removal (and of an undo, which adds back):
    change does not touch), and each row is marked ``removed`` (verified) or ``failed`` with
    the reason.
 
+A move (and the undo of one) is two such flows, one after the other: first the rows are put on
+their new list (``add_ids``) and read back, each one seen there is marked ``added`` and planned
+again; then they are taken off their old lists and read back. A row whose first stage fails is
+never taken off, so nobody ends up on neither list; the batches of each stage are recovered on
+their own after a crash.
+
 Unsubscribing goes contact by contact: each is read fresh, then PUT with its full record (never
 a deleted contact); a row left ``sent`` by a crash is checked before it is done again.
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -71,6 +78,7 @@ from ccdesk.core.lookup import Action, Check, choose_check
 from ccdesk.core.phases import Phase
 from ccdesk.core.plan import (
     CHANGES,
+    POLLS_PER_ROUND,
     STALE_AFTER,
     Outcome,
     Plan,
@@ -214,7 +222,7 @@ def record_run(plan: Plan, journal: Journal) -> str:
         "row": item.row, "email": item.email, "value": item.value,
         "contact_id": item.contact_id, "outcome": str(item.outcome),
         "reason": item.reason + (f". {item.warning}" if item.warning else ""),
-        "list_ids": list(item.list_ids),
+        "list_ids": list(item.list_ids), "add_ids": list(item.add_ids),
         "state": "planned" if item.outcome in CHANGES else "skipped",
         "result": "" if item.outcome in CHANGES else str(item.outcome),
     } for item in plan.items)
@@ -228,6 +236,7 @@ def record_run(plan: Plan, journal: Journal) -> str:
                  "strategy": str(plan.snapshot.strategy),
                  "check": str(plan.cost.check), "lookup_calls": plan.cost.lookup_spent,
                  "list_names": _touched_list_names(plan),
+                 **_move_options(plan),
                  "refusal": None if refusal is None else {"title": refusal.title,
                                                           "what_to_do": refusal.what_to_do}},
         state=READY, created_at=plan.created_at,
@@ -344,8 +353,9 @@ def undo_run(
     wait_limit: float = WAIT_LIMIT,
     on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Put back exactly the contacts a removal run removed, on exactly those lists
-    (``on_run`` is told the new undo run's id once it is recorded and claimed)."""
+    """Put back exactly the contacts a removal run removed, on exactly those lists; for a
+    move, also take off the target list those the move put there (``on_run`` is told the new
+    undo run's id once it is recorded and claimed)."""
     run = known_run(journal, run_id)
     with journal.claim(run_id, program):  # one undo at a time, and not while the run goes on
         before = client.calls
@@ -364,9 +374,9 @@ def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> s
         raise PlanError("This run is not finished",
                         "Resume it to the end first, then undo it: an undo now would miss "
                         "the contacts the rest of the run takes off.")
-    if run.action not in (Action.REMOVE, Action.REMOVE_ALL):
+    if run.action not in (Action.REMOVE, Action.REMOVE_ALL, Action.MOVE):
         raise PlanError("This run cannot be undone",
-                        "Only removals from lists can be undone. An unsubscribe is permanent: "
+                        "Only removals and moves can be undone. An unsubscribe is permanent: "
                         "the person must subscribe again themselves."
                         if run.action == Action.UNSUBSCRIBE else "Undo the original run instead.")
     for other in journal.runs(limit=100_000):
@@ -379,6 +389,8 @@ def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> s
         raise PlanError("An undo of this run is under way",
                         f"Resume it instead: run {other.run_id} (History, or: ccdesk resume "
                         f"{other.run_id}).")
+    if run.action == Action.MOVE:
+        return _record_undo_of_move(run, client, journal)
     removed = [i for i in journal.items(run_id) if i.result == "removed"]
     if not removed:
         raise PlanError("Nothing to undo", "This run removed nobody.")
@@ -391,6 +403,41 @@ def _record_undo(run: RunRecord, client: ConstantContact, journal: Journal) -> s
         lists=run.lists, account=run.account, items=items, undo_of=run_id,
         predicted_calls=activity_count(i.list_ids for i in removed) + 2 + reads,
         options={"list_names": run.options.get("list_names", {}), "check": str(check),
+                 "source_list": run.options.get("source_list")},
+    )
+
+
+def _record_undo_of_move(run: RunRecord, client: ConstantContact, journal: Journal) -> str:
+    """An undo of a move, itself in two stages: back onto the lists they left, then off the
+    target for those the run put there (never on neither list in between)."""
+    target = run.options["target"]
+    items = []
+    for i in journal.iter_items(run.run_id):
+        back = i.list_ids if i.result in ("moved", "removed") else []
+        off = [target["list_id"]] if i.added else []  # put there by the run (even if it failed after)
+        if not back and not off:
+            continue
+        words = [f"back on {_list_names(run, back)}"] if back else []
+        words += [f"off {target['name']}"] if off else []
+        items.append({"row": i.row, "email": i.email, "value": i.value,
+                      "contact_id": i.contact_id, "outcome": "re_add",
+                      "reason": " and ".join(words).capitalize(), "add_ids": back,
+                      "list_ids": off, "state": "planned", "result": ""})
+    if not items:
+        raise PlanError("Nothing to undo", "This run moved nobody.")
+    sizes = _list_sizes(client)
+    adds = [x["add_ids"] for x in items if x["add_ids"]]
+    offs = [x["list_ids"] for x in items if x["list_ids"]]
+    add_check, add_reads = choose_check(adds, sizes, adding=True)
+    check, reads = choose_check(offs, sizes)
+    activities = activity_count(adds) + activity_count(offs)
+    return journal.create_run(
+        file_path=run.file_path, file_sha256=run.file_sha256, sheet=run.sheet, action=UNDO,
+        lists=run.lists, account=run.account, items=items, undo_of=run.run_id,
+        predicted_calls=activities + POLLS_PER_ROUND * math.ceil(activities / 50) + add_reads
+        + reads,
+        options={"list_names": run.options.get("list_names", {}), "check": str(check),
+                 "checks": {ADD_KIND: str(add_check)}, "staged": True, "target": target,
                  "source_list": run.options.get("source_list")},
     )
 
@@ -420,7 +467,9 @@ def result_from_items(run: RunRecord, items: Sequence[ItemRecord]) -> RunResult:
     """:func:`result_of` for a run whose items were already read."""
     counts: dict[str, int] = defaultdict(int)
     for item in items:
-        counts[item.result or item.state] += 1
+        # As Journal.result_counts: a move's row put on its new list, not yet taken off the old.
+        half_moved = not item.result and item.added and item.state == "planned"
+        counts["added" if half_moved else item.result or item.state] += 1
     return RunResult(run.run_id, run.state, dict(counts), sum(1 for i in items if i.verified),
                      run.api_calls, run.message)
 
@@ -440,6 +489,11 @@ class _Context:
         self.cancel = cancel
         self.wait_limit = wait_limit
         self.check = Check(run.options.get("check", Check.BY_CONTACT))
+        #: A move (or its undo): put on ``add_ids`` first, then off ``list_ids``; ``stage``
+        #: says which of the two is under way ("add", "remove"; None for other runs).
+        self.staged = bool(run.options.get("staged"))
+        self.stage: str | None = None
+        self.checks = {kind: Check(v) for kind, v in run.options.get("checks", {}).items()}
         self.calls_at_start = client.calls
         self.started = time.monotonic()
         self.recorded_phase: Phase | None = None
@@ -448,6 +502,36 @@ class _Context:
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
+
+    def check_for(self, kind: str) -> Check:
+        """How the changes of this kind are read back."""
+        return self.checks.get(kind, self.check)
+
+    def ids(self, item: ItemRecord, kind: str) -> list[str]:
+        """The lists a change of this kind concerns for this row."""
+        return item.add_ids if self.staged and kind == ADD_KIND else item.list_ids
+
+    def done_word(self, item: ItemRecord, kind: str) -> str:
+        """The result of a row whose change of this kind is seen in Constant Contact."""
+        if self.run.action == UNDO:
+            return "re-added"
+        if self.staged:
+            return "moved" if item.added or kind == ADD_KIND else "removed"
+        return "re-added" if kind == ADD_KIND else "removed"
+
+    def finish_done(self, kind: str, items: Iterable[ItemRecord]) -> None:
+        """Mark these rows' change of this kind as seen in Constant Contact: done, or for the
+        first stage of a move, put on their new list and planned again to leave the old."""
+        by_word: dict[str, list[int]] = defaultdict(list)
+        for item in items:
+            by_word[self.done_word(item, kind)].append(item.row)
+        for word, rows in by_word.items():
+            if self.staged and kind == ADD_KIND:
+                self.journal.mark_added(self.run.run_id, rows, result=word,
+                                        message="Checked in Constant Contact")
+            else:
+                self.journal.finish_items(self.run.run_id, rows, state="done", result=word,
+                                          verified=True, message="Checked in Constant Contact")
 
     def stop_if_cancelled(self) -> None:
         if self.cancelled():
@@ -490,12 +574,15 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
     try:
         if run.action == Action.UNSUBSCRIBE:
             _unsubscribe(ctx)
+        elif ctx.staged:
+            for ctx.stage, kind in (("add", ADD_KIND), ("remove", REMOVE_KIND)):
+                _memberships(ctx, kind)
         else:
             _memberships(ctx, ADD_KIND if run.action == UNDO else REMOVE_KIND)
     except Cancelled:
         ctx.flush_calls()
         unsure = sum(b.size for b in journal.batches(run_id) if b.state in ("sent", "unknown"))
-        message = _stopped(journal.item_counts(run_id), unsure)
+        message = _stopped(journal.result_counts(run_id), unsure)
         journal.set_run_state(run_id, "cancelled", message)
         raise RunCancelled(run_id, message) from None
     except _PAUSING as exc:
@@ -515,14 +602,16 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
 
 def _stopped(states: dict[str, int], unsure: int = 0) -> str:
     """What a stop left behind, truthfully: sent and not checked, perhaps sent (an answer was
-    lost), or not sent."""
+    lost), half moved, or not sent (``states``: the journal's result counts)."""
     sent, unsent = states.get("sent", 0) - unsure, states.get("planned", 0)
-    if sent and not unsure and not unsent:
+    added = states.get("added", 0)
+    if sent and not unsure and not unsent and not added:
         return ("Stopped by you. All changes were sent to Constant Contact; they are not "
                 "checked yet.")
     parts = [f"{n:,} {what}" for n, what in (
         (sent, "were sent to Constant Contact and are not checked yet"),
         (unsure, "may not have reached Constant Contact (resuming finds out)"),
+        (added, "were put on their new list and are not taken off the old one yet"),
         (unsent, "were not sent")) if n]
     if not parts:
         return "Stopped by you. Everything was sent and checked."
@@ -537,16 +626,16 @@ def _memberships(ctx: _Context, kind: str) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
     _recover_unconfirmed(ctx, kind)
-    counts = journal.item_counts(run_id)
+    counts = journal.item_counts(run_id, stage=ctx.stage)
     total = sum(counts.get(state, 0) for state in ("planned", "sent", "done", "failed"))
     for _ in range(SEND_PASSES):
-        if not _planned(journal, run_id):
+        if not _planned(journal, run_id, ctx.stage):
             break
         _send(ctx, kind, total)
         # Rows of a batch that never reached Constant Contact are planned again: another pass.
         _settle(ctx, kind)
     _settle(ctx, kind)  # batches started before a crash or a pause, when nothing was left to send
-    left = _planned(journal, run_id)
+    left = _planned(journal, run_id, ctx.stage)
     if left:
         raise ConnectionFailed(
             "Some batches did not reach Constant Contact",
@@ -554,9 +643,9 @@ def _memberships(ctx: _Context, kind: str) -> None:
             "connection, then resume the run.")
 
 
-def _planned(journal: Journal, run_id: str) -> int:
-    """How many rows of the run are still to be sent."""
-    return journal.item_counts(run_id).get("planned", 0)
+def _planned(journal: Journal, run_id: str, stage: str | None = None) -> int:
+    """How many rows of the run (of one stage of a move) are still to be sent."""
+    return journal.item_counts(run_id, stage=stage).get("planned", 0)
 
 
 def _send(ctx: _Context, kind: str, total: int) -> None:
@@ -567,8 +656,8 @@ def _send(ctx: _Context, kind: str, total: int) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
     groups: dict[tuple[str, ...], list[tuple[int, str | None]]] = defaultdict(list)
-    for item in journal.iter_items(run_id, state="planned"):
-        groups[tuple(item.list_ids)].append((item.row, item.contact_id))
+    for item in journal.iter_items(run_id, state="planned", stage=ctx.stage):
+        groups[tuple(ctx.ids(item, kind))].append((item.row, item.contact_id))
     done = total - sum(len(members) for members in groups.values())
     for list_ids, members in groups.items():
         for lists in chunks(list(list_ids), MAX_LISTS_PER_ACTIVITY):
@@ -598,8 +687,8 @@ def _send(ctx: _Context, kind: str, total: int) -> None:
                     # Sending it again would be refused again: its rows fail, with its words.
                     message = exc.server_message or exc.title
                     journal.update_batch(run_id, batch, state="failed", message=message)
-                    journal.finish_items(run_id, rows, state="failed", result="failed",
-                                         message=f"Refused by Constant Contact: {message}")
+                    _fail_refused(ctx, kind, batch, rows, lists,
+                                  f"Refused by Constant Contact: {message}")
                     log.warning("batch %s of run %s refused: %s", batch, run_id, exc.details)
                 else:
                     journal.update_batch(run_id, batch, state="started",
@@ -607,6 +696,29 @@ def _send(ctx: _Context, kind: str, total: int) -> None:
                                          server_created_at=activity.created_at)
                 done += len(rows)
                 ctx.emit(Phase.SENDING, done, total, rows)
+
+
+def _fail_refused(ctx: _Context, kind: str, batch: int, rows: Sequence[int],
+                  lists: Sequence[str], message: str) -> None:
+    """Fail the rows of a batch Constant Contact refused; a move's rows also say where the
+    refusal leaves them (on the old list still, or on both)."""
+    run_id = ctx.run.run_id
+    if not ctx.staged:
+        ctx.journal.finish_items(run_id, rows, state="failed", result="failed", message=message)
+        return
+    by_message: dict[str, list[int]] = defaultdict(list)
+    for item in ctx.journal.items(run_id, batch=batch):
+        if kind == ADD_KIND and item.list_ids:
+            where = (f". Not put on {_list_names(ctx.run, lists)}, so it stays on "
+                     f"{_list_names(ctx.run, item.list_ids)}")
+        elif kind == REMOVE_KIND and item.added:
+            where = (f". Put on {_list_names(ctx.run, item.add_ids)}, but still on "
+                     f"{_list_names(ctx.run, lists)}")
+        else:
+            where = ""
+        by_message[message.rstrip(".") + where if where else message].append(item.row)
+    for text, same in by_message.items():
+        ctx.journal.finish_items(run_id, same, state="failed", result="failed", message=text)
 
 
 def _settle(ctx: _Context, kind: str) -> None:
@@ -621,7 +733,7 @@ def _recover_unconfirmed(ctx: _Context, kind: str) -> None:
     run_id = ctx.run.run_id
     journal = ctx.journal
     batches = journal.batches(run_id)
-    unsure = [b for b in batches if b.state in ("sent", "unknown")]
+    unsure = [b for b in batches if b.state in ("sent", "unknown") and b.kind == kind]
     if not unsure:
         return
     claimed = journal.claimed_activities()
@@ -723,20 +835,22 @@ def _decide_by_reading(ctx: _Context, kind: str, batch: BatchRecord,
     run_id = ctx.run.run_id
     _wait_until_ended(ctx, candidates)  # if one of them is ours, its work shows in the read
     items = ctx.journal.items(run_id, batch=batch.batch)
-    check, _ = choose_check([i.list_ids for i in items], _list_sizes(ctx.client),
+    check, _ = choose_check([ctx.ids(i, kind) for i in items], _list_sizes(ctx.client),
                             adding=kind == ADD_KIND)
     found = _read_back(ctx, {i.contact_id for i in items if i.contact_id},
-                       {x for i in items for x in i.list_ids}, check)
-    done, again = [], []
+                       {x for i in items for x in ctx.ids(i, kind)}, check)
+    done: list[ItemRecord] = []
+    again: list[int] = []
     for item in items:
-        (done if _in_effect(item, found, kind) else again).append(item.row)
+        if _in_effect(item, found, kind, ctx.ids(item, kind)):
+            done.append(item)
+        else:
+            again.append(item.row)
     ctx.journal.update_batch(
         run_id, batch.batch, state="failed",
         message=f"Its answer was lost and {len(candidates)} jobs at Constant Contact could be it; "
                 "the contacts were read instead.")
-    ctx.journal.finish_items(run_id, done, state="done", verified=True,
-                             result="re-added" if kind == ADD_KIND else "removed",
-                             message="Checked in Constant Contact")
+    ctx.finish_done(kind, done)
     ctx.journal.reset_items(run_id, again)
     log.info("batch %s of run %s: answer lost, %s candidates; %s rows done, %s sent again",
              batch.batch, run_id, len(candidates), len(done), len(again))
@@ -826,55 +940,63 @@ def _verify(ctx: _Context, kind: str) -> None:
     is left to send (paging them again for each pass would cost the list again)."""
     run_id = ctx.run.run_id
     journal = ctx.journal
-    batches = {b.batch: b for b in journal.batches(run_id) if b.state in ("finished", "failed")}
+    batches = {b.batch: b for b in journal.batches(run_id)
+               if b.state in ("finished", "failed") and b.kind == kind}
 
     def settled() -> Iterator[ItemRecord]:
         """The rows to check, read from the journal as they are needed (twice: first what to
         read back, then each row's verdict), never all 100,000 records at once."""
-        return (i for i in journal.iter_items(run_id, state="sent") if i.batch in batches)
+        return (i for i in journal.iter_items(run_id, state="sent", stage=ctx.stage)
+                if i.batch in batches)
 
     rows: list[int] = []
     ids: set[str] = set()
     targets: set[str] = set()
     for item in settled():
         rows.append(item.row)
-        targets.update(item.list_ids)
+        targets.update(ctx.ids(item, kind))
         if item.contact_id:
             ids.add(item.contact_id)
     if not rows:
         return
-    if ctx.check is Check.BY_LIST and _planned(journal, run_id):
+    check = ctx.check_for(kind)
+    if check is Check.BY_LIST and _planned(journal, run_id, ctx.stage):
         return
     ctx.emit(Phase.CHECKING, 0, len(rows))
-    found = _read_back(ctx, ids, targets, ctx.check)
+    found = _read_back(ctx, ids, targets, check)
     adding = kind == ADD_KIND
-    good_word = "re-added" if adding else "removed"
-    done_rows, failed = [], []
+    done_items: list[ItemRecord] = []
+    failed = []
     for item in settled():
         batch = batches[item.batch]  # type: ignore[index]
-        if _in_effect(item, found, kind):
-            done_rows.append(item.row)
+        lists = ctx.ids(item, kind)
+        if _in_effect(item, found, kind, lists):
+            done_items.append(item)
             continue
         on = found.get(item.contact_id or "")
         if on is None:
             why = "Not found in Constant Contact any more"
         else:
-            where = _list_names(ctx.run, [i for i in item.list_ids if (i in on) != adding])
+            where = _list_names(ctx.run, [i for i in lists if (i in on) != adding])
             why = f"Still not on {where}" if adding else f"Still on {where}"
+            if ctx.staged and adding and item.list_ids:
+                why += f", so it stays on {_list_names(ctx.run, item.list_ids)}"
+            elif ctx.staged and item.added:  # on the new list and the old one: say both
+                why = f"Put on {_list_names(ctx.run, item.add_ids)}, but still on {where}"
         failed.append((item.row, f"{why}. {_message_for(item, batch)}".strip(". ")))
-    journal.finish_items(run_id, done_rows, state="done", result=good_word, verified=True,
-                         message="Checked in Constant Contact")
+    ctx.finish_done(kind, done_items)
     for row, message in failed:
         journal.finish_items(run_id, [row], state="failed", result="failed", message=message)
     ctx.emit(Phase.CHECKED, len(rows), len(rows), rows)
 
 
-def _in_effect(item: ItemRecord, found: dict[str, AbstractSet[str] | None], kind: str) -> bool:
-    """Whether the contact read back shows the row's change."""
+def _in_effect(item: ItemRecord, found: dict[str, AbstractSet[str] | None], kind: str,
+               lists: Sequence[str]) -> bool:
+    """Whether the contact read back shows the row's change (to ``lists``)."""
     on = found.get(item.contact_id or "")
     if on is None:
         return False
-    return set(item.list_ids) <= on if kind == ADD_KIND else not set(item.list_ids) & on
+    return set(lists) <= on if kind == ADD_KIND else not set(lists) & on
 
 
 def _read_back(ctx: _Context, ids: AbstractSet[str], targets: Iterable[str],
@@ -918,7 +1040,9 @@ def _message_for(item: ItemRecord, batch: BatchRecord) -> str:
 
 
 def _list_names(run: RunRecord, ids: Sequence[str]) -> str:
-    names = {**run.options.get("list_names", {}), **{x["list_id"]: x["name"] for x in run.lists}}
+    target = run.options.get("target")
+    names = {**run.options.get("list_names", {}), **{x["list_id"]: x["name"] for x in run.lists},
+             **({target["list_id"]: target["name"]} if target else {})}
     return ", ".join(names.get(i, "another list") for i in ids) or "the list"
 
 
@@ -987,6 +1111,16 @@ def _touched_list_names(plan: Plan) -> dict[str, str]:
         for list_id in item.list_ids:
             names.setdefault(list_id, plan.all_list_names.get(list_id, "another list"))
     return names
+
+
+def _move_options(plan: Plan) -> dict[str, Any]:
+    """What a move's run keeps besides a removal's: its target, and how the contacts put on it
+    are read back."""
+    if plan.action is not Action.MOVE or plan.target is None:
+        return {}
+    checks = {ADD_KIND: str(plan.cost.add_check)} if plan.cost.add_check else {}
+    return {"target": {"list_id": plan.target.list_id, "name": plan.target.name},
+            "staged": True, "checks": checks}
 
 
 def _source_list(plan: Plan) -> dict[str, str] | None:

@@ -76,26 +76,28 @@ def paste(text: str) -> Path:
 
 def preview(session: Session, sheet: MemberSheet, action: Action, lists: Sequence[str], *,
             progress: Callable[[Phase, int, int], None] | None = None,
-            cancel: threading.Event | None = None) -> Plan:
-    """Look the sheet up in the account and plan every row. Changes nothing."""
+            cancel: threading.Event | None = None, to: str | None = None) -> Plan:
+    """Look the sheet up in the account and plan every row (``to``: a move's target list).
+    Changes nothing."""
     return _preview(session.client(), sheet, action, list(lists), progress=progress,
-                    cancel=cancel)
+                    cancel=cancel, to=to)
 
 
 def preview_list(session: Session, source: str, action: Action, lists: Sequence[str], *,
                  only_failed_of: str | None = None,
                  progress: Callable[[Phase, int, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> Plan:
+                 cancel: threading.Event | None = None, to: str | None = None) -> Plan:
     """Read the members of the list ``source`` (its name or id) and plan every one of them, as
     a sheet's rows (:mod:`ccdesk.core.listsource`). Changes nothing.
 
     Args:
         only_failed_of: plan only the members whose change failed in this run ("try the
             failed ones again").
+        to: a move's target list.
     """
     only = failed_addresses(session, only_failed_of) if only_failed_of else None
     return _preview_list(session.client(), source, action, list(lists), only=only,
-                         progress=progress, cancel=cancel)
+                         progress=progress, cancel=cancel, to=to)
 
 
 #: Ready runs (recorded previews nobody started) older than this are deleted when another
@@ -168,8 +170,9 @@ def resume(session: Session, run_id: str, *, progress: ProgressCallback | None =
 def undo(session: Session, run_id: str, *, progress: ProgressCallback | None = None,
          cancel: threading.Event | None = None, program: str = DEFAULT_PROGRAM,
          wait_limit: float = WAIT_LIMIT, on_run: Callable[[str], None] | None = None) -> RunResult:
-    """Put back exactly the contacts a removal run removed, on exactly those lists
-    (``on_run`` is told the undo run's own id)."""
+    """Put back exactly the contacts a removal run removed, on exactly those lists; for a
+    move, also take off the target list those the move put there (``on_run`` is told the
+    undo run's own id)."""
     return _carry_out(undo_run, run_id, session, progress=progress, cancel=cancel,
                       program=program, wait_limit=wait_limit, on_run=on_run)
 

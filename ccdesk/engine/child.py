@@ -8,8 +8,8 @@ Logging goes to standard error, never to standard output. The request::
     {"session": {"profile": NAME} | {"sandbox_url": URL, "journal": PATH, "demo": bool},
      "program": "the window", "wait_limit": SECONDS (optional),
      "job": {"read": {"path", "options", "rows_to"}}
-          | {"preview": {"path", "options", "sha256", "action", "lists", "only_failed_of"}}
-          | {"preview": {"source_list": NAME_OR_ID, "action", "lists", "only_failed_of"}}
+          | {"preview": {"path", "options", "sha256", "action", "lists", "to", "only_failed_of"}}
+          | {"preview": {"source_list": NAME_OR_ID, "action", "lists", "to", "only_failed_of"}}
           | {"start": {"run_id"}} | {"resume": {"run_id"}} | {"undo": {"run_id"}}}
 
 (``"job"`` may also be ``{"type": "read", ...fields}``.) The events:
@@ -254,9 +254,10 @@ def _preview(session: Session, fields: dict[str, Any], events: _Events) -> int:
     action = Action(_field(fields, "action"))
     lists = list(fields.get("lists") or ())
     failed_of = fields.get("only_failed_of")
+    to = fields.get("to") or None
     if fields.get("source_list"):  # a Constant Contact list instead of a file
         plan = engine.preview_list(session, str(fields["source_list"]), action, lists,
-                                   only_failed_of=failed_of, progress=progress)
+                                   only_failed_of=failed_of, progress=progress, to=to)
     else:
         sheet = engine.read(_field(fields, "path"), options_from_json(fields.get("options")))
         expected = fields.get("sha256")
@@ -264,7 +265,7 @@ def _preview(session: Session, fields: dict[str, Any], events: _Events) -> int:
             raise PlanError("The spreadsheet changed since you opened it", "Open it again.")
         if failed_of:
             sheet = engine.only_failed(session, sheet, failed_of)
-        plan = engine.preview(session, sheet, action, lists, progress=progress)
+        plan = engine.preview(session, sheet, action, lists, progress=progress, to=to)
     run_id = engine.record(session, plan)
     events.send({"type": "result", "run_id": run_id,
                  "preview": PreviewInfo.of(run_id, plan).to_json()})

@@ -116,7 +116,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                             "follow_ups": cost.lookup.follow_ups},
                  "lookup_spent": cost.lookup_spent, "run_changes": cost.run_changes,
                  "run_polls": cost.run_polls, "run_verify": cost.run_verify,
-                 "quota_left": cost.quota_left, "check": str(cost.check)},
+                 "quota_left": cost.quota_left, "check": str(cost.check),
+                 "add_check": str(cost.add_check) if cost.add_check else None},
         "snapshot": {"strategy": str(plan.snapshot.strategy),
                      "searched_lists": list(plan.snapshot.searched_lists),
                      "calls": plan.snapshot.calls, "pages": plan.snapshot.pages,
@@ -126,6 +127,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "created_at": plan.created_at,
         "all_list_names": dict(plan.all_list_names),
         "may_change": plan.may_change,
+        "target": asdict(plan.target) if plan.target else None,
     }
 
 
@@ -143,7 +145,8 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         account=Account(**data["account"]),
         items=[],
         cost=Cost(lookup, int(c["lookup_spent"]), int(c["run_changes"]), int(c["run_polls"]),
-                  int(c["run_verify"]), int(c["quota_left"]), Check(c["check"])),
+                  int(c["run_verify"]), int(c["quota_left"]), Check(c["check"]),
+                  Check(c["add_check"]) if c.get("add_check") else None),
         snapshot=Snapshot(strategy=Strategy(snap["strategy"]),
                           searched_lists=tuple(snap["searched_lists"]), calls=int(snap["calls"]),
                           pages=int(snap.get("pages", 0)),
@@ -153,6 +156,7 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         created_at=float(data["created_at"]),
         all_list_names=dict(data["all_list_names"]),
         may_change=bool(data["may_change"]),
+        target=ContactList(**data["target"]) if data.get("target") else None,
     )
 
 

@@ -340,14 +340,14 @@ class ConfirmRunDialog(QDialog):
     """States the count and the list; an unsubscribe needs the count typed in."""
 
     def __init__(self, parent: QWidget | None, *, action: str, count: int, lists: str,
-                 organisation: str) -> None:
+                 organisation: str, to: str = "") -> None:
         super().__init__(parent)
         self.count = count
         self.typed = action == "unsubscribe"
         self.setWindowTitle("Go ahead?")
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
-        headline = QLabel(f"<b>{words.run_headline(action, count, lists)}</b>"
+        headline = QLabel(f"<b>{_escape(words.run_headline(action, count, lists, to))}</b>"
                           f"<br>in {_escape(organisation)}.")
         headline.setTextFormat(Qt.TextFormat.RichText)
         headline.setWordWrap(True)
@@ -373,7 +373,8 @@ class ConfirmRunDialog(QDialog):
             self.mismatch.hide()
             layout.addWidget(self.mismatch)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        verb = {"remove": "Remove", "remove-all": "Remove", "unsubscribe": "Unsubscribe"}.get(action, "Go")
+        verb = {"remove": "Remove", "remove-all": "Remove", "unsubscribe": "Unsubscribe",
+                "move": "Move"}.get(action, "Go")
         self.go = self.buttons.addButton(f"{verb} {count:,} now", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -407,9 +408,10 @@ class ConfirmRunDialog(QDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, *, action: str, count: int, lists: str,
-            organisation: str) -> bool:
+            organisation: str, to: str = "") -> bool:
         """True when the person confirmed."""
-        dialog = cls(parent, action=action, count=count, lists=lists, organisation=organisation)
+        dialog = cls(parent, action=action, count=count, lists=lists, organisation=organisation,
+                     to=to)
         try:
             return dialog.exec() == QDialog.DialogCode.Accepted
         finally:
@@ -420,12 +422,16 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def confirm_undo(parent: QWidget | None, count: int, lists: str) -> bool:
+def confirm_undo(parent: QWidget | None, count: int, lists: str, to: str = "") -> bool:
+    """Ask before undoing a removal (or a move to ``to``)."""
+    how = ("Exactly the contacts this run removed are added back to the lists they were taken "
+           "off.")
+    if to:
+        how += (f" Those this run put on {to} are taken off it again; those already on it "
+                "before stay.")
     return ask_yes_no(parent, "Undo this run?",
                       f"Put {words.plural(count, 'contact')} back on {lists}?",
-                      f"Put {count:,} back", informative=(
-                          "Exactly the contacts this run removed are added back to the lists "
-                          "they were taken off."))
+                      f"Put {count:,} back", informative=how)
 
 
 def ask_resume(parent: QWidget | None, description: str) -> bool:

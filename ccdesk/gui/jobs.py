@@ -361,11 +361,12 @@ class Jobs(QObject):
             _remove(old.rows_path)
 
     # -- previewing ---------------------------------------------------------------------------
-    def preview(self, action: str, lists: list[str]) -> None:
+    def preview(self, action: str, lists: list[str], to: str = "") -> None:
         """Look the open sheet up and plan it (or, after :meth:`retry_failed`, the failed rows
-        of a run)."""
+        of a run); ``to``: the list a move puts them on."""
         view, retry = self.state.sheet, self.state.retry
-        request: dict[str, Any] = {"type": "preview", "action": action, "lists": lists}
+        request: dict[str, Any] = {"type": "preview", "action": action, "lists": lists,
+                                   "to": to or None}
         if retry is not None and retry.run.options.get("source_list"):
             request.update(source_list=retry.run.options["source_list"]["list_id"],
                            only_failed_of=retry.run.run_id)

@@ -243,6 +243,8 @@ class HistoryModel(QAbstractTableModel):
                 text = words.ACTION_TITLES.get(run.action, run.action)
                 if run.list_names and run.action in ("remove", "undo"):
                     text += f": {', '.join(run.list_names)}"
+                elif run.action == "move":
+                    text += f": {words.move_words(run)}"
                 return text
             if col == 2:
                 return words.run_source(run) if role == DISPLAY else (

@@ -49,6 +49,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("state/geometry", QByteArray, QByteArray()),
     Key("state/last_folder", str, ""),
     Key("state/last_lists", list, []),
+    Key("state/last_target", str, ""),  # the list a move put them on last time
     Key("state/last_log_folder", str, ""),
     Key("state/recent_files", list, []),  # spreadsheets opened, newest first (File ▸ Open Recent)
     # an account was connected here once: from then on the window asks the password store at

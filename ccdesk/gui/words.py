@@ -13,12 +13,14 @@ from typing import Any
 from ccdesk.core.export import SKIP_WORDS
 from ccdesk.core.export import done_word as done_word  # the log and the window share them
 from ccdesk.core.export import result_groups as result_groups
+from ccdesk.core.export import target_name as target_name
 from ccdesk.core.phases import Phase
 
 # ---- what will happen to a row (the preview's outcome) -------------------------------------
 
 OUTCOME_WORDS: dict[str, str] = {
     "remove": "Will be removed",
+    "move": "Will be moved",
     "unsubscribe": "Will be unsubscribed",
     "re_add": "Will be put back",
     "skip_not_on_list": "Skipped: not on the list",
@@ -26,7 +28,7 @@ OUTCOME_WORDS: dict[str, str] = {
     "valid": "Ready",
 }
 
-CHANGE_OUTCOMES = frozenset({"remove", "unsubscribe", "re_add"})
+CHANGE_OUTCOMES = frozenset({"remove", "move", "unsubscribe", "re_add"})
 PROBLEM_OUTCOMES = frozenset({"invalid", "duplicate", "blank"})
 
 # Row categories, used by the outcome filter of every row table.
@@ -81,7 +83,7 @@ def status_words(state: str, result: str, verified: bool = False) -> str:
     if state == "sent":
         return "Sent; not checked yet"
     if state == "done":
-        word = {"removed": "Removed", "unsubscribed": "Unsubscribed",
+        word = {"removed": "Removed", "unsubscribed": "Unsubscribed", "moved": "Moved",
                 "re-added": "Put back"}.get(result, result.capitalize() or "Done")
         return f"{word} (checked)" if verified else word
     if state == "failed":
@@ -99,6 +101,7 @@ ACTION_TITLES = {
     "remove": "Remove from list",
     "remove-all": "Remove from all lists",
     "unsubscribe": "Unsubscribe (permanent)",
+    "move": "Move to another list",
     "undo": "Undo (put back on the list)",
 }
 
@@ -116,6 +119,11 @@ ACTION_EXPLANATIONS = {
         "They are opted out of all email from your organisation. This is permanent: Constant "
         "Contact does not allow you to subscribe them again; only they can, by signing up "
         "again. Unsubscribed contacts are not billed. There is no undo."
+    ),
+    "move": (
+        "They are put on the list you choose here (for example Sustainers), then taken off the "
+        "list(s) ticked on the left. Those already on it are only taken off. Both changes are "
+        "checked, and you can undo this afterwards."
     ),
 }
 
@@ -140,11 +148,20 @@ def run_source(run: Any) -> str:
     return str(getattr(run, "file_path", "")).replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def run_headline(action: str, count: int, lists: str) -> str:
-    """What a run does, in one line: "Remove 40 members from Free Members"."""
+def move_words(run: Any) -> str:
+    """Where a move's run took its members: "Free Members to Sustainers"."""
+    lists = ", ".join(x["name"] for x in getattr(run, "lists", ()))
+    return f"{lists} to {target_name(run)}"
+
+
+def run_headline(action: str, count: int, lists: str, to: str = "") -> str:
+    """What a run does, in one line: "Remove 40 members from Free Members" (``to``: the list a
+    move puts them on)."""
     people = plural(count, "member")
     if action == "remove":
         return f"Remove {people} from {lists}"
+    if action == "move":
+        return f"Move {people} from {lists} to {to}"
     if action == "remove-all":
         return f"Remove {people} from every list they are on"
     if action == "unsubscribe":
@@ -188,10 +205,14 @@ PHASES: dict[Phase, str] = {
 def stopping_text(counts: Mapping[str, int], action: str = "") -> str:
     """What Stop does, given the journal's counts when it was pressed: what is already done and
     sent stays so (never "not sent" when everything was)."""
-    unsent, sent = counts.get("planned", 0), counts.get("sent", 0)
+    added = counts.get("added", 0)  # a move's rows on their new list, still on the old one
+    unsent, sent = counts.get("planned", 0) + added, counts.get("sent", 0)
     done = result_groups(counts)["done"]
     word = done_word(action)
     already = f"The {done:,} already {word} stay {word}. " if done and action else ""
+    if added:
+        already += (f"The {added:,} already put on their new list stay on both lists until "
+                    "you resume. ")
     if counts and not unsent:
         return ("<b>All changes were sent to Constant Contact; waiting for it to finish.</b> "
                 f"{already}Stopping now leaves Constant Contact to finish the {sent:,} sent on "

@@ -21,22 +21,25 @@ DEMO_SIZE = 360
 DEMO_SEED = 2026
 
 
-#: How many members of Free Members upgraded: the demo's spreadsheet lists them, and they are
-#: on Sustainers too (as staff who keep a Sustainers list would have put them).
+#: How many members of Free Members upgraded: the demo's spreadsheet lists them.
 UPGRADED = 40
+#: How many of them staff already put on Sustainers (the rest are not on it yet: a move to
+#: Sustainers puts those 10 on it and only takes the 30 off Free Members).
+ON_SUSTAINERS = 30
 
 
 def demo_data() -> dict[str, Any]:
     """The demo account in the sandbox's state-file format.
 
-    The members who upgraded (the demo's spreadsheet) are on Sustainers as well as on Free
+    Most members who upgraded (the demo's spreadsheet) are on Sustainers as well as on Free
     Members, so the demo can also be tried with Sustainers as the source
     (``--from-list Sustainers``, or "Use a Constant Contact list instead"): its other members
-    are not on Free Members, or unsubscribed.
+    are not on Free Members, or unsubscribed. The last few who upgraded are not on Sustainers
+    yet, so a move to Sustainers shows both kinds.
     """
     data = generate_data(DEMO_SIZE, seed=DEMO_SEED)
     data["account"] = dict(DEMO_ACCOUNT)
-    for contact in _upgraded(data["contacts"]):
+    for contact in _upgraded(data["contacts"])[:ON_SUSTAINERS]:
         contact["lists"].append("Sustainers")
     return data
 

@@ -280,5 +280,5 @@ def test_preview_of_an_unknown_list_names_the_lists(cc, tmp_path) -> None:
 
 def test_outcome_names_are_the_documented_ones() -> None:
     assert [str(o) for o in Outcome] == [
-        "remove", "unsubscribe", "skip_not_on_list", "skip_not_found", "skip_unsubscribed",
+        "remove", "move", "unsubscribe", "skip_not_on_list", "skip_not_found", "skip_unsubscribed",
         "skip_deleted", "invalid", "duplicate", "blank", "filtered_out"]

@@ -96,7 +96,7 @@ class DialogStub:
         monkeypatch.setattr(dialogs, "ask_save_file", ask_save_file)
         monkeypatch.setattr(dialogs, "ask_open_sheet", lambda *a, **k: stub.open_file)
         monkeypatch.setattr(dialogs, "confirm_undo",
-                            lambda parent, count, lists: ask_yes_no(parent, "Undo this run?"))
+                            lambda parent, count, lists, to="": ask_yes_no(parent, "Undo this run?"))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ def start_unsubscribe(qtbot, window, dialogs) -> int:
     assert "permanent" in window.preview_page.action_note.text()
     window.preview_page.run_button.click()
     assert dialogs.confirm_run_args == {"action": "unsubscribe", "count": changes, "lists": "",
+                                        "to": "",
                                         "organisation": "Harbourview Members' Association (demo)"}
     qtbot.waitUntil(lambda: window.run_page.table.model.counts().get(words.DONE, 0) >= 2,
                     timeout=WAIT)

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -44,7 +45,7 @@ class PreviewPage(Page):
     """Choose lists and action; preview; export; go to the run."""
 
     title = "What will happen"
-    preview_wanted = Signal(str, list)  # action, list names
+    preview_wanted = Signal(str, list, str)  # action, list names, the list a move puts them on
     cancel_wanted = Signal()
     run_wanted = Signal(str)  # the run's headline
 
@@ -89,6 +90,21 @@ class PreviewPage(Page):
             self.actions.addButton(button)
             self.action_buttons[key] = button
             box.addWidget(button)
+        # The fourth choice: a move, with the list to move them to beside it.
+        move = QRadioButton("M&ove to another list:")
+        move.setAccessibleDescription(words.ACTION_EXPLANATIONS["move"])
+        move.setToolTip(words.ACTION_EXPLANATIONS["move"])
+        self.actions.addButton(move)
+        self.action_buttons["move"] = move
+        self.target = QComboBox()
+        self.target.setAccessibleName("The list to move them to")
+        self.target.setToolTip("The list they are put on, for example Sustainers. They are "
+                               "taken off the list(s) ticked on the left.")
+        self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        move_row = QHBoxLayout()
+        move_row.addWidget(move)
+        move_row.addWidget(self.target, 1)
+        box.addLayout(move_row)
         self.action_note = Banner(kind="info")
         box.addWidget(self.action_note)
         box.addStretch(1)
@@ -165,6 +181,7 @@ class PreviewPage(Page):
         self.change_choices.clicked.connect(lambda: self.unfold(focus=True))
         self.lists_model.dataChanged.connect(self._choices_changed)
         self.actions.buttonClicked.connect(self._choices_changed)
+        self.target.currentIndexChanged.connect(self._choices_changed)
         self.preview_button.clicked.connect(self.make_preview)
         self.progress.cancel_clicked.connect(self.cancel_wanted)
         self.export_button.clicked.connect(self.export)
@@ -196,12 +213,18 @@ class PreviewPage(Page):
                 return Action(key)
         return Action.REMOVE
 
-    def set_choices(self, action: str, lists: list[str]) -> None:
-        """Choose an action and lists (used by "try the failed ones again")."""
+    def target_name(self) -> str:
+        """The list a move puts them on ("" when none can be chosen)."""
+        return self.target.currentText() if self.target.count() else ""
+
+    def set_choices(self, action: str, lists: list[str], to: str = "") -> None:
+        """Choose an action, lists and a move's target (used by "try the failed ones again")."""
         self.unfold()
         if action in self.action_buttons:
             self.action_buttons[action].setChecked(True)
         self.lists_model.set_checked(lists)
+        if to and self.target.findText(to) >= 0:
+            self.target.setCurrentIndex(self.target.findText(to))
         self._update_action_note()
 
     def default_button(self) -> QPushButton | None:
@@ -238,9 +261,12 @@ class PreviewPage(Page):
     def fold(self) -> None:
         """Show the choices as one line (after a preview)."""
         action = self.action()
+        lists = _html(", ".join(self.lists_model.checked_names()))
         if action is Action.REMOVE:
-            lists = _html(", ".join(self.lists_model.checked_names()))
             text = f"You chose: take them off <b>{lists}</b> (remove from the list)."
+        elif action is Action.MOVE:
+            text = (f"You chose: move them from <b>{lists}</b> to "
+                    f"<b>{_html(self.target_name())}</b>.")
         else:
             text = f"You chose: <b>{words.ACTION_TITLES[str(action)].lower()}</b>."
         self.chosen.setText(text)
@@ -258,8 +284,9 @@ class PreviewPage(Page):
         action = self.action()
         kind = "warning" if action is Action.UNSUBSCRIBE else "info"
         self.action_note.set_text(words.ACTION_EXPLANATIONS[str(action)], kind)
-        self.lists_view.setEnabled(action is Action.REMOVE)
-        if action is not Action.REMOVE:
+        self.lists_view.setEnabled(action.on_chosen_lists)
+        self.target.setEnabled(action is Action.MOVE)
+        if not action.on_chosen_lists:
             self.lists_note.setText("No list to choose: this acts on every list.")
         elif self.lists_loaded:
             self._lists_hint()
@@ -282,13 +309,22 @@ class PreviewPage(Page):
     def _update_ready(self) -> None:
         has_rows = self.state.sheet is not None or self.state.retry is not None
         ready = has_rows and self.state.session is not None and not self._busy
-        if self.action() is Action.REMOVE:
-            ready = ready and bool(self.lists_model.checked_names())
+        action, ticked = self.action(), self.lists_model.checked_names()
+        clash = action is Action.MOVE and self.target_name() in ticked
+        if action.on_chosen_lists:
+            ready = ready and bool(ticked)
+        if action is Action.MOVE:
+            ready = ready and bool(self.target_name()) and not clash
         self.preview_button.setEnabled(ready)
         if not has_rows:
             self.preview_hint.setText("Open a spreadsheet first (step 2).")
-        elif self.action() is Action.REMOVE and not self.lists_model.checked_names():
+        elif action.on_chosen_lists and not ticked:
             self.preview_hint.setText("Tick a list first.")
+        elif action is Action.MOVE and not self.target_name():
+            self.preview_hint.setText("This account has no other list to move them to.")
+        elif clash:
+            self.preview_hint.setText(f"They cannot be moved to {self.target_name()}, the list "
+                                      "they leave: choose another list to move them to.")
         else:
             self.preview_hint.setText(self._note or "This looks the members up in Constant "
                                       "Contact. It changes nothing.")
@@ -316,9 +352,26 @@ class PreviewPage(Page):
         if not chosen:  # a first-time guess: the free-member list
             chosen = [x.name for x in lists if "free" in x.name.casefold()][:1]
         self.lists_model.set_lists(lists, chosen)
+        self._fill_targets([x.name for x in lists], chosen)
         self._lists_hint()
         self._update_action_note()
         self._update_ready()
+
+    def _fill_targets(self, names: list[str], chosen: list[str]) -> None:
+        """The lists a move may put them on; first choice: the last one used, else a list of
+        paying members (a name with "sustain", "paid" or "member" but not "free"), else the
+        first list not ticked."""
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItems(names)
+        last = self.settings.get("state/last_target") or ""
+        guesses = [n for n in names if n.casefold() == last.casefold()]
+        guesses += [n for n in names if n not in chosen and "free" not in n.casefold()
+                    and any(w in n.casefold() for w in ("sustain", "paid", "paying"))]
+        guesses += [n for n in names if n not in chosen]
+        if guesses:
+            self.target.setCurrentIndex(names.index(guesses[0]))
+        self.target.blockSignals(False)
 
     def _lists_failed(self, exc: BaseException) -> None:
         self._lists_job = None
@@ -333,16 +386,19 @@ class PreviewPage(Page):
         if self.state.sheet is None and self.state.retry is None:
             return
         action = self.action()
-        lists = self.lists_model.checked_names() if action is Action.REMOVE else []
+        lists = self.lists_model.checked_names() if action.on_chosen_lists else []
+        to = self.target_name() if action is Action.MOVE else ""
         if lists:
             self.settings.set("state/last_lists", lists)
+        if to:
+            self.settings.set("state/last_target", to)
         self.result.hide()
         self.filler.show()
         self._busy = True
         self._note = ""
         self._update_ready()
         self.progress.start("Looking the members up in Constant Contact")
-        self.preview_wanted.emit(str(action), lists)
+        self.preview_wanted.emit(str(action), lists, to)
 
     def _progress(self, phase: Phase, done: int, total: int) -> None:
         self.progress.step(words.PHASES[phase], done, total)
@@ -378,7 +434,7 @@ class PreviewPage(Page):
             return
         run = retry.run
         self.reset()
-        self.set_choices(run.action, run.list_names)
+        self.set_choices(run.action, run.list_names, words.target_name(run))
         self.retry_banner.set_text(
             f"<b>Trying again only the {words.plural(retry.failed, 'address', 'addresses')} "
             f"that failed</b> in the run of {words.when(run.created_at)}. They are looked "
@@ -416,7 +472,7 @@ class PreviewPage(Page):
         action = str(plan.action)
         changes = counts.get(words.CHANGE, 0)
         verb = {"remove": "will be removed", "remove-all": "will be removed from every list",
-                "unsubscribe": "will be unsubscribed"}[action]
+                "unsubscribe": "will be unsubscribed", "move": "will be moved"}[action]
         self.tile_change.set(changes, verb)
         self.tile_skip.set(counts.get(words.SKIPPED, 0), "skipped: nothing to do")
         self.tile_problem.set(counts.get(words.PROBLEM, 0), "problems in the sheet")
@@ -432,6 +488,8 @@ class PreviewPage(Page):
             if cost.run_verify:
                 how = ("reading what is left on the list" if cost.check == "by_list"
                        else "reading each changed contact")
+                if cost.add_check is not None:
+                    how = "first that they are on the new list, then off the old one"
                 text += (f" That includes {words.plural(cost.run_verify, 'request')} to check "
                          f"the changes afterwards, {how}.")
         refusal = info.refusal
@@ -454,7 +512,8 @@ class PreviewPage(Page):
                   "left today." if changes else ".")
         self.cost.set_folding(_html(text), _html(short))
         self.table.set_hidden_columns((4,))
-        self.run_button.setText(f"&Run: {words.run_headline(action, changes, plan.list_names)}…"
+        to = plan.target.name if plan.target else ""
+        self.run_button.setText(f"&Run: {words.run_headline(action, changes, plan.list_names, to)}…"
                                 if changes else "Nothing to run")
         self.run_button.setEnabled(bool(changes) and cost.fits and refusal is None)
         self.export_button.setEnabled(True)
@@ -492,11 +551,13 @@ class PreviewPage(Page):
         if info is None:
             return
         plan = info.plan
+        to = plan.target.name if plan.target else ""
         if not dialogs.ConfirmRunDialog.ask(self, action=str(plan.action), count=info.changes,
-                                            lists=plan.list_names,
+                                            lists=plan.list_names, to=to,
                                             organisation=plan.account.organization_name):
             return
-        self.run_wanted.emit(words.run_headline(str(plan.action), info.changes, plan.list_names))
+        self.run_wanted.emit(words.run_headline(str(plan.action), info.changes, plan.list_names,
+                                                to))
 
 
 def _html(text: str) -> str:

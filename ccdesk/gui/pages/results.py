@@ -140,6 +140,7 @@ class ResultsPage(Page):
         self.tile_waiting.set(g["waiting"], "not done yet")
         self.tile_waiting.setVisible(bool(g["waiting"]))
         where = {"remove": f" from {lists}", "undo": f" on {lists}",
+                 "move": f" from {words.move_words(run)}",
                  "remove-all": " from every list they were on"}.get(action, "")
         if run.state == "finished":
             text = f"<b>Finished: {words.plural(g['done'], 'contact')} {done}{where}"
@@ -186,7 +187,7 @@ class ResultsPage(Page):
         self.resume_button.setToolTip(self.state.not_resumable_reason(run, details.holder)
                                       or "Carry on with this run where it stopped.")
         self.watch_button.setVisible(watchable)
-        can_undo = (action in ("remove", "remove-all") and g["done"] > 0
+        can_undo = (action in ("remove", "remove-all", "move") and g["done"] > 0
                     and details.undone_by is None and run.state == "finished")
         self.undo_button.setEnabled(can_undo)
         self.retry_button.setEnabled(g["failed"] > 0 and action != "undo")
@@ -198,7 +199,10 @@ class ResultsPage(Page):
                          f"{words.when(details.undone_by.created_at)}.")
         elif action == "undo" and details.original is not None:
             notes.append(f"This put back what the run of {words.when(details.original.created_at)}"
-                         " removed.")
+                         f" {words.done_word(details.original.action)}.")
+        elif can_undo and action == "move":
+            notes.append("Undo puts exactly these contacts back on the lists they were taken off, "
+                         f"and takes off {words.target_name(run)} only those this run put there.")
         elif can_undo:
             notes.append("Undo puts exactly these contacts back on the lists they were taken off.")
         if g["failed"] and action != "undo":
@@ -257,7 +261,7 @@ class ResultsPage(Page):
             return
         count = details.groups["done"]
         lists = ", ".join(details.run.list_names) or "their lists"
-        if dialogs.confirm_undo(self, count, lists):
+        if dialogs.confirm_undo(self, count, lists, words.target_name(details.run)):
             self.undo_wanted.emit(details.run.run_id, words.run_headline("undo", count, lists))
 
     def retry_failed(self) -> None:

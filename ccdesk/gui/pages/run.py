@@ -31,8 +31,8 @@ def run_fraction(counts: Mapping[str, int]) -> float | None:
     todo = groups["done"] + groups["failed"] + groups["waiting"]
     if not todo:
         return None
-    sent = counts.get("sent", 0)
-    return (groups["done"] + groups["failed"] + sent / 2) / todo
+    half = counts.get("sent", 0) + counts.get("added", 0)  # a move's row: on the new list only
+    return (groups["done"] + groups["failed"] + half / 2) / todo
 
 
 class TimeLeft:
@@ -214,10 +214,14 @@ class RunPage(Page):
                                               else "working it out"))
         groups = words.result_groups(counts)
         sent = counts.get("sent", 0)  # at Constant Contact, not read back yet
+        added = counts.get("added", 0)  # a move's rows on their new list, not off the old yet
         parts = [f"{groups['done']:,} {words.done_word(view.action)}"]
+        if added:
+            parts.append(f"{added:,} on the new list, not off the old one yet")
         if sent:
             parts.append(f"{sent:,} sent, not checked yet")
-        parts += [f"{groups['failed']:,} failed", f"{groups['waiting'] - sent:,} not done yet"]
+        parts += [f"{groups['failed']:,} failed",
+                  f"{groups['waiting'] - sent - added:,} not done yet"]
         prefix = "In the end: " if view.ended else "So far: "
         self.counts.setText(prefix + " · ".join(parts))
 

@@ -2,7 +2,7 @@
 
 :class:`ListSourceDialog` lists the account's lists with their member counts (read on a worker
 thread, like the preview page's lists) and hands back the one chosen; the spreadsheet page then
-shows "The members of Sustainers (110)" (:func:`show_list_source`) and Next leads to the
+shows "The members of Sustainers (100)" (:func:`show_list_source`) and Next leads to the
 preview as for a sheet. The members themselves are read by the preview, as they are then: what
 the page shows is the list, and the list is what is previewed.
 """
@@ -123,7 +123,7 @@ class ListSourceDialog(QDialog):
 
 
 def members_words(view: SheetView) -> str:
-    """``"The members of <b>Sustainers</b> (110)"``."""
+    """``"The members of <b>Sustainers</b> (100)"``."""
     source = view.sheet.source_list or {}
     count = source.get("membership_count")
     name = words_html(str(source.get("name", "")))
