@@ -281,7 +281,8 @@ def run_undo(args: argparse.Namespace) -> int:
 
     with open_session(args) as session:
         if not args.yes and sys.stdin.isatty():
-            answer = input(f"Put back the contacts run {args.run_id} removed? Type yes: ")
+            answer = input(f"Put back the contacts run {args.run_id} removed or moved (and take "
+                           "off the list a move put them on only those it put there)? Type yes: ")
             if answer.strip().lower() != "yes":
                 raise ConfigError("Nothing was done", "The undo was not confirmed.")
         return _run_with_session(args, session, lambda progress, cancel: engine.undo(

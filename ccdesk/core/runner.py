@@ -608,14 +608,18 @@ def _stopped(states: dict[str, int], unsure: int = 0) -> str:
     if sent and not unsure and not unsent and not added:
         return ("Stopped by you. All changes were sent to Constant Contact; they are not "
                 "checked yet.")
-    parts = [f"{n:,} {what}" for n, what in (
-        (sent, "were sent to Constant Contact and are not checked yet"),
-        (unsure, "may not have reached Constant Contact (resuming finds out)"),
-        (added, "were put on their new list and are not taken off the old one yet"),
-        (unsent, "were not sent")) if n]
+    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in (
+        (sent, "was sent to Constant Contact and is not checked yet",
+         "were sent to Constant Contact and are not checked yet"),
+        (unsure, "may not have reached Constant Contact (resuming finds out)",
+         "may not have reached Constant Contact (resuming finds out)"),
+        (added, "member was put on the new list and is not taken off the old one yet",
+         "members were put on their new list and are not taken off the old one yet"),
+        (unsent, "was not sent", "were not sent")) if n]
     if not parts:
         return "Stopped by you. Everything was sent and checked."
-    parts[0] = parts[0].replace(" ", " changes ", 1)  # "500 changes were sent …; 200 were not sent"
+    if " member" not in parts[0]:  # "500 changes were sent …; 200 were not sent"
+        parts[0] = parts[0].replace(" ", " change " if parts[0].startswith("1 ") else " changes ", 1)
     return f"Stopped by you. {'; '.join(parts)}."
 
 

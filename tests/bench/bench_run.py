@@ -6,6 +6,7 @@ Run it from the checkout (it is not part of the test run; S1 takes a few minutes
     .venv/bin/python tests/bench/bench_run.py                   # S1 and S2, both sandbox modes
     .venv/bin/python tests/bench/bench_run.py --only S2         # one scenario
     .venv/bin/python tests/bench/bench_run.py --only S3         # the list source, and its sheet
+    .venv/bin/python tests/bench/bench_run.py --only S4         # a move to Sustainers
     .venv/bin/python tests/bench/bench_run.py --mode realistic  # one sandbox mode
     .venv/bin/python tests/bench/bench_run.py --check           # exit 1 if a target is missed
 
@@ -25,13 +26,17 @@ source list), and runs the removal. Every figure comes from the sandbox's reques
 * S3: the 10,000 members of "Sustainers", who are also among the 100,000 on "Free Members",
   taken off by ``--from-list Sustainers`` (the source list's 20 pages are the look-up); and,
   for comparison, "S3 sheet": the same job from a spreadsheet of the same 10,000 addresses.
+* S4: a move (``--action move --to Sustainers``) of 10,000 upgraded members of "Free Members",
+  half of them already on "Sustainers" (only taken off), the other half put on it first.
 
 For each: the requests of the preview and of the run, the wall time of each, the preview's
 prediction, the naive per-contact cost (look each member up, then change each: 2 per member),
 and the least the strategies used can cost: the account, privileges and lists (3) + the look-up
 (its pages, or one per address; for a list source, the source list's pages) + one activity per
 500 contacts + one round of activity checks + the read-back (the pages of what is left on the
-list, or one read per changed contact), and the ratios.
+list, or one read per changed contact), and the ratios; a move adds its own activities onto the
+target, a round of checks and the read-back of the target (its pages, or one read per contact
+put on it).
 
 Targets (issue 12), for each scenario and mode: the preview's predicted calls within 5 % of the
 actual calls; calls within 1.1 x the minimum for the strategies used; wall time within
@@ -71,12 +76,17 @@ def account() -> dict[str, Any]:
             "lists": [{"name": "Free Members"}, {"name": "Sustainers"}], "contacts": contacts}
 
 
-def write_sheet(path: Path, members: int, strangers: int) -> Path:
+def move_members() -> list[int]:
+    """S4's members: every twentieth (on Sustainers already) and the fifth after each (not)."""
+    return [i for i in range(LIST_SIZE) if i % 20 in (0, 5)]
+
+
+def write_sheet(path: Path, members: int, strangers: int, indices: list[int] | None = None) -> Path:
     step = LIST_SIZE // members
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Name", "Email", "Membership"])
-        for i in range(0, step * members, step):
+        for i in indices if indices is not None else range(0, step * members, step):
             writer.writerow([f"First{i} Member", f"member{i}@example.org", "Sustainer"])
         for i in range(strangers):
             writer.writerow([f"Outside {i}", f"outside{i}@example.org", "Sustainer"])
@@ -135,21 +145,29 @@ class Figures:
 
 
 def minimum_for(strategy: str, check: str, list_size: int, addresses: int, changes: int,
-                source_size: int = 0) -> int:
+                source_size: int = 0, adds: int = 0, add_check: str = "",
+                target_size: int = 0) -> int:
     """The least the strategies can cost: account, privileges and lists + look-up + activities
-    + one round of checks + the read-back."""
+    + one round of checks + the read-back (a move: ``adds`` put on a target of ``target_size``
+    first, read back the ``add_check`` way)."""
     overhead = 3
     lookup = {"by_list": math.ceil(list_size / 500),
               "by_source_list": max(1, math.ceil(source_size / 500))}.get(strategy, addresses)
     activities = math.ceil(changes / 500)
     polls = 1
     verify = max(1, math.ceil((list_size - changes) / 500)) if check == "by_list" else changes
+    if adds:
+        activities += math.ceil(adds / 500)
+        polls += 1
+        verify += math.ceil((target_size + adds) / 500) if add_check == "by_list" else adds
     return overhead + lookup + activities + polls + verify
 
 
 def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, members: int,
-             strangers: int, mode: str, source: str | None = None) -> Figures:
-    """One job; ``source``: the members are that list's (``--from-list``), not a sheet's."""
+             strangers: int, mode: str, source: str | None = None,
+             move_to: str | None = None) -> Figures:
+    """One job; ``source``: the members are that list's (``--from-list``), not a sheet's;
+    ``move_to``: a move to that list (S4's members), not a removal."""
     from ccdesk.core.journal import Journal
     from ccdesk.core.listsource import preview_list
     from ccdesk.core.lookup import Action
@@ -161,7 +179,10 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
     # A fresh account, tokens, limits and request log, in this mode.
     sandbox.reset(data, list_changes_touch_contacts=mode == "touching")
     log = sandbox.requests
-    sheet = None if source else read_sheet(write_sheet(folder / f"{name}.csv", members, strangers))
+    indices = move_members() if move_to else None
+    sheet = None if source else read_sheet(write_sheet(folder / f"{name}.csv", members, strangers,
+                                                       indices))
+    action = Action.MOVE if move_to else Action.REMOVE
 
     def since(mark: int, method: str | None = None, path: str = "/v3/", status: int | None = None) -> int:
         return sum(1 for r in log.records()[mark:] if r.path.startswith(path)
@@ -178,7 +199,7 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
         source_size = len(plan.items)
     else:
         assert sheet is not None
-        plan = preview(client, sheet, Action.REMOVE, ["Free Members"])
+        plan = preview(client, sheet, action, ["Free Members"], to=move_to)
         source_size = 0
     preview_seconds = time.perf_counter() - started
     preview_calls = since(mark)
@@ -195,19 +216,24 @@ def scenario(sandbox: Any, data: dict[str, Any], folder: Path, name: str, member
         name=name, members=members, rows=len(plan.items), strategy=str(plan.snapshot.strategy),
         connect_calls=connect, preview_calls=preview_calls, preview_seconds=preview_seconds,
         lookup_calls=lookup_calls, run_calls=since(mark), run_seconds=run_seconds,
-        activities=since(mark, "POST", "/v3/activities/remove_list_memberships", 201),
+        activities=since(mark, "POST", "/v3/activities/", 201),
         polls=since(mark, "GET", "/v3/activities"),
         verify_calls=since(mark, "GET", "/v3/contacts"),
         throttled=sum(1 for r in log.records() if r.status == 429),
-        removed=result.counts.get("removed", 0),
+        removed=result.counts.get("removed", 0) + result.counts.get("moved", 0),
         minimum=minimum_for(str(plan.snapshot.strategy), str(plan.cost.check), LIST_SIZE,
-                            len(plan.sheet.addresses), changes, source_size),
+                            len(plan.sheet.addresses), changes, source_size,
+                            sum(1 for i in plan.items if i.add_ids), str(plan.cost.add_check),
+                            LIST_SIZE // SUSTAINER_EVERY),
         predicted_run=plan.cost.run_total, predicted=plan.to_dict()["api_calls"], mode=mode,
     )
     assert result.state == "finished" and figures.removed == members == changes, result
     assert sum(result.counts.values()) == figures.rows
-    assert not (sandbox.members("Free Members") & {f"member{i}@example.org"
-                                                   for i in range(0, LIST_SIZE, LIST_SIZE // members)})
+    taken = {f"member{i}@example.org"
+             for i in (indices if indices is not None else range(0, LIST_SIZE, LIST_SIZE // members))}
+    assert not sandbox.members("Free Members") & taken
+    if move_to:
+        assert taken <= sandbox.members(move_to)
     session.close()
     return figures
 
@@ -260,7 +286,7 @@ def targets(all_figures: list[Figures]) -> list[tuple[str, bool]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["S1", "S2", "S3"])
+    parser.add_argument("--only", choices=["S1", "S2", "S3", "S4"])
     parser.add_argument("--mode", choices=["realistic", "touching", "both"], default="both",
                         help="the sandbox's mode for list changes and updated_at")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
@@ -281,15 +307,17 @@ def main() -> int:
         figures = []
         try:
             modes = ["realistic", "touching"] if args.mode == "both" else [args.mode]
-            jobs = (("S1", "S1", 10_000, 3, None), ("S2", "S2", 20, 1, None),
-                    ("S3", "S3 list", 10_000, 0, "Sustainers"), ("S3", "S3 sheet", 10_000, 0, None))
-            for group, name, members, strangers, source in jobs:
+            jobs = (("S1", "S1", 10_000, 3, None, None), ("S2", "S2", 20, 1, None, None),
+                    ("S3", "S3 list", 10_000, 0, "Sustainers", None),
+                    ("S3", "S3 sheet", 10_000, 0, None, None),
+                    ("S4", "S4 move", 10_000, 0, None, "Sustainers"))
+            for group, name, members, strangers, source, move_to in jobs:
                 if args.only and args.only != group:
                     continue
                 for mode in modes:
                     print(f"{name} {mode}: running ...", flush=True)
                     figures.append(scenario(sandbox, data, Path(tmp), name, members, strangers,
-                                            mode, source))
+                                            mode, source, move_to))
         finally:
             sandbox.stop()
     print()
