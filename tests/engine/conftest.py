@@ -39,6 +39,24 @@ def journal_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def session(url, journal_path, monkeypatch):
+    """An in-process engine session on the test sandbox: its sign-in and its runs unpaced, its
+    activities checked at once."""
+    from ccdesk.cc import auth
+    from ccdesk.cc.transport import Pacer
+    from ccdesk.core import runner
+    from ccdesk.engine.session import Session
+    from ccdesk.sandbox import DEMO_CLIENT_ID
+
+    monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
+    monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
+    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
+    s = Session.for_sandbox(url, journal_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def sheet(tmp_path: Path) -> Path:
     return write_sheet(tmp_path / "members.csv", VALUES)
 

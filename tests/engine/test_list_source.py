@@ -14,28 +14,12 @@ from ccdesk import engine
 from ccdesk.core.journal import Journal
 from ccdesk.core.lookup import Action, Strategy
 from ccdesk.core.plan import PlanError
-from ccdesk.engine.session import Session
 from ccdesk.engine.wire import PreviewInfo, plan_from_json, plan_to_json
 from tests.engine.conftest import request
 
 pytestmark = pytest.mark.timeout(60)
 
 # The small account: Sustainers holds fay (also on Free Members) and gus (Sustainers only).
-
-
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    from ccdesk.cc import auth
-    from ccdesk.cc.transport import Pacer
-    from ccdesk.core import runner
-    from ccdesk.sandbox import DEMO_CLIENT_ID
-
-    monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
-    monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
-    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
-    s = Session.for_sandbox(url, journal_path)
-    yield s
-    s.close()
 
 
 def put_on(sandbox, api, emails: list[str], list_name: str, *, remove: bool = False) -> None:

@@ -12,7 +12,6 @@ from ccdesk import engine
 from ccdesk.core.journal import Journal
 from ccdesk.core.lookup import Action
 from ccdesk.core.plan import PlanError
-from ccdesk.engine.session import Session
 from tests.core.conftest import write_sheet
 from tests.engine.conftest import ADD_POST, REMOVE_POST
 
@@ -21,21 +20,6 @@ pytestmark = pytest.mark.timeout(60)
 # The small account: Free Members holds ada, ben, chloe, eve, fay (and others); Sustainers
 # holds fay and gus. ivy is unsubscribed.
 MOVED = ["ada@example.org", "ben@example.org", "chloe@example.org", "eve@example.org"]
-
-
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    from ccdesk.cc import auth
-    from ccdesk.cc.transport import Pacer
-    from ccdesk.core import runner
-    from ccdesk.sandbox import DEMO_CLIENT_ID
-
-    monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
-    monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
-    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
-    s = Session.for_sandbox(url, journal_path)
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -33,21 +33,6 @@ from tests.engine.conftest import REMOVABLE, VALUES
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    from ccdesk.cc import auth
-    from ccdesk.cc.transport import Pacer
-    from ccdesk.core import runner
-    from ccdesk.sandbox import DEMO_CLIENT_ID
-
-    monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
-    monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
-    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
-    s = Session.for_sandbox(url, journal_path)
-    yield s
-    s.close()
-
-
 def plan_of(session: Session, sheet: Path):
     return engine.preview(session, engine.read(sheet), Action.REMOVE, ["Free Members"])
 
