@@ -186,8 +186,8 @@ def planned_words(run: RunRecord, item: ItemRecord) -> str:
         return "Unsubscribe"
     if item.outcome == "move":
         return f"Move from {_list_names(run, item.list_ids)} to {target_name(run)}"
-    if item.outcome == "re_add" and item.add_ids:  # the undo of a move
-        return item.reason
+    if item.outcome == "re_add" and target_name(run):  # the undo of a move (some rows only
+        return item.reason  # come off its target: list_ids is the target, not a list left)
     if item.outcome not in ("remove", "re_add"):
         return ""
     lists = _list_names(run, item.list_ids) or _lists_of_run(run)

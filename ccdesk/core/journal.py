@@ -386,7 +386,11 @@ class Journal:
         have = {r["name"] for r in self._db.execute("PRAGMA table_info(items)")}
         for name, kind in _ADDED_COLUMNS.items():
             if name not in have:  # a journal written before moves existed
-                self._db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+                try:
+                    self._db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         try:  # SQLite's JSON functions: built in since 3.38, but they can be left out
             self._db.execute("SELECT value FROM json_each('[1]')").fetchall()
@@ -670,6 +674,15 @@ class Journal:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM items WHERE run_id = ? AND verified",
                                     (run_id,)).fetchone()[0]
+
+    def undoable_count(self, run_id: str) -> int:
+        """How many rows an undo of the run would change: those it removed or moved, and those a
+        move put on its target even when taking them off the old list failed (as
+        :func:`ccdesk.core.runner.undo_run` chooses them)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM items WHERE run_id = ? AND (result IN ('removed', 'moved')"
+                " OR added)", (run_id,)).fetchone()[0]
 
     def item_counts(self, run_id: str, *, stage: str | None = None) -> dict[str, int]:
         """How many items are in each state (of one stage of a move: see :data:`STAGES`)."""

@@ -419,9 +419,10 @@ def _record_undo_of_move(run: RunRecord, client: ConstantContact, journal: Journ
             continue
         words = [f"back on {_list_names(run, back)}"] if back else []
         words += [f"off {target['name']}"] if off else []
+        reason = " and ".join(words)  # not str.capitalize(): it would lower the lists' names
         items.append({"row": i.row, "email": i.email, "value": i.value,
                       "contact_id": i.contact_id, "outcome": "re_add",
-                      "reason": " and ".join(words).capitalize(), "add_ids": back,
+                      "reason": reason[:1].upper() + reason[1:], "add_ids": back,
                       "list_ids": off, "state": "planned", "result": ""})
     if not items:
         raise PlanError("Nothing to undo", "This run moved nobody.")

@@ -128,7 +128,10 @@ class _Query:
 
     def columns(self) -> str:
         """The columns of a row as :meth:`ItemsModel` keeps it (see ``_R_*``)."""
-        states = "state, result, verified, cc_message" if self.with_states else "'', '', 0, ''"
+        # A move's row put on its new list and not yet off the old one: result "added" (as the
+        # journal's result counts have it).
+        states = ("state, CASE WHEN added AND state = 'planned' THEN 'added' ELSE result END,"
+                  " verified, cc_message") if self.with_states else "'', '', 0, ''"
         return f"row, {_EMAIL_SQL}, outcome, reason, {states}, {self.category}"
 
     def where(self) -> tuple[str, list[Any]]:

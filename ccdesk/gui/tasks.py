@@ -242,6 +242,8 @@ class RunDetails:
     original: RunRecord | None = None  # for an undo: the run it undid
     owner: Owner | None = None  # who last carried it out
     holder: Owner | None = None  # who carries it out now
+    #: Rows an undo would change (a move's: also those put on its target but still on the old list).
+    undoable: int = 0
 
 
 def results_work(session: Session, run_id: str) -> Work:
@@ -255,7 +257,7 @@ def results_work(session: Session, run_id: str) -> Work:
             owner = journal.owner(run_id)
             holder = journal.holder(run_id) if run.unfinished else None
             return RunDetails(run, result, result_groups(result.counts), journal.path,
-                              undone_by, original, owner, holder)
+                              undone_by, original, owner, holder, journal.undoable_count(run_id))
 
     return work
 

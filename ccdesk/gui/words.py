@@ -79,7 +79,9 @@ def status_words(state: str, result: str, verified: bool = False) -> str:
     if not state:
         return ""
     if state == "planned":
-        return "Not done yet"
+        # "added": a move's row on its new list, not taken off the old one yet
+        return "On the new list; not taken off the old one yet" if result == "added" else (
+            "Not done yet")
     if state == "sent":
         return "Sent; not checked yet"
     if state == "done":

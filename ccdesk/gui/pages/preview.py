@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.cc.limits import DEFAULT_LIMITS
+from ccdesk.core.journal import RunRecord
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
 from ccdesk.engine.wire import PreviewInfo
@@ -191,6 +192,7 @@ class PreviewPage(Page):
         self._account_key: tuple[int, object] | None = None  # the account the lists are of
         self._lists_job = None
         self.lists_loaded = False
+        self._retry_waiting: RunRecord | None = None  # "try again": previewed once lists load
         self.plan: PreviewInfo | None = None
         # Every session starts on the recommended, undoable action: a permanent one is never
         # remembered (and neither is the other: one rule is easier to trust).
@@ -356,6 +358,9 @@ class PreviewPage(Page):
         self._lists_hint()
         self._update_action_note()
         self._update_ready()
+        if self._retry_waiting is not None and self.state.retry is not None:
+            self._preview_retry(self._retry_waiting)
+        self._retry_waiting = None
 
     def _fill_targets(self, names: list[str], chosen: list[str]) -> None:
         """The lists a move may put them on; first choice: the last one used, else a list of
@@ -375,6 +380,7 @@ class PreviewPage(Page):
 
     def _lists_failed(self, exc: BaseException) -> None:
         self._lists_job = None
+        self._retry_waiting = None
         title, what_to_do, _ = dialogs.error_texts(exc)
         self.lists_note.setText(f"The lists could not be loaded: {title}. {what_to_do}")
         self.error.emit(exc)
@@ -430,17 +436,29 @@ class PreviewPage(Page):
     def _retry(self, retry: RetryOf | None) -> None:
         """"Try the failed ones again": preview only the addresses that failed in a run."""
         if retry is None:
+            self._retry_waiting = None
             self.retry_banner.hide()
             return
         run = retry.run
         self.reset()
-        self.set_choices(run.action, run.list_names, words.target_name(run))
         self.retry_banner.set_text(
             f"<b>Trying again only the {words.plural(retry.failed, 'address', 'addresses')} "
             f"that failed</b> in the run of {words.when(run.created_at)}. They are looked "
             "up afresh; check the preview, then run it.")
         self.retry_banner.show()
         self.go_wanted.emit("preview")
+        if self.lists_loaded:
+            self._preview_retry(run)
+            return
+        # The lists (and a move's targets) are not there yet (a window that has not shown this
+        # page, or a run just ended): its choices could not be ticked, so wait for them.
+        self._retry_waiting = run
+        if self._lists_job is None:
+            self.load_lists()
+
+    def _preview_retry(self, run: RunRecord) -> None:
+        self._retry_waiting = None
+        self.set_choices(run.action, run.list_names, words.target_name(run))
         self.make_preview()
 
     def _preview_changed(self, info: PreviewInfo | None) -> None:

@@ -187,7 +187,7 @@ class ResultsPage(Page):
         self.resume_button.setToolTip(self.state.not_resumable_reason(run, details.holder)
                                       or "Carry on with this run where it stopped.")
         self.watch_button.setVisible(watchable)
-        can_undo = (action in ("remove", "remove-all", "move") and g["done"] > 0
+        can_undo = (action in ("remove", "remove-all", "move") and details.undoable > 0
                     and details.undone_by is None and run.state == "finished")
         self.undo_button.setEnabled(can_undo)
         self.retry_button.setEnabled(g["failed"] > 0 and action != "undo")
@@ -259,7 +259,7 @@ class ResultsPage(Page):
         details = self.details
         if details is None:
             return
-        count = details.groups["done"]
+        count = details.undoable
         lists = ", ".join(details.run.list_names) or "their lists"
         if dialogs.confirm_undo(self, count, lists, words.target_name(details.run)):
             self.undo_wanted.emit(details.run.run_id, words.run_headline("undo", count, lists))

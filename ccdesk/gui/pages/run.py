@@ -255,6 +255,8 @@ def _source(run: RunRecord) -> str:
     names = [x.get("name", "") for x in run.lists if x.get("name")]
     if names and run.action == "remove":
         parts.append(("off " if parts else "Off ") + ", ".join(names))
+    elif names and run.action == "move":
+        parts.append(("from " if parts else "From ") + words.move_words(run))
     elif names and run.action == "undo":
         parts.append(("back onto " if parts else "Back onto ") + ", ".join(names))
     return " ".join(parts) + "." if parts else ""
