@@ -316,7 +316,9 @@ def run_runs(args: argparse.Namespace) -> int:
         for run in runs:
             rows.append({"run_id": run.run_id, "created": time.strftime(
                 "%Y-%m-%d %H:%M", time.localtime(run.created_at)), "action": run.action,
-                "lists": run.list_names, "to": (run.options.get("target") or {}).get("name"),
+                "lists": run.list_names,
+                "to": (run.options.get("target") or {}).get("name") if run.action == "move"
+                else None,
                 "file": run.file_path,
                 "source_list": (run.options.get("source_list") or {}).get("name"),
                 "state": run.state,
@@ -331,7 +333,7 @@ def run_runs(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             counts = ", ".join(f"{n} {k}" for k, n in sorted(r["counts"].items()))
-            to = f" → {r['to']}" if r["to"] else ""  # a move (or its undo): where they went
+            to = f" → {r['to']}" if r["to"] else ""  # a move: where they went
             print(f"{r['run_id']}  {r['created']}  {r['action']:<11} {r['state']:<9} "
                   f"{', '.join(r['lists'])}{to}: {counts}")
     return 0

@@ -88,6 +88,9 @@ def test_run_runs_and_undo_of_a_move(capsys, url, sandbox, sheet) -> None:
     assert undone["counts"] == {"re-added": 5} and undone["verified"] == 5
     assert sandbox.members("Free Members") == before["Free Members"]
     assert sandbox.members("Sustainers") == before["Sustainers"]  # fay stays: she was there
+    code, listed, err = ccdesk(capsys, "runs", "--sandbox-url", url, "--json")
+    undo = next(r for r in listed["runs"] if r["undo_of"] == run_id)
+    assert undo["action"] == "undo" and undo["to"] is None  # it takes them off, not onto
 
     sandbox.requests.clear()
     code, _, err = ccdesk(capsys, "undo", run_id, "--sandbox-url", url, "--yes")
