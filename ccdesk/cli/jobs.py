@@ -309,6 +309,8 @@ def _journal_for(args: argparse.Namespace) -> Any:
 
 
 def run_runs(args: argparse.Namespace) -> int:
+    from ccdesk.core.export import target_name
+
     journal = _journal_for(args)
     try:
         runs = journal.runs()
@@ -317,8 +319,7 @@ def run_runs(args: argparse.Namespace) -> int:
             rows.append({"run_id": run.run_id, "created": time.strftime(
                 "%Y-%m-%d %H:%M", time.localtime(run.created_at)), "action": run.action,
                 "lists": run.list_names,
-                "to": (run.options.get("target") or {}).get("name") if run.action == "move"
-                else None,
+                "to": target_name(run) if run.action == "move" else None,
                 "file": run.file_path,
                 "source_list": (run.options.get("source_list") or {}).get("name"),
                 "state": run.state,

@@ -169,6 +169,11 @@ def target_name(run: RunRecord) -> str:
     return (run.options.get("target") or {}).get("name", "")
 
 
+def move_words(run: RunRecord) -> str:
+    """Where a move's run took its members: "Free Members to Sustainers"."""
+    return f"{', '.join(run.list_names)} to {target_name(run)}"
+
+
 def _lists_of_run(run: RunRecord) -> str:
     if run.action == "remove-all":
         return "Every list they were on"
@@ -649,7 +654,7 @@ def suggested_log_name(run: RunRecord, fmt: str) -> str:
     elif run.action == "unsubscribe":
         what = "Unsubscribe"
     elif run.action == "move":
-        what = f"{', '.join(run.list_names)} to {target_name(run)}"
+        what = move_words(run)
     else:
         what = ", ".join(run.list_names) or ACTION_WORDS.get(run.action, run.action)
         if run.action == "undo":

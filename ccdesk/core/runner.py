@@ -576,7 +576,8 @@ def _execute(run_id: str, client: ConstantContact, journal: Journal,
         if run.action == Action.UNSUBSCRIBE:
             _unsubscribe(ctx)
         elif ctx.staged:
-            for ctx.stage, kind in (("add", ADD_KIND), ("remove", REMOVE_KIND)):
+            for stage, kind in (("add", ADD_KIND), ("remove", REMOVE_KIND)):
+                ctx.stage = stage
                 _memberships(ctx, kind)
         else:
             _memberships(ctx, ADD_KIND if run.action == UNDO else REMOVE_KIND)
@@ -609,18 +610,21 @@ def _stopped(states: dict[str, int], unsure: int = 0) -> str:
     if sent and not unsure and not unsent and not added:
         return ("Stopped by you. All changes were sent to Constant Contact; they are not "
                 "checked yet.")
-    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in (
-        (sent, "was sent to Constant Contact and is not checked yet",
-         "were sent to Constant Contact and are not checked yet"),
-        (unsure, "may not have reached Constant Contact (resuming finds out)",
-         "may not have reached Constant Contact (resuming finds out)"),
-        (added, "member was put on the new list and is not taken off the old one yet",
-         "members were put on their new list and are not taken off the old one yet"),
-        (unsent, "was not sent", "were not sent")) if n]
+    parts: list[str] = []
+    for n, noun, one, many in (
+            (sent, "change", "was sent to Constant Contact and is not checked yet",
+             "were sent to Constant Contact and are not checked yet"),
+            (unsure, "change", "may not have reached Constant Contact (resuming finds out)",
+             "may not have reached Constant Contact (resuming finds out)"),
+            (added, "member", "was put on the new list and is not taken off the old one yet",
+             "were put on their new list and are not taken off the old one yet"),
+            (unsent, "change", "was not sent", "were not sent")):
+        if n:  # the noun once ("500 changes were sent …; 200 were not sent"), and "members"
+            named = not parts or noun == "member"
+            noun_words = f"{noun if n == 1 else noun + 's'} " if named else ""
+            parts.append(f"{n:,} {noun_words}{one if n == 1 else many}")
     if not parts:
         return "Stopped by you. Everything was sent and checked."
-    if " member" not in parts[0]:  # "500 changes were sent …; 200 were not sent"
-        parts[0] = parts[0].replace(" ", " change " if parts[0].startswith("1 ") else " changes ", 1)
     return f"Stopped by you. {'; '.join(parts)}."
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ccdesk.core.export import SKIP_WORDS
 from ccdesk.core.export import done_word as done_word  # the log and the window share them
+from ccdesk.core.export import move_words as move_words
 from ccdesk.core.export import result_groups as result_groups
 from ccdesk.core.export import target_name as target_name
 from ccdesk.core.phases import Phase
@@ -148,12 +149,6 @@ def run_source(run: Any) -> str:
     if name:
         return f"{name} (list)"
     return str(getattr(run, "file_path", "")).replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def move_words(run: Any) -> str:
-    """Where a move's run took its members: "Free Members to Sustainers"."""
-    lists = ", ".join(x["name"] for x in getattr(run, "lists", ()))
-    return f"{lists} to {target_name(run)}"
 
 
 def run_headline(action: str, count: int, lists: str, to: str = "") -> str:

@@ -20,6 +20,11 @@ from tests.core.conftest import write_sheet
 #: The small account's addresses a run on Free Members removes (ivy is unsubscribed: skipped).
 REMOVABLE = ["ada@example.org", "ben@example.org", "chloe@example.org", "eve@example.org"]
 VALUES = [*REMOVABLE, "gus@example.org", "ivy@example.org", "not an address", ""]
+#: A move to Sustainers: ada … eve are moved, fay (already on Sustainers) is only taken off Free
+#: Members, gus (not on Free Members) and ivy (unsubscribed) are skipped.
+MOVED = ["ada@example.org", "ben@example.org", "chloe@example.org", "eve@example.org"]
+FAY = "fay@example.org"
+MOVE_VALUES = [*MOVED, FAY, "gus@example.org", "ivy@example.org"]
 REMOVE_POST = r"/v3/activities/remove_list_memberships$"
 ADD_POST = r"/v3/activities/add_list_memberships$"
 
@@ -38,10 +43,9 @@ def journal_path(tmp_path: Path) -> Path:
     return tmp_path / "journal" / "journal.sqlite3"
 
 
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    """An in-process engine session on the test sandbox: its sign-in and its runs unpaced, its
-    activities checked at once."""
+def open_session(url: str, journal_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An in-process engine session on the test sandbox at ``url``: its sign-in and its runs
+    unpaced, its activities checked at once, a lost answer looked for at once."""
     from ccdesk.cc import auth
     from ccdesk.cc.transport import Pacer
     from ccdesk.core import runner
@@ -50,8 +54,15 @@ def session(url, journal_path, monkeypatch):
 
     monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
     monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
+    monkeypatch.setattr(runner, "RECOVER_GRACE", 0.01)
     monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
-    s = Session.for_sandbox(url, journal_path)
+    return Session.for_sandbox(url, journal_path)
+
+
+@pytest.fixture
+def session(url, journal_path, monkeypatch):
+    """:func:`open_session` on the small account."""
+    s = open_session(url, journal_path, monkeypatch)
     yield s
     s.close()
 
@@ -59,6 +70,11 @@ def session(url, journal_path, monkeypatch):
 @pytest.fixture
 def sheet(tmp_path: Path) -> Path:
     return write_sheet(tmp_path / "members.csv", VALUES)
+
+
+@pytest.fixture
+def move_sheet(tmp_path: Path) -> Path:
+    return write_sheet(tmp_path / "upgraded.csv", MOVE_VALUES)
 
 
 class Job:

@@ -12,20 +12,12 @@ from ccdesk import engine
 from ccdesk.core.journal import Journal
 from ccdesk.core.lookup import Action
 from ccdesk.core.plan import PlanError
-from tests.core.conftest import write_sheet
-from tests.engine.conftest import ADD_POST, REMOVE_POST
+from tests.engine.conftest import ADD_POST, MOVED, REMOVE_POST
 
 pytestmark = pytest.mark.timeout(60)
 
 # The small account: Free Members holds ada, ben, chloe, eve, fay (and others); Sustainers
 # holds fay and gus. ivy is unsubscribed.
-MOVED = ["ada@example.org", "ben@example.org", "chloe@example.org", "eve@example.org"]
-
-
-@pytest.fixture
-def move_sheet(tmp_path):
-    return write_sheet(tmp_path / "upgraded.csv",
-                       [*MOVED, "fay@example.org", "gus@example.org", "ivy@example.org"])
 
 
 def test_move_previews_runs_verifies_and_undoes_exactly(session, sandbox, move_sheet) -> None:

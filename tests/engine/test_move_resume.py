@@ -32,8 +32,12 @@ from ccdesk.sandbox.server import QUOTA_EXCEEDED
 from tests.core.conftest import activities, assert_no_contact_twice, contact_ids, write_sheet
 from tests.engine.conftest import (
     ADD_POST,
+    FAY,
+    MOVE_VALUES,
+    MOVED,
     REMOVE_POST,
     journal_at,
+    open_session,
     preview_of,
     request,
     run_job,
@@ -46,36 +50,8 @@ pytestmark = pytest.mark.timeout(20)
 ADD, REMOVE = "add_list_memberships", "remove_list_memberships"
 # The small account: Free Members holds ada, ben, chloe, eve, fay (and others); Sustainers holds
 # fay and gus; ivy is unsubscribed (skipped), gus is not on Free Members (skipped).
-MOVED = ["ada@example.org", "ben@example.org", "chloe@example.org", "eve@example.org"]
-FAY = "fay@example.org"  # already on Sustainers: only taken off Free Members
 CHANGED = [*MOVED, FAY]
-SHEET = [*MOVED, FAY, "gus@example.org", "ivy@example.org"]
 SKIPPED = {"skip_not_on_list": 1, "skip_unsubscribed": 1}
-
-
-def _open_session(url: str, journal_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
-    from ccdesk.cc import auth
-    from ccdesk.cc.transport import Pacer
-    from ccdesk.core import runner
-    from ccdesk.sandbox import DEMO_CLIENT_ID
-
-    monkeypatch.setattr(auth, "TOKEN_INTERVAL", 0.0)
-    monkeypatch.setattr(runner, "FIRST_POLL", 0.05)
-    monkeypatch.setattr(runner, "RECOVER_GRACE", 0.01)
-    monkeypatch.setitem(Pacer._shared, DEMO_CLIENT_ID, Pacer(rate=0))
-    return Session.for_sandbox(url, journal_path)
-
-
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    s = _open_session(url, journal_path, monkeypatch)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def move_sheet(tmp_path: Path) -> Path:
-    return write_sheet(tmp_path / "upgraded.csv", SHEET)
 
 
 @pytest.fixture
@@ -534,7 +510,7 @@ def big_url(sandbox) -> str:
 
 def test_a_move_of_1200_uses_activities_of_500_within_the_predicted_requests(
         big_url, sandbox, journal_path, tmp_path, monkeypatch) -> None:
-    session = _open_session(big_url, journal_path, monkeypatch)
+    session = open_session(big_url, journal_path, monkeypatch)
     try:
         sheet = write_sheet(tmp_path / "big.csv", EVERYONE)
         plan = preview_move(session, sheet)
@@ -662,7 +638,7 @@ def test_a_crash_at_each_step_of_a_move_is_resumed(sandbox, tmp_path, operation,
     sandbox.set_limits(rate_limit=0)
     before = {name: sandbox.members(name) for name in ("Free Members", "Sustainers")}
     client = fast_client(sandbox)
-    sheet = engine.read(write_sheet(tmp_path / "m.csv", SHEET))
+    sheet = engine.read(write_sheet(tmp_path / "m.csv", MOVE_VALUES))
     plan = preview(client, sheet, Action.MOVE, ["Free Members"], to="Sustainers")
     if operation == "iter_members":  # the add is checked by paging Sustainers
         assert plan.cost.add_check is Check.BY_LIST

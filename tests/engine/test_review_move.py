@@ -11,22 +11,8 @@ import pytest
 from ccdesk import engine
 from ccdesk.core.lookup import Action
 from ccdesk.core.phases import Phase
-from tests.core.conftest import write_sheet
-from tests.engine.test_move_resume import SHEET, _open_session
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-def session(url, journal_path, monkeypatch):
-    s = _open_session(url, journal_path, monkeypatch)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def move_sheet(tmp_path: Path) -> Path:
-    return write_sheet(tmp_path / "upgraded.csv", SHEET)
 
 
 def _log(session, run_id: str, path: Path) -> dict[str, dict[str, str]]:

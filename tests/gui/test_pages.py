@@ -128,13 +128,19 @@ def test_the_permanent_action_is_never_remembered(bare, qtbot):
     assert not second.action_buttons["unsubscribe"].isChecked()
 
 
-def test_a_failed_open_says_plainly_what_is_still_shown(bare, qtbot, tmp_path):
-    state, jobs = bare
+def sample_open(state, jobs, qtbot) -> SheetPage:
+    """A Spreadsheet page that has read the sample (its requests carried out by ``jobs``)."""
     page = SheetPage(state, jobs, Settings())
     qtbot.addWidget(page)
     page.open_wanted.connect(jobs.read)
     with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
         page.open(SAMPLE)
+    return page
+
+
+def test_a_failed_open_says_plainly_what_is_still_shown(bare, qtbot, tmp_path):
+    state, jobs = bare
+    page = sample_open(state, jobs, qtbot)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a spreadsheet at all")
     with qtbot.waitSignal(jobs.read_failed, timeout=WAIT):
@@ -151,11 +157,7 @@ def test_a_failed_open_that_needs_choices_offers_that_file_s_own(bare, qtbot, tm
     its sheets and its columns to choose from, with no column chosen and nothing to go on with;
     the sheet read before is no longer on show anywhere. Choosing a column reads the file."""
     state, jobs = bare
-    page = SheetPage(state, jobs, Settings())
-    qtbot.addWidget(page)
-    page.open_wanted.connect(jobs.read)
-    with qtbot.waitSignal(state.sheet_changed, timeout=WAIT):
-        page.open(SAMPLE)
+    page = sample_open(state, jobs, qtbot)
     odd = tmp_path / "odd.csv"
     odd.write_text("Member,Reach them at,Since\nAda Lovelace,ada (at) example.org,2020\n"
                    "Alan Turing,alan.turing@example.org,2021\nGrace Hopper,grace at example.org,"
